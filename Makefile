@@ -1,0 +1,170 @@
+# plugnet — one non-recursive build.
+#
+#   make            build every binary into build/bin/
+#   make check      build + run the tests (prove)
+#   make check SANITIZE=1   the same with ASan + UBSan (objects in build/asan)
+#   make fuzz       libFuzzer targets (clang), FUZZ_RUNS / FUZZ_TIME
+#   make bench      benchmarks against peers, printing ratios
+#   make deps       install the Debian packages (idempotent)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make clean
+
+BUILD ?= build
+ifeq ($(SANITIZE),1)
+BUILD := build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+CC ?= gcc
+PREFIX ?= /usr/local
+DESTDIR ?=
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+          -fno-strict-aliasing -pthread $(SANFLAGS)
+CPPFLAGS += -D_GNU_SOURCE -Iproto -Iservices/common -MMD -MP
+LDFLAGS += -pthread $(SANFLAGS)
+LDLIBS := -lzmq -lczmq -lmsgpackc -lsystemd -lyaml -lpcap -lm
+
+# Modules: name -> sources.  Every daemon's objects except main.c form a
+# static library so unit tests can link single modules.
+PROTO_SRC := $(wildcard proto/*.c)
+SVC_SRC   := $(wildcard services/common/*.c)
+DAEMONS   := switchd vmd cfgdiskd agentd
+CLI_SRC   := $(wildcard cli/*.c)
+TOOLS     := $(patsubst tools/%.c,%,$(wildcard tools/*.c))
+UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+daemon_lib_src = $(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c))
+
+LIB_PROTO := $(BUILD)/lib/libpnproto.a
+LIB_SVC   := $(BUILD)/lib/libpnsvc.a
+DAEMON_LIBS := $(foreach d,$(DAEMONS),$(BUILD)/lib/libpn$(d).a)
+CLI_LIB   := $(BUILD)/lib/libpncli.a
+ALL_LIBS  := $(DAEMON_LIBS) $(CLI_LIB) $(LIB_SVC) $(LIB_PROTO)
+
+BINS := $(BUILD)/bin/plugnet $(foreach d,$(DAEMONS),$(BUILD)/bin/plugnet-$(d)) \
+        $(foreach t,$(TOOLS),$(BUILD)/bin/$(t))
+UNIT_BINS := $(foreach u,$(UNIT),$(BUILD)/tests/unit/$(u).t)
+
+# The in-guest agent: static, built with musl when available.
+AGENT_SRC := $(wildcard services/agentd/guest/*.c)
+MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
+AGENT_CC := $(if $(MUSL_CC),$(MUSL_CC),$(CC))
+AGENT_BIN := $(if $(AGENT_SRC),$(BUILD)/bin/plugnet-agent)
+
+.PHONY: all check check-unit fuzz bench deps install clean image demo docs check-docs
+.DEFAULT_GOAL := all
+
+all: $(BINS) $(UNIT_BINS) $(AGENT_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB_PROTO): $(call obj,$(PROTO_SRC))
+$(LIB_SVC): $(call obj,$(SVC_SRC))
+$(CLI_LIB): $(call obj,$(filter-out cli/main.c,$(CLI_SRC)))
+$(foreach d,$(DAEMONS),$(eval $(BUILD)/lib/libpn$(d).a: $(call obj,$(call daemon_lib_src,$(d)))))
+$(BUILD)/lib/%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^ $(if $^,,$(error empty library $@))
+
+# Empty module libraries are fine: give ar something to hold.
+$(foreach d,$(DAEMONS),$(if $(call daemon_lib_src,$(d)),,$(eval $(BUILD)/lib/libpn$(d).a: $(BUILD)/obj/empty.o)))
+$(if $(filter-out cli/main.c,$(CLI_SRC)),,$(eval $(CLI_LIB): $(BUILD)/obj/empty.o))
+$(BUILD)/obj/empty.o:
+	@mkdir -p $(dir $@)
+	echo 'typedef int pn_empty_unit;' | $(CC) $(CFLAGS) -x c -c - -o $@
+
+LINK = $(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS)
+
+$(BUILD)/bin/plugnet: $(call obj,cli/main.c) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(LINK)
+$(BUILD)/bin/plugnet-%: $(BUILD)/obj/services/%/main.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(LINK)
+$(foreach t,$(TOOLS),$(eval $(BUILD)/bin/$(t): $(call obj,tools/$(t).c) $(ALL_LIBS) ; @mkdir -p $$(dir $$@) && $$(LINK)))
+$(BUILD)/tests/unit/%.t: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(LINK)
+
+# The guest agent never links the host libraries: it must run anywhere.
+$(BUILD)/bin/plugnet-agent: $(AGENT_SRC) $(wildcard services/agentd/guest/*.h)
+	@mkdir -p $(dir $@)
+	$(AGENT_CC) -std=gnu11 -D_GNU_SOURCE -Os -static -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -Iservices/agentd/guest -o $@ $(AGENT_SRC)
+	strip $@
+
+# --------------------------------------------------------------- docs
+docs: docs/PROTOCOL.md
+docs/PROTOCOL.md: $(BUILD)/bin/pn-gendoc
+	$(BUILD)/bin/pn-gendoc > $@.tmp && mv $@.tmp $@
+check-docs: $(BUILD)/bin/pn-gendoc
+	@$(BUILD)/bin/pn-gendoc | diff -u docs/PROTOCOL.md - >/dev/null || \
+	    { echo "docs/PROTOCOL.md is out of date: run 'make docs' and commit it" >&2; exit 1; }
+
+# --------------------------------------------------------------- tests
+PROVE_JOBS ?= 2
+TESTS ?= $(UNIT_BINS) $(sort $(wildcard tests/t[0-9]*.sh))
+check: all
+	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) \
+	    prove --exec '' -j$(PROVE_JOBS) --timer $(PROVE_FLAGS) $(TESTS)
+
+check-systemd: all
+	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) prove --exec '' -v tests/systemd/*.sh
+
+# --------------------------------------------------------------- fuzz
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+FUZZ_RUNS ?= 1000000
+FUZZ_TIME ?= 120
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+               -Iproto -Iservices/common -Iservices/switchd -Iservices/agentd -Iservices/agentd/guest \
+               -Iservices/cfgdiskd -Iservices/vmd -Icli
+# Each target lists the sources it needs on a "// FUZZ_SOURCES:" line.
+fuzz_srcs = $(shell sed -n 's|^// FUZZ_SOURCES:||p' fuzz/$(1).c)
+$(BUILD)/fuzz/%: fuzz/%.c $(PROTO_SRC) $(SVC_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(call fuzz_srcs,$*) $(LDLIBS)
+fuzz: $(foreach f,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(f))
+	@for f in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	    echo "== fuzz $$f: up to $(FUZZ_RUNS) runs or $(FUZZ_TIME) s"; \
+	    $(BUILD)/fuzz/$$f -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	        $(BUILD)/fuzz/corpus-$$f fuzz/corpus/$$f 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|Done' || exit 1; \
+	done
+
+# --------------------------------------------------------------- bench
+bench: all
+	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) bench/run
+
+# --------------------------------------------------------------- image / demo
+image: all
+	images/tiny/build.sh $(BUILD)/image
+
+demo: deps all image
+	PLUGNET_BUILD=$(abspath $(BUILD)) examples/demo.sh
+
+# --------------------------------------------------------------- deps
+deps:
+	@scripts/deps.sh
+
+# --------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/plugnet $(DESTDIR)$(PREFIX)/share/doc/plugnet
+	install -m 0755 $(BUILD)/bin/plugnet $(foreach d,$(DAEMONS),$(BUILD)/bin/plugnet-$(d)) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(AGENT_BIN),install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/share/plugnet/)
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/plugnet/
+	@if [ -d systemd ] && ls systemd/*.service >/dev/null 2>&1; then \
+	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
+	    for u in systemd/*.service systemd/*.target; do \
+	        sed 's|@PREFIX@|$(PREFIX)|g' $$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done; fi
+	@if [ -d images ]; then cp -r images $(DESTDIR)$(PREFIX)/share/plugnet/; fi
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
