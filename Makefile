@@ -22,7 +22,7 @@ OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
           -fno-strict-aliasing -pthread $(SANFLAGS)
-CPPFLAGS += -D_GNU_SOURCE -Iproto -Iservices/common -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -Iproto -Iservices/common -Icli -MMD -MP
 LDFLAGS += -pthread $(SANFLAGS)
 LDLIBS := -lzmq -lczmq -lmsgpackc -lsystemd -lyaml -lpcap -lm
 
@@ -41,8 +41,7 @@ daemon_lib_src = $(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c)
 LIB_PROTO := $(BUILD)/lib/libpnproto.a
 LIB_SVC   := $(BUILD)/lib/libpnsvc.a
 DAEMON_LIBS := $(foreach d,$(DAEMONS),$(BUILD)/lib/libpn$(d).a)
-CLI_LIB   := $(BUILD)/lib/libpncli.a
-ALL_LIBS  := $(DAEMON_LIBS) $(CLI_LIB) $(LIB_SVC) $(LIB_PROTO)
+ALL_LIBS  := $(DAEMON_LIBS) $(LIB_SVC) $(LIB_PROTO)
 
 BINS := $(BUILD)/bin/plugnet $(foreach d,$(DAEMONS),$(BUILD)/bin/plugnet-$(d)) \
         $(foreach t,$(TOOLS),$(BUILD)/bin/$(t))
@@ -65,7 +64,6 @@ $(BUILD)/obj/%.o: %.c
 
 $(LIB_PROTO): $(call obj,$(PROTO_SRC))
 $(LIB_SVC): $(call obj,$(SVC_SRC))
-$(CLI_LIB): $(call obj,$(filter-out cli/main.c,$(CLI_SRC)))
 $(foreach d,$(DAEMONS),$(eval $(BUILD)/lib/libpn$(d).a: $(call obj,$(call daemon_lib_src,$(d)))))
 $(BUILD)/lib/%.a:
 	@mkdir -p $(dir $@)
@@ -74,14 +72,15 @@ $(BUILD)/lib/%.a:
 
 # Empty module libraries are fine: give ar something to hold.
 $(foreach d,$(DAEMONS),$(if $(call daemon_lib_src,$(d)),,$(eval $(BUILD)/lib/libpn$(d).a: $(BUILD)/obj/empty.o)))
-$(if $(filter-out cli/main.c,$(CLI_SRC)),,$(eval $(CLI_LIB): $(BUILD)/obj/empty.o))
 $(BUILD)/obj/empty.o:
 	@mkdir -p $(dir $@)
 	echo 'typedef int pn_empty_unit;' | $(CC) $(CFLAGS) -x c -c - -o $@
 
 LINK = $(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS)
 
-$(BUILD)/bin/plugnet: $(call obj,cli/main.c) $(ALL_LIBS)
+# The CLI links its objects directly (not through the archive) so the weak
+# command table in cli/cli.h resolves to every cmd_*.c present.
+$(BUILD)/bin/plugnet: $(call obj,$(CLI_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(LINK)
 $(BUILD)/bin/plugnet-%: $(BUILD)/obj/services/%/main.o $(ALL_LIBS)
