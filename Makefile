@@ -53,7 +53,7 @@ MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
 AGENT_CC := $(if $(MUSL_CC),$(MUSL_CC),$(CC))
 AGENT_BIN := $(if $(AGENT_SRC),$(BUILD)/bin/plugnet-agent)
 
-.PHONY: all check check-unit fuzz bench deps install clean image demo docs check-docs
+.PHONY: all check check-unit check-systemd fuzz bench deps install install-files clean image demo docs check-docs
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -153,16 +153,27 @@ deps:
 	@scripts/deps.sh
 
 # --------------------------------------------------------------- install
+# Binaries in PREFIX/bin, the in-guest agent in PREFIX/lib/plugnet, units in
+# UNITDIR with @PREFIX@ replaced, the guest image recipes in
+# PREFIX/share/plugnet/images, docs in PREFIX/share/doc/plugnet.  Then:
+#   systemctl daemon-reload && systemctl enable --now plugnet.target
+# install-files does the copying without building (tests call it).
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS := $(wildcard systemd/*.service systemd/*.target)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/plugnet $(DESTDIR)$(PREFIX)/share/doc/plugnet
+	@$(MAKE) --no-print-directory install-files
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/plugnet $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(PREFIX)/share/plugnet $(DESTDIR)$(PREFIX)/share/doc/plugnet
 	install -m 0755 $(BUILD)/bin/plugnet $(foreach d,$(DAEMONS),$(BUILD)/bin/plugnet-$(d)) $(DESTDIR)$(PREFIX)/bin/
-	$(if $(AGENT_BIN),install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/share/plugnet/)
-	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/plugnet/
-	@if [ -d systemd ] && ls systemd/*.service >/dev/null 2>&1; then \
-	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
-	    for u in systemd/*.service systemd/*.target; do \
-	        sed 's|@PREFIX@|$(PREFIX)|g' $$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done; fi
-	@if [ -d images ]; then cp -r images $(DESTDIR)$(PREFIX)/share/plugnet/; fi
+	$(if $(AGENT_BIN),install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/lib/plugnet/)
+	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(PREFIX)/share/doc/plugnet/
+	for u in $(UNITS); do \
+	    sed 's|@PREFIX@|$(PREFIX)|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp && \
+	    mv $(DESTDIR)$(UNITDIR)/$$(basename $$u).tmp $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; done
+	if [ -d images ]; then rm -rf $(DESTDIR)$(PREFIX)/share/plugnet/images && \
+	    cp -r images $(DESTDIR)$(PREFIX)/share/plugnet/; fi
 
 clean:
 	rm -rf build
