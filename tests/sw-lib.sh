@@ -13,11 +13,11 @@ sw_ns() {
 # sw_tap_into LAN IFNAME NS ADDR/LEN: a switchd tap port moved into NS
 # and configured.  Prints the port number.
 sw_tap_into() {
-    _out=$(plugnet --json port add-tap "$1" "$2") || return 1
+    _sw_out=$(plugnet --json port add-tap "$1" "$2") || return 1
     ip link set "$2" netns "$3" &&
     ip -n "$3" addr add "$4" dev "$2" &&
     ip -n "$3" link set "$2" up &&
-    printf '%s\n' "$_out" | jq -r .port
+    printf "%s\n" "$_sw_out" | jq -r .port
 }
 
 # sw_stat LAN PORT FIELD: one counter (FIELD like rx_frames or drops.runt).
@@ -29,3 +29,6 @@ sw_stat() {
 sw_ping() {
     ip netns exec "$1" ping -n -q -c "${3:-1}" -i 0.2 -W 1 "$2" >/dev/null 2>&1
 }
+
+# Scratch files of the tests go to the test's own directory.
+cd "$TEST_DIR" || exit 1

@@ -2,6 +2,7 @@
 # switchd LANs: add, list, show, delete, refusal while busy, persistence
 # across a restart, and the events each change publishes.
 . "$(dirname "$0")/lib.sh"
+cd "$TEST_DIR" || exit 1
 
 test_expect_success 'switchd starts' '
     pn_daemons_start switchd

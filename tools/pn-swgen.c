@@ -6,8 +6,9 @@
  *                                   stream without answering).  MODE:
  *                                   badmagic v2 short bigdescr midclose
  *   pn-swgen cycles DIR N           N well-formed connect/disconnect cycles
- *   pn-swgen flood DIR N            connect, send N frames from random
- *                                   source MACs to an unknown unicast MAC
+ *   pn-swgen flood DIR N [hold]     connect, send N frames from random
+ *                                   source MACs to an unknown unicast MAC;
+ *                                   with hold, keep the port until stdin closes
  *   pn-swgen rate DIR SIZE SECONDS  two ports: one sends SIZE-byte frames
  *                                   to the other as fast as the switch takes
  *                                   them; prints "frames_per_s N" as seen
@@ -183,7 +184,7 @@ static void s_mk_frame(unsigned char *f, const unsigned char dst[6], const unsig
     f[13] = 0xb5; /* local experimental ethertype */
 }
 
-static int s_flood(const char *dir, long count)
+static int s_flood(const char *dir, long count, bool hold)
 {
     vconn_t c;
     if (s_vconnect(dir, &c, 0) < 0)
@@ -202,6 +203,13 @@ static int s_flood(const char *dir, long count)
             }
             usleep(100);
         }
+    }
+    printf("flooded %ld\n", count);
+    fflush(stdout);
+    if (hold) {
+        char b[64];
+        while (read(0, b, sizeof(b)) > 0)
+            ;
     }
     s_vclose(&c);
     return 0;
@@ -334,7 +342,7 @@ int main(int argc, char **argv)
     if (argc >= 4 && strcmp(argv[1], "hold") == 0)
         return s_hold(argv[2], atoi(argv[3]));
     if (argc >= 4 && strcmp(argv[1], "flood") == 0)
-        return s_flood(argv[2], atol(argv[3]));
+        return s_flood(argv[2], atol(argv[3]), argc >= 5 && strcmp(argv[4], "hold") == 0);
     fprintf(stderr, "usage: see the comment at the top of tools/pn-swgen.c\n");
     return 2;
 }

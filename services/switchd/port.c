@@ -13,6 +13,8 @@
 
 static pn_ratelimit_t s_rl_hs = PN_RATELIMIT_INIT(1000, 5);
 static pn_ratelimit_t s_rl_accept = PN_RATELIMIT_INIT(1000, 3);
+/* VDE clients come and go at their own pace: their port lines are limited. */
+static pn_ratelimit_t s_rl_vdeport = PN_RATELIMIT_INIT(1000, 10);
 
 static void s_publish_port(sw_port_t *p, const char *type, const char *reason)
 {
@@ -97,8 +99,10 @@ void sw_port_remove(sw_port_t *p, const char *reason)
         close(p->ctl_fd);
     if (p->data_path[0])
         unlink(p->data_path);
-    pn_info("lan %s: port %u (%s%s%s) down: %s", lan->name, p->id, sw_port_kind_name(p->kind),
-            p->ifname[0] ? " " : "", p->ifname, reason);
+    if (p->kind == SW_PORT_VDE)
+        pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u down: %s", lan->name, p->id, reason);
+    else
+        pn_info("lan %s: tap port %u (%s) down: %s", lan->name, p->id, p->ifname, reason);
     s_publish_port(p, "port.down", reason);
     pn_loop_defer(sw->loop, s_port_free, p);
 }
@@ -237,7 +241,7 @@ static void s_hs_complete(sw_hs_t *hs, const sw_vde_req_t *req)
     p->w = pn_loop_add_fd(lan->sw->loop, p->fd, EPOLLIN, sw_port_on_data, p);
     p->wctl = pn_loop_add_fd(lan->sw->loop, p->ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
     s_port_attach(p);
-    pn_info("lan %s: VDE port %u up (%s)", lan->name, id, p->descr);
+    pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u up (%s)", lan->name, id, p->descr);
     if (!p->w || !p->wctl)
         sw_port_remove(p, "cannot watch the port's sockets");
     return;
