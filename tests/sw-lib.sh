@@ -80,3 +80,35 @@ sw_uml() {
         init=/init "$SW_UML_TUNABLES" "eth0=$_eth" con=null con0=null,fd:1 "$@" \
         </dev/null >"$_log" 2>&1
 }
+
+SW_QEMU_KVER=$(ls /lib/modules 2>/dev/null | grep -- -cloud-amd64 | sort -V | tail -n1)
+SW_QEMU_KERNEL=/boot/vmlinuz-$SW_QEMU_KVER
+
+# sw_qemu_initrd DIR: DIR/initrd.gz, a busybox initramfs that loads the
+# virtio-net modules of the host's cloud kernel (dependencies first) and
+# runs the same /init as sw_guest_root (it powers off instead of halting).
+sw_qemu_initrd() {
+    _d=$1/initrd
+    sw_guest_root "$_d" &&
+    mkdir -p "$_d/lib/modules" &&
+    _m=/lib/modules/$SW_QEMU_KVER/kernel &&
+    for _k in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
+              drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci net/core/failover \
+              drivers/net/net_failover drivers/net/virtio_net; do
+        cp "$_m/$_k.ko" "$_d/lib/modules/" || return 1
+        echo "insmod /lib/modules/$(basename $_k).ko" >>"$_d/modules"
+    done &&
+    sed -i -e 's|^mount -t sysfs sys /sys$|&\n. /modules|' -e 's|^halt -f$|poweroff -f|' "$_d/init" &&
+    (cd "$_d" && find . | cpio -o -H newc --quiet | gzip -1) >"$1/initrd.gz"
+}
+
+# sw_qemu INITRD LOG NETDEV-OPTS pn_...=...: a qemu TCG guest (foreground,
+# at most 150 s) with the serial console on LOG.
+sw_qemu() {
+    _i=$1 _log=$2 _net=$3
+    shift 3
+    timeout 150 qemu-system-x86_64 -accel tcg -m 256 -smp 1 -nographic -no-reboot -nodefaults \
+        -serial "file:$_log" -kernel "$SW_QEMU_KERNEL" -initrd "$_i" \
+        -append "console=ttyS0 panic=-1 quiet $*" \
+        -netdev "$_net" -device virtio-net-pci,netdev=n0,mac=02:00:00:00:02:01 </dev/null
+}
