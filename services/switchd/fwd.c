@@ -219,7 +219,8 @@ static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr
     }
     const struct virtio_net_hdr *vh = (const void *)hdr;
     bool gso = vh->gso_type != VIRTIO_NET_HDR_GSO_NONE;
-    if (trunc || (len > lan->maxframe && !gso)) {
+    /* A super-frame's segments must fit the LAN too. */
+    if (trunc || (len > lan->maxframe && !gso) || (gso && vh->gso_size > lan->mtu)) {
         in->d_oversize++;
         return;
     }
