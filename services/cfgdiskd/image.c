@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -87,9 +88,18 @@ static int s_run(char *const argv[], const char *logpath, char *err, size_t errl
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    /* The daemon blocks the signals its loop reads through signalfd; the
+     * tools get a clean mask. */
+    posix_spawnattr_t at;
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
-    int r = posix_spawn(&pid, tool, &fa, NULL, argv, envp);
+    int r = posix_spawn(&pid, tool, &fa, &at, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     if (r) {
         snprintf(err, errlen, "cannot run %s: %s", tool, strerror(r));
         return -r;

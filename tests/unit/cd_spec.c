@@ -7,8 +7,8 @@
 
 #include "cd_json.h"
 #include "pn_proto.h"
-#include "sha256.h"
-#include "spec.h"
+#include "../../services/cfgdiskd/sha256.h"
+#include "../../services/cfgdiskd/spec.h"
 
 static int n_test;
 static int n_fail;
