@@ -99,6 +99,21 @@ test_expect_success 'a cache hit does no work: same file, same inode and mtime, 
     test "$(cd-call cfgdiskd status | jq .cache_hits)" -ge 1
 '
 
+test_expect_success 'cfgdiskd.disk disk.built is published for a build, not for a cache hit' '
+    { plugnet events --json -n 1 --timeout 30 cfgdiskd.disk >"$TEST_DIR/ev" 2>"$TEST_DIR/ev.err" & } &&
+    EV=$! &&
+    retry_until 20 grep -q "^# subscribed" "$TEST_DIR/ev.err" &&
+    cd_build "$TEST_DIR/spec.json" >/dev/null &&
+    cd_spec_full e1 77 plugnet >"$TEST_DIR/e1.json" &&
+    RE=$(cd_build "$TEST_DIR/e1.json") &&
+    wait $EV &&
+    cat "$TEST_DIR/ev" &&
+    jq -e ".type == \"disk\" and .action == \"built\" and .attributes.name == \"e1\"" "$TEST_DIR/ev" &&
+    test "$(jq -r .attributes.path "$TEST_DIR/ev")" = "$(cd_field "$RE" path)" &&
+    test "$(jq -r .attributes.sha256 "$TEST_DIR/ev")" = "$(cd_field "$RE" sha256)" &&
+    test "$(jq -r .attributes.format "$TEST_DIR/ev")" = plugnet
+'
+
 test_expect_success 'key order and spelling do not matter (normalised spec, same disk)' '
     jq -S ".nics[0].mac |= ascii_upcase | .nics[0].addrs[1] = \"FD00:0:0::1/64\"" \
         "$TEST_DIR/spec.json" >"$TEST_DIR/spec2.json" &&
