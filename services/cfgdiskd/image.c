@@ -305,9 +305,17 @@ static int s_build_plugnet(const cd_spec_t *sp, const cd_image_in_t *in, stage_t
 
     /* Room for the data, the inode table and the bitmaps, with slack;
      * 1 KiB blocks keep small disks small. */
-    uint64_t inodes = entries + 16;
-    uint64_t kb = s->kbytes + inodes / 4 + 256;
+    uint64_t need = entries + 11 + 16; /* inodes 1..11 are reserved or lost+found */
+    uint64_t kb = s->kbytes + need / 4 + 256;
     kb = kb + kb / 8 + 512;
+    kb = (kb + 255) / 256 * 256;
+    /* mke2fs rounds the inodes of each block group (8192 blocks) down to a
+     * multiple of 8: ask for a count that survives the rounding. */
+    uint64_t groups = (kb + 8191) / 8192;
+    uint64_t per_group = (need + groups - 1) / groups;
+    per_group = (per_group + 7) / 8 * 8;
+    uint64_t inodes = per_group * groups;
+    kb += inodes / 4; /* the inode tables, 256 bytes an inode */
     kb = (kb + 255) / 256 * 256;
     if ((r = s_create(out, kb * 1024, err, errlen)))
         return r;
@@ -325,20 +333,62 @@ static int s_build_plugnet(const cd_spec_t *sp, const cd_image_in_t *in, stage_t
     if ((r = s_run(mke2fs, log, err, errlen)))
         return r;
 
-    /* mke2fs -d copies each source file's owner, atime and ctime: pin them.
-     * It allocates inodes in order from 12, after lost+found (11). */
-    char cmds[4300];
+    /* mke2fs -d copies each source file's owner, atime and ctime: pin them
+     * in every inode in use (root, lost+found and what -d made), found by
+     * asking debugfs rather than assuming an allocation order. */
+    char cmds[4300], tlog[4300];
     snprintf(cmds, sizeof cmds, "%s/debugfs.cmds", stage);
+    snprintf(tlog, sizeof tlog, "%s/testi.log", stage);
     FILE *f = fopen(cmds, "w");
     if (!f) {
         r = -errno;
         snprintf(err, errlen, "cannot write %s: %s", cmds, strerror(errno));
         return r;
     }
+    for (uint64_t ino = 11; ino <= inodes; ino++)
+        fprintf(f, "testi <%llu>\n", (unsigned long long)ino);
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "cannot write %s", cmds);
+        return -EIO;
+    }
+    char *testi[] = { "debugfs", "-f", cmds, (char *)out, NULL };
+    if ((r = s_run(testi, tlog, err, errlen)))
+        return r;
+    uint8_t *used = calloc(inodes + 1, 1);
+    if (!used) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    size_t nused = 0;
+    FILE *tf = fopen(tlog, "r");
+    if (tf) {
+        char line[256];
+        unsigned long long ino;
+        while (fgets(line, sizeof line, tf))
+            if (strstr(line, " is marked in use") && sscanf(line, "Inode %llu", &ino) == 1 && ino <= inodes &&
+                !used[ino]) {
+                used[ino] = 1;
+                nused++;
+            }
+        fclose(tf);
+    }
+    used[2] = 1;
+    /* lost+found and one inode per staged file and directory. */
+    if (nused != entries + 1) {
+        snprintf(err, errlen, "debugfs sees %zu inodes in use, %zu were expected", nused, entries + 1);
+        free(used);
+        return -EIO;
+    }
+    if (!(f = fopen(cmds, "w"))) {
+        r = -errno;
+        snprintf(err, errlen, "cannot write %s: %s", cmds, strerror(errno));
+        free(used);
+        return r;
+    }
     static const char *const fields[] = { "uid", "gid", "atime", "ctime", "mtime", "crtime",
                                           "atime_extra", "ctime_extra", "mtime_extra", "crtime_extra" };
-    for (uint64_t ino = 2; ino <= 11 + entries; ino++) {
-        if (ino > 2 && ino < 11)
+    for (uint64_t ino = 2; ino <= inodes; ino++) {
+        if (!used[ino])
             continue;
         for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
             bool ids = k < 2, extra = k >= 6;
@@ -346,6 +396,7 @@ static int s_build_plugnet(const cd_spec_t *sp, const cd_image_in_t *in, stage_t
                     ids || extra ? "0" : "@946684800");
         }
     }
+    free(used);
     if (fclose(f) != 0) {
         snprintf(err, errlen, "cannot write %s", cmds);
         return -EIO;
