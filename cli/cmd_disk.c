@@ -44,6 +44,11 @@ static void s_build_usage(FILE *f)
 static int s_read(const char *path, size_t max, char **buf, size_t *len, const char *what)
 {
     int r = pn_file_read(path, max, buf, len);
+    if (r == -EFBIG || r == -E2BIG) {
+        fprintf(stderr, "plugnet disk: %s %s is larger than the %zu MiB a disk may carry\n", what, path,
+                max >> 20);
+        return -1;
+    }
     if (r < 0) {
         fprintf(stderr, "plugnet disk: cannot read %s %s: %s\n", what, path, strerror(-r));
         return -1;

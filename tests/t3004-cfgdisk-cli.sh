@@ -121,4 +121,29 @@ test_expect_success '10 concurrent in-process builds in 10 processes share the c
     e2fsck -fn "$TEST_DIR/par.0.img"
 '
 
+test_expect_success 'a big disk: 250 files in nested directories and a 20 MiB file, clean and reproducible' '
+    mkdir "$TEST_DIR/many" &&
+    args="" && i=0 && while [ $i -lt 250 ]; do
+        echo "file $i" >"$TEST_DIR/many/f$i" &&
+        args="$args --file $TEST_DIR/many/f$i:/d$((i % 7))/e$((i % 3))/f$i"
+        i=$((i + 1))
+    done &&
+    head -c 20M /dev/urandom >"$TEST_DIR/big" &&
+    plugnet disk build big --local $args --file "$TEST_DIR/big:/opt/big" -o "$TEST_DIR/big1.img" &&
+    e2fsck -fn "$TEST_DIR/big1.img" &&
+    test "$(cd_cat "$TEST_DIR/big1.img" /files/d5/e1/f250 2>/dev/null)" = "" &&
+    test "$(cd_cat "$TEST_DIR/big1.img" /files/d4/e0/f249)" = "file 249" &&
+    cd_cat "$TEST_DIR/big1.img" /files/opt/big | cmp - "$TEST_DIR/big" &&
+    plugnet disk gc --all >/dev/null &&
+    touch "$TEST_DIR"/many/* &&
+    plugnet disk build big --local $args --file "$TEST_DIR/big:/opt/big" -o "$TEST_DIR/big2.img" &&
+    cmp "$TEST_DIR/big1.img" "$TEST_DIR/big2.img"
+'
+
+test_expect_success 'a file over the 64 MiB cap is refused, saying so' '
+    truncate -s 65M "$TEST_DIR/huge" &&
+    ! plugnet disk build huge --local --file "$TEST_DIR/huge:/opt/huge" 2>"$TEST_DIR/huge.err" &&
+    grep -q "larger than the 64 MiB" "$TEST_DIR/huge.err"
+'
+
 test_done
