@@ -110,7 +110,7 @@ static const pn_field_t cd_host_fields[] = {
 
 static const pn_field_t cd_file_fields[] = {
     STR("path", R, "absolute, normalised guest path (no '.', '..' or '//')", .max = 1024),
-    ANY("content", R, "file content, str or bin", .max = 64u << 20),
+    BIN("content", R, "file content, bin or str", .max = 64u << 20),
     ANY("mode", O, "file mode: a number (420) or an octal string (\"0644\"); default 0644"),
     END
 };
@@ -125,7 +125,7 @@ static const pn_field_t cd_build_args[] = {
     ARR("keys", O, PN_F_STR, NULL, "SSH public keys for root, one authorized_keys line each (at most 64)"),
     ARR("hosts", O, PN_F_MAP, cd_host_fields, "/etc/hosts entries for the whole lab"),
     ARR("files", O, PN_F_MAP, cd_file_fields, "extra files copied into the guest (at most 256)"),
-    ANY("script", O, "startup script run by the guest after configuration (str or bin)", .max = 64u << 20),
+    BIN("script", O, "startup script run by the guest after configuration (bin or str)", .max = 64u << 20),
     END
 };
 

@@ -185,6 +185,16 @@ test_expect_success 'disk.gc keeps what is named (by path, key or sha256) and re
     test -e "$P1" && test -e "$(jq -r .path "$TEST_DIR/diff.out.0")" && test -e "$(jq -r .path "$TEST_DIR/diff.out.1")"
 '
 
+test_expect_success 'contents and scripts past 4 KiB, as str or bin, go through the protocol' '
+    big=$(head -c 6000 /dev/zero | tr "\\0" a) &&
+    printf "{\"name\":\"big\",\"number\":5,\"files\":[{\"path\":\"/a\",\"content\":\"%s\"},{\"path\":\"/b\",\"content\":{\"\$bin\":\"%s\"}}],\"script\":\"%s\"}" \
+        "$big" "$(printf "%s" "$big" | base64 -w0)" "$big" >"$TEST_DIR/big.json" &&
+    RB=$(cd_build "$TEST_DIR/big.json") &&
+    test "$(cd_cat "$(cd_field "$RB" path)" /files/a | wc -c)" = 6000 &&
+    test "$(cd_cat "$(cd_field "$RB" path)" /files/b | wc -c)" = 6000 &&
+    test "$(cd_cat "$(cd_field "$RB" path)" /script | wc -c)" = 6000
+'
+
 test_expect_success 'bad specs are refused naming the field, and nothing is written' '
     before=$(ls -A "$CACHE" | sort) &&
     for spec in \
