@@ -25,12 +25,16 @@ warn() {
     echo "plugnet: config: $*" >&2
 }
 
-# find_if MAC: the name of the interface with that MAC.
+# find_if MAC: the name of the interface with that MAC.  A device's own
+# interface comes before virtual ones sharing its MAC (VLANs, bonds).
 find_if() {
-    for p in /sys/class/net/*; do
-        [ -r "$p/address" ] || continue
-        read -r a <"$p/address" || continue
-        [ "$a" = "$1" ] && { echo "${p##*/}"; return 0; }
+    for want_dev in 1 0; do
+        for p in /sys/class/net/*; do
+            [ -r "$p/address" ] || continue
+            [ $want_dev = 0 ] || [ -e "$p/device" ] || continue
+            read -r a <"$p/address" || continue
+            [ "$a" = "$1" ] && { echo "${p##*/}"; return 0; }
+        done
     done
     # No sysfs: ask ip (iproute2 and busybox print "N: NAME: ... link/ether MAC").
     ip -o link show 2>/dev/null | while read -r _ n rest; do
@@ -71,8 +75,13 @@ for n in $PLUGNET_NICS; do
     fi
     ip link set dev "$dev" up || warn "$n: cannot bring $dev up"
     for a in $addrs; do
-        case $a in *:*) f=-6 ;; *) f=-4 ;; esac
-        has_addr "$dev" "$a" || ip $f addr add "$a" dev "$dev" || warn "$n: cannot add $a to $dev"
+        has_addr "$dev" "$a" && continue
+        case $a in
+        *:*) # A lab's static address needs no duplicate detection (iproute2 knows nodad).
+            ip -6 addr add "$a" dev "$dev" nodad 2>/dev/null || ip -6 addr add "$a" dev "$dev" ||
+                warn "$n: cannot add $a to $dev" ;;
+        *) ip -4 addr add "$a" dev "$dev" || warn "$n: cannot add $a to $dev" ;;
+        esac
     done
     for r in $routes; do
         dst=${r%%,*}
