@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ext2pin.h"
 #include "render.h"
 
 extern char **environ;
@@ -334,89 +335,14 @@ static int s_build_plugnet(const cd_spec_t *sp, const cd_image_in_t *in, stage_t
         return r;
 
     /* mke2fs -d copies each source file's owner, atime and ctime: pin them
-     * in every inode in use (root, lost+found and what -d made), found by
-     * asking debugfs rather than assuming an allocation order. */
-    char cmds[4300], tlog[4300];
-    snprintf(cmds, sizeof cmds, "%s/debugfs.cmds", stage);
-    snprintf(tlog, sizeof tlog, "%s/testi.log", stage);
-    FILE *f = fopen(cmds, "w");
-    if (!f) {
-        r = -errno;
-        snprintf(err, errlen, "cannot write %s: %s", cmds, strerror(errno));
+     * in every inode in use (see ext2pin.c). */
+    size_t pinned = 0;
+    if ((r = cd_ext2_pin(out, CD_EPOCH, &pinned, err, errlen)))
         return r;
-    }
-    for (uint64_t ino = 11; ino <= inodes; ino++)
-        fprintf(f, "testi <%llu>\n", (unsigned long long)ino);
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s", cmds);
+    /* lost+found and one inode per staged file and directory, besides the root. */
+    if (pinned != entries + 2) {
+        snprintf(err, errlen, "the image has %zu inodes in use, %zu were expected", pinned, entries + 2);
         return -EIO;
-    }
-    char *testi[] = { "debugfs", "-f", cmds, (char *)out, NULL };
-    if ((r = s_run(testi, tlog, err, errlen)))
-        return r;
-    uint8_t *used = calloc(inodes + 1, 1);
-    if (!used) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    size_t nused = 0;
-    FILE *tf = fopen(tlog, "r");
-    if (tf) {
-        char line[256];
-        unsigned long long ino;
-        while (fgets(line, sizeof line, tf))
-            if (strstr(line, " is marked in use") && sscanf(line, "Inode %llu", &ino) == 1 && ino <= inodes &&
-                !used[ino]) {
-                used[ino] = 1;
-                nused++;
-            }
-        fclose(tf);
-    }
-    used[2] = 1;
-    /* lost+found and one inode per staged file and directory. */
-    if (nused != entries + 1) {
-        snprintf(err, errlen, "debugfs sees %zu inodes in use, %zu were expected", nused, entries + 1);
-        free(used);
-        return -EIO;
-    }
-    if (!(f = fopen(cmds, "w"))) {
-        r = -errno;
-        snprintf(err, errlen, "cannot write %s: %s", cmds, strerror(errno));
-        free(used);
-        return r;
-    }
-    static const char *const fields[] = { "uid", "gid", "atime", "ctime", "mtime", "crtime",
-                                          "atime_extra", "ctime_extra", "mtime_extra", "crtime_extra" };
-    for (uint64_t ino = 2; ino <= inodes; ino++) {
-        if (!used[ino])
-            continue;
-        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
-            bool ids = k < 2, extra = k >= 6;
-            fprintf(f, "sif <%llu> %s %s\n", (unsigned long long)ino, fields[k],
-                    ids || extra ? "0" : "@946684800");
-        }
-    }
-    free(used);
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s", cmds);
-        return -EIO;
-    }
-    char *debugfs[] = { "debugfs", "-w", "-f", cmds, (char *)out, NULL };
-    if ((r = s_run(debugfs, log, err, errlen)))
-        return r;
-    /* debugfs reports a failed command on its output but exits 0. */
-    FILE *lf = fopen(log, "r");
-    if (lf) {
-        char line[512];
-        while (fgets(line, sizeof line, lf)) {
-            if (strstr(line, "sif:") || strstr(line, "Couldn't") || strstr(line, "not found")) {
-                line[strcspn(line, "\n")] = '\0';
-                snprintf(err, errlen, "debugfs: %s", line);
-                fclose(lf);
-                return -EIO;
-            }
-        }
-        fclose(lf);
     }
     return 0;
 }
