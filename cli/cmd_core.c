@@ -503,3 +503,58 @@ int cmd_daemons(int argc, char **argv)
         }
     return rc;
 }
+
+/* ------------------------------------------------------------------ call */
+
+int cmd_call(int argc, char **argv)
+{
+    if (argc < 3 || s_help(argc, argv)) {
+        printf("usage: plugnet call SVC OP [KEY=STRING | KEY:=NUMBER|true|false]...\n"
+               "Send one request and print the reply data as JSON (for scripts and debugging).\n");
+        return argc < 3 ? CLI_USAGE : 0;
+    }
+    const char *svc = argv[1], *op = argv[2];
+    bool known = false;
+    for (int i = 0; i < 4; i++)
+        known |= strcmp(svc, pn_services[i]) == 0;
+    if (!known)
+        return cli_usage("call", "unknown daemon '%s' (switchd, vmd, cfgdiskd, agentd)", svc);
+    pn_val_t *args = pn_map();
+    for (int i = 3; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i]) {
+            pn_val_free(args);
+            return cli_usage("call", "argument '%s' is not KEY=VALUE", argv[i]);
+        }
+        bool typed = eq[-1] == ':';
+        char key[256];
+        size_t kl = (size_t)(eq - argv[i]) - (typed ? 1 : 0);
+        if (kl == 0 || kl >= sizeof(key)) {
+            pn_val_free(args);
+            return cli_usage("call", "argument '%s' has a bad key", argv[i]);
+        }
+        memcpy(key, argv[i], kl);
+        key[kl] = 0;
+        const char *v = eq + 1;
+        if (!typed) {
+            pn_map_set_str(args, key, v);
+        } else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+            pn_map_set_bool(args, key, v[0] == 't');
+        } else {
+            char *end;
+            errno = 0;
+            long long n = strtoll(v, &end, 10);
+            if (*v == 0 || *end || errno) {
+                pn_val_free(args);
+                return cli_usage("call", "'%s' is not a number or boolean", v);
+            }
+            pn_map_set_int(args, key, n);
+        }
+    }
+    pn_val_t *data = NULL;
+    int rc = cli_call(svc, op, args, &data);
+    if (rc == CLI_OK)
+        cli_print_json(data);
+    pn_val_free(data);
+    return rc;
+}

@@ -283,9 +283,11 @@ static void s_on_ctl(pn_loop_t *loop, void *zsock, void *arg)
         if (!more)
             break;
     }
-    if (n < 2 || overflow) {
-        /* A ROUTER always prefixes the peer identity, so n >= 2 for any
-         * real request; anything else is garbage to drop. */
+    /* A ROUTER prefixes the peer identity; a REQ peer adds an empty
+     * delimiter.  So a request is [id, payload] or [id, "", payload];
+     * anything else is garbage to drop without a reply. */
+    bool shape = n == 2 || (n == 3 && zmq_msg_size(&frames[1]) == 0);
+    if (!shape || overflow) {
         for (int i = 0; i < n; i++)
             zmq_msg_close(&frames[i]);
         s->bad_requests++;
