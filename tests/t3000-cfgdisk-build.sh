@@ -198,6 +198,7 @@ test_expect_success 'disk.gc keeps what is named (by path, key or sha256) and re
     test "$(jq ".removed | length" "$TEST_DIR/gc.json")" = $((total - 3)) &&
     test "$(ls "$CACHE"/*.img | wc -l)" = 3 &&
     test "$(ls "$CACHE"/*.meta | wc -l)" = 3 &&
+    test "$(ls "$CACHE"/*.lock | wc -l)" = 3 &&
     test -e "$P1" && test -e "$(jq -r .path "$TEST_DIR/diff.out.0")" && test -e "$(jq -r .path "$TEST_DIR/diff.out.1")"
 '
 
