@@ -218,8 +218,13 @@ static int s_run(sess_t *s)
         if (ag_buf_used(&s->out)) {
             long w = ag_buf_flush(&s->out, s->fd);
             if (w < 0) {
-                snprintf(s->local_err, sizeof s->local_err, "lost the connection to agentd: %s", strerror((int)-w));
-                return -1;
+                /* The session ended while we were still sending (the
+                 * command did not read all its input): its exit status
+                 * is waiting on the socket. */
+                s->out.off = s->out.len = 0;
+                s->stdin_open = false;
+                s->eof_sent = true;
+                ag_tree_w_free(&s->walker);
             }
         }
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -239,8 +244,11 @@ static int s_run(sess_t *s)
                 ag_frame_t f;
                 int k;
                 while (!s->exited && (k = ag_dec_next(&s->dec, &f)) != AG_DEC_MORE) {
-                    if (k == AG_DEC_FRAME)
-                        s_frame(s, &f);
+                    if (k != AG_DEC_FRAME || f.lost) {
+                        snprintf(s->local_err, sizeof s->local_err, "damaged data from agentd");
+                        return -1;
+                    }
+                    s_frame(s, &f);
                     if (s->local_err[0])
                         return -1;
                 }

@@ -219,6 +219,11 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
                     }
                     continue;
                 }
+                if (f.lost) {
+                    pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %u frames lost on the channel: ending its sessions",
+                              n->name, f.lost);
+                    agd_streams_node_down(n->agd, n, "frames were lost on the channel");
+                }
                 s_frame(n, &f);
             }
             if (n->dec.garbage != garbage)

@@ -383,7 +383,7 @@ void agd_streams_node_down(agd_t *a, agd_node_t *n, const char *reason)
     for (agd_stream_t *s = a->streams; s; s = s->next)
         if (s->node == n && s->opened && !s->closing) {
             agd_node_send(n, AG_T_CLOSE, 0, s->sid, NULL, 0);
-            agd_stream_fail(s, "unavailable", "the agent of node %s went down: %s", n->name, reason);
+            agd_stream_fail(s, "unavailable", "the session on node %s ended: %s", n->name, reason);
         }
 }
 

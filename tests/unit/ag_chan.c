@@ -140,12 +140,35 @@ static void test_frames(void)
     uint8_t big[AG_HDR] = { AG_MAGIC0, AG_MAGIC1, AG_T_DATA, 0 };
     ag_put32(big + 4, 1);
     ag_put32(big + 8, AG_MAX_PAYLOAD + 1);
-    ag_put32(big + 16, ag_crc32c(0, big, 16));
+    ag_put32(big + 20, ag_crc32c(0, big, 20));
     ag_buf_t o = { 0 };
     ag_buf_append(&o, big, sizeof big);
     ag_frame_put(&o, AG_T_PING, 0, 0, NULL, 0);
     n = s_decode_all(ag_buf_head(&o), ag_buf_used(&o), 3, &corrupt, &garbage, &sum);
     OK(n == 1 && corrupt == 0, "oversized frame refused, stream resyncs");
+
+    /* Noise that hits a header loses that frame: the next one says so. */
+    {
+        ag_buf_t q = { 0 };
+        ag_frame_put(&q, AG_T_DATA, 0, 5, pay, 100);
+        size_t second = q.len;
+        ag_frame_put(&q, AG_T_DATA, 0, 5, pay, 100);
+        ag_frame_put(&q, AG_T_DATA, 0, 6, pay, 100);
+        q.data[second + 9] ^= 0x10;
+        ag_dec_init(&d);
+        ag_dec_feed(&d, ag_buf_head(&q), ag_buf_used(&q));
+        int ok = ag_dec_next(&d, &f) == AG_DEC_FRAME && f.lost == 0;
+        ok = ok && ag_dec_next(&d, &f) == AG_DEC_FRAME && f.sid == 6 && f.lost == 1;
+        OK(ok && d.lost == 1, "a frame lost to noise is counted by the next one");
+        ag_frame_put(&q, AG_T_HELLO, 0, 0, NULL, 0);
+        q.seq = 1000;
+        ag_frame_put(&q, AG_T_HELLO, 0, 0, NULL, 0);
+        ag_dec_feed(&d, ag_buf_head(&q) + q.len - 2 * AG_HDR, 2 * AG_HDR);
+        ok = ag_dec_next(&d, &f) == AG_DEC_FRAME && f.lost == 0 && ag_dec_next(&d, &f) == AG_DEC_FRAME && f.lost == 0;
+        OK(ok, "hello restarts the numbering");
+        ag_dec_free(&d);
+        ag_buf_free(&q);
+    }
 
     /* Random noise never yields a frame and never stalls. */
     uint8_t *noise = malloc(1 << 20);

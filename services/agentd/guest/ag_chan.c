@@ -162,7 +162,8 @@ long ag_buf_flush(ag_buf_t *b, int fd)
 
 /* ---------------------------------------------------------------- frames */
 
-static void s_header(uint8_t *h, uint8_t type, uint8_t flags, uint32_t sid, uint32_t len, uint32_t pcrc)
+static void s_header(uint8_t *h, uint8_t type, uint8_t flags, uint32_t sid, uint32_t len, uint32_t seq,
+                     uint32_t pcrc)
 {
     h[0] = AG_MAGIC0;
     h[1] = AG_MAGIC1;
@@ -170,8 +171,9 @@ static void s_header(uint8_t *h, uint8_t type, uint8_t flags, uint32_t sid, uint
     h[3] = flags;
     ag_put32(h + 4, sid);
     ag_put32(h + 8, len);
-    ag_put32(h + 12, pcrc);
-    ag_put32(h + 16, ag_crc32c(0, h, 16));
+    ag_put32(h + 12, seq);
+    ag_put32(h + 16, pcrc);
+    ag_put32(h + 20, ag_crc32c(0, h, 20));
 }
 
 int ag_frame_put(ag_buf_t *out, uint8_t type, uint8_t flags, uint32_t sid, const void *payload, size_t len)
@@ -180,7 +182,7 @@ int ag_frame_put(ag_buf_t *out, uint8_t type, uint8_t flags, uint32_t sid, const
     int r = ag_buf_reserve(out, AG_HDR + len);
     if (r < 0)
         return r;
-    s_header(out->data + out->len, type, flags, sid, (uint32_t)len, ag_crc32c(0, payload, len));
+    s_header(out->data + out->len, type, flags, sid, (uint32_t)len, out->seq++, ag_crc32c(0, payload, len));
     if (len)
         memcpy(out->data + out->len + AG_HDR, payload, len);
     out->len += AG_HDR + len;
@@ -202,7 +204,7 @@ void ag_frame_finish(ag_buf_t *out, size_t mark, uint8_t type, uint8_t flags, ui
     size_t len = out->len - mark - AG_HDR;
     assert(len <= AG_MAX_PAYLOAD);
     uint8_t *h = out->data + mark;
-    s_header(h, type, flags, sid, (uint32_t)len, ag_crc32c(0, h + AG_HDR, len));
+    s_header(h, type, flags, sid, (uint32_t)len, out->seq++, ag_crc32c(0, h + AG_HDR, len));
 }
 
 /* --------------------------------------------------------------- decoder */
@@ -228,6 +230,7 @@ void ag_dec_free(ag_dec_t *d)
 void ag_dec_reset(ag_dec_t *d)
 {
     d->off = d->len = 0;
+    d->synced = false;
 }
 
 static void s_compact(ag_dec_t *d)
@@ -285,7 +288,7 @@ int ag_dec_next(ag_dec_t *d, ag_frame_t *f)
         if (avail < AG_HDR)
             return AG_DEC_MORE;
         uint32_t len = ag_get32(p + 8);
-        if (ag_get32(p + 16) != ag_crc32c(0, p, 16) || len > AG_MAX_PAYLOAD) {
+        if (ag_get32(p + 20) != ag_crc32c(0, p, 20) || len > AG_MAX_PAYLOAD) {
             d->bad_header++;
             d->garbage++;
             d->off++;
@@ -298,8 +301,13 @@ int ag_dec_next(ag_dec_t *d, ag_frame_t *f)
         f->sid = ag_get32(p + 4);
         f->len = len;
         f->payload = p + AG_HDR;
+        f->seq = ag_get32(p + 12);
+        f->lost = d->synced && f->type != AG_T_HELLO ? f->seq - d->expect : 0;
+        d->lost += f->lost;
+        d->expect = f->seq + 1;
+        d->synced = true;
         d->off += AG_HDR + len;
-        if (ag_get32(p + 12) != ag_crc32c(0, p + AG_HDR, len)) {
+        if (ag_get32(p + 16) != ag_crc32c(0, p + AG_HDR, len)) {
             d->bad_payload++;
             f->payload = NULL;
             f->len = 0;

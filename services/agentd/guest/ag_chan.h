@@ -2,19 +2,22 @@
  * in-guest agent, agentd and the CLI.  No dependency beyond libc, so the
  * static guest binary can carry it.
  *
- * A frame is a 20-byte header and at most AG_MAX_PAYLOAD bytes:
+ * A frame is a 24-byte header and at most AG_MAX_PAYLOAD bytes:
  *
  *   0  magic  0xA7 0x9E
  *   2  type   u8  (AG_T_*)
  *   3  flags  u8  (stream number for DATA/EOF, AG_F_REPLY for HELLO)
  *   4  sid    u32 session (0 = the channel itself)
  *   8  len    u32 payload bytes, <= AG_MAX_PAYLOAD
- *  12  pcrc   u32 CRC-32C of the payload
- *  16  hcrc   u32 CRC-32C of bytes 0..15
+ *  12  seq    u32 frame number in this direction (+1 per frame)
+ *  16  pcrc   u32 CRC-32C of the payload
+ *  20  hcrc   u32 CRC-32C of bytes 0..19
  *
  * Integers are little-endian.  The decoder skips bytes until a magic with
  * a valid header CRC, so noise on a console line costs only the frames it
- * hits.  Structured payloads (OPEN, HELLO, EXIT) are TLV lists: u8 tag,
+ * hits; the sequence number tells the receiver that frames were lost (it
+ * then ends the sessions, whose streams may have holes), a payload CRC
+ * failure names the one session hit.  Structured payloads (OPEN, HELLO, EXIT) are TLV lists: u8 tag,
  * u16 length, value.
  */
 #ifndef AG_CHAN_H
@@ -30,7 +33,7 @@
 
 #define AG_MAGIC0 0xA7
 #define AG_MAGIC1 0x9E
-#define AG_HDR 20
+#define AG_HDR 24
 #define AG_MAX_PAYLOAD 65536u
 #define AG_CHUNK 32768u            /* data frames carry at most this */
 #define AG_WINDOW (256u * 1024u)   /* per-session, per-direction credit window */
@@ -107,6 +110,7 @@ static inline uint64_t ag_get64(const uint8_t *p) { return ag_get32(p) | (uint64
 typedef struct {
     uint8_t *data;
     size_t off, len, cap;
+    uint32_t seq; /* number of the next frame appended (ag_frame_*) */
 } ag_buf_t;
 
 static inline size_t ag_buf_used(const ag_buf_t *b) { return b->len - b->off; }
@@ -124,6 +128,8 @@ typedef struct {
     uint8_t type, flags;
     uint32_t sid;
     uint32_t len;
+    uint32_t seq;
+    uint32_t lost;          /* frames missing just before this one */
     const uint8_t *payload; /* valid until the decoder is fed again */
 } ag_frame_t;
 
@@ -138,8 +144,10 @@ void ag_frame_finish(ag_buf_t *out, size_t mark, uint8_t type, uint8_t flags, ui
 typedef struct {
     uint8_t *buf;
     size_t off, len, cap;
+    uint32_t expect; /* next seq */
+    bool synced;     /* false until the first frame (and after a reset) */
     /* counters */
-    uint64_t frames, garbage, bad_header, bad_payload;
+    uint64_t frames, garbage, bad_header, bad_payload, lost;
 } ag_dec_t;
 
 int ag_dec_init(ag_dec_t *d);
@@ -155,7 +163,9 @@ enum { AG_DEC_MORE = 0, AG_DEC_FRAME = 1, AG_DEC_CORRUPT = 2 };
 /* Next frame: AG_DEC_FRAME (f filled), AG_DEC_MORE (need bytes) or
  * AG_DEC_CORRUPT: a frame whose header was sound but whose payload failed
  * its CRC was dropped; f holds its header (type, sid) so the receiver can
- * end that session.  Garbage between frames is skipped and counted. */
+ * end that session.  Garbage between frames is skipped and counted.
+ * f->lost > 0 says that many frames vanished before this one (noise hit
+ * their headers); a HELLO restarts the numbering and never counts. */
 int ag_dec_next(ag_dec_t *d, ag_frame_t *f);
 
 /* ------------------------------------------------------------------ TLV */

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -727,6 +728,12 @@ static void s_chan_read(void)
                     s_exit(s, "a frame of this session was damaged on the channel");
                 continue;
             }
+            if (f.lost) {
+                /* Noise took whole frames: any session may have a hole. */
+                s_log("%u frames lost on the channel: ending every session", f.lost);
+                while (A.sessions)
+                    s_exit(A.sessions, "frames were lost on the channel");
+            }
             s_frame(&f);
             if (A.fd < 0)
                 return;
@@ -929,6 +936,9 @@ int main(int argc, char **argv)
             return 0;
         }
     }
+    /* Orphaned grandchildren come back to us to be reaped (an ns node has
+     * no init of its own). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     sigset_t ss;
