@@ -152,8 +152,10 @@ static void s_free(sess_t *s)
         }
     A.nsess--;
     /* No orphans: the whole process group goes with the session. */
-    if (s->pid > 0 && !s->reaped)
+    if (s->pid > 0 && !s->reaped) {
         kill(-s->pid, SIGKILL);
+        kill(s->pid, SIGKILL); /* in case it has not reached setsid() yet */
+    }
     if (s->pty) {
         s_close(&s->out_fd);
         s->in_fd = -1;
@@ -214,10 +216,13 @@ static char **s_env_add(char **env, size_t *n, const char *kv)
 static void s_child(const char *file, char **argv, char **env, const char *cwd, const char *home, int in,
                     int out, int err, const char *pts)
 {
+    /* Whatever the agent inherited (a background start ignores SIGINT
+     * and SIGQUIT) or set for itself must not reach the command. */
+    for (int i = 1; i < 65; i++)
+        signal(i, SIG_DFL);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    signal(SIGPIPE, SIG_DFL);
     setsid();
     if (pts) {
         int t = open(pts, O_RDWR);
@@ -383,8 +388,6 @@ static const char *s_open_exec(sess_t *s, ag_tlv_iter_t it)
         }
         goto out;
     }
-    /* Make sure the child's group exists before anyone signals it. */
-    setpgid(pid, pid);
     s->pid = pid;
     if (want_pty) {
         s->pty = true;
