@@ -46,9 +46,14 @@ ag_events_start() {
     retry_until 10 grep -q subscribed "$TEST_DIR/events.err"
 }
 
-# Has the event file N lines matching PATTERN?
+# ag_events up|down: the agent events of that type seen so far.
+ag_events() {
+    grep -E "\"action\":\"$1\"|\"agent\\.$1\"" "$TEST_DIR/events"
+}
+
+# ag_events_count N up|down: have N such events arrived?
 ag_events_count() {
-    [ "$(grep -c "$2" "$TEST_DIR/events")" -ge "$1" ]
+    [ "$(ag_events "$2" | wc -l)" -ge "$1" ]
 }
 
 # Is process PID alive (a zombie is not)?
