@@ -337,6 +337,12 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
             continue;
         }
         if (n->up && now - n->last_rx > (uint64_t)a->keepalive_ms * a->misses) {
+            /* We may be the slow one: read what is waiting before judging. */
+            s_on_io(loop, n->fd, EPOLLIN, n);
+            if (!n->connected || n->last_rx + (uint64_t)a->keepalive_ms * a->misses >= now)
+                continue;
+        }
+        if (n->up && now - n->last_rx > (uint64_t)a->keepalive_ms * a->misses) {
             char why[96];
             snprintf(why, sizeof why, "keepalive: no answer for %llu ms", (unsigned long long)(now - n->last_rx));
             s_set_down(n, why);
