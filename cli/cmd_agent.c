@@ -79,6 +79,7 @@ static int s_connect(void)
             close(fd);
         return -1;
     }
+    ag_sock_buffers(fd, 1 << 20);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
 }

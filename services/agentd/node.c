@@ -254,6 +254,7 @@ static void s_connect(agd_node_t *n)
         n->next_try = pn_mono_ms() + n->backoff;
         return;
     }
+    ag_sock_buffers(fd, 1 << 20);
     n->fd = fd;
     n->w = pn_loop_add_fd(n->agd->loop, fd, EPOLLIN, s_on_io, n);
     if (!n->w) {

@@ -326,6 +326,7 @@ static void s_on_accept(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         close(c);
         return;
     }
+    ag_sock_buffers(c, 1 << 20);
     agd_stream_t *s = calloc(1, sizeof *s);
     if (!s || ag_dec_init(&s->dec) < 0) {
         free(s);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 const char *ag_type_name(int type)
@@ -140,6 +141,16 @@ void ag_buf_free(ag_buf_t *b)
 {
     free(b->data);
     memset(b, 0, sizeof *b);
+}
+
+void ag_sock_buffers(int fd, int bytes)
+{
+    /* FORCE passes the system cap when we may (root); else the plain
+     * request is clamped by the kernel. */
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 }
 
 long ag_buf_flush(ag_buf_t *b, int fd)

@@ -35,7 +35,7 @@
 #define AG_MAGIC1 0x9E
 #define AG_HDR 24
 #define AG_MAX_PAYLOAD 65536u
-#define AG_CHUNK 32768u            /* data frames carry at most this */
+#define AG_CHUNK 65536u           /* data frames carry at most this */
 #define AG_WINDOW (256u * 1024u)   /* per-session, per-direction credit window */
 #define AG_MAX_SESSIONS 64         /* per channel */
 
@@ -119,6 +119,8 @@ int ag_buf_reserve(ag_buf_t *b, size_t n); /* room for n more bytes; 0 or -ENOME
 int ag_buf_append(ag_buf_t *b, const void *p, size_t n);
 void ag_buf_consume(ag_buf_t *b, size_t n);
 void ag_buf_free(ag_buf_t *b);
+/* Ask for big socket buffers (fewer wakeups per MiB); best effort. */
+void ag_sock_buffers(int fd, int bytes);
 /* Write as much as the (non-blocking) fd takes.  Returns bytes written,
  * 0 when it would block, or -errno. */
 long ag_buf_flush(ag_buf_t *b, int fd);

@@ -1034,6 +1034,7 @@ int main(int argc, char **argv)
         if (lis_i >= 0 && pf[lis_i].revents & POLLIN) {
             int c = accept4(A.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (c >= 0) {
+                ag_sock_buffers(c, 1 << 20);
                 if (A.fd >= 0)
                     s_chan_lost("a new host connected");
                 A.fd = c;
