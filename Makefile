@@ -114,8 +114,11 @@ check: all
 	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) \
 	    prove --exec '' -j$(PROVE_JOBS) --timer $(PROVE_FLAGS) $(TESTS)
 
+# plugnet under a real systemd in systemd-nspawn (root; debootstraps a
+# Debian tree into $(BUILD)/nspawn-root the first time, then reuses it).
 check-systemd: all
-	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) prove --exec '' -v tests/systemd/*.sh
+	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) \
+	    prove --exec '' -v --timer $(PROVE_FLAGS) $(sort $(wildcard tests/systemd/t[0-9]*.sh))
 
 # --------------------------------------------------------------- fuzz
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))

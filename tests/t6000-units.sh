@@ -6,18 +6,19 @@
 
 test_lazy_prereq ANALYZE "systemd-analyze is not installed" 'command -v systemd-analyze'
 
+cd "$TEST_DIR" || exit 1
 prefix="$TEST_DIR/prefix"
 units="$prefix/lib/systemd/system"
 
 test_expect_success 'make install-files puts binaries, units and docs under PREFIX' '
     make -s -C "$PLUGNET_SRC" install-files BUILD="$PLUGNET_BUILD" PREFIX="$prefix" >make.out 2>&1 &&
-    for b in plugnet plugnet-switchd plugnet-vmd plugnet-agentd plugnet-cfgdiskd; do
-        [ -x "$prefix/bin/$b" ] || { echo "missing bin/$b"; return 1; }
-    done &&
+    (for b in plugnet plugnet-switchd plugnet-vmd plugnet-agentd plugnet-cfgdiskd; do
+        [ -x "$prefix/bin/$b" ] || { echo "missing bin/$b"; exit 1; }
+    done) &&
     [ -f "$prefix/share/doc/plugnet/README.md" ] &&
-    for u in plugnet.target plugnet-switchd.service plugnet-vmd.service plugnet-agentd.service plugnet-cfgdiskd.service; do
-        [ -f "$units/$u" ] || { echo "missing unit $u"; return 1; }
-    done &&
+    (for u in plugnet.target plugnet-switchd.service plugnet-vmd.service plugnet-agentd.service plugnet-cfgdiskd.service; do
+        [ -f "$units/$u" ] || { echo "missing unit $u"; exit 1; }
+    done) &&
     ! grep -n "@PREFIX@" "$units"/plugnet* &&
     grep -q "^ExecStart=$prefix/bin/plugnet-vmd " "$units/plugnet-vmd.service"
 '
@@ -37,22 +38,22 @@ test_expect_success ANALYZE 'systemd-analyze verify would notice a bad unit' '
 '
 
 test_expect_success 'every service: notify, watchdog, restart, shared run and state dirs' '
-    for svc in switchd vmd agentd cfgdiskd; do
+    (for svc in switchd vmd agentd cfgdiskd; do
         f="$units/plugnet-$svc.service"
         for want in Type=notify NotifyAccess=main "WatchdogSec=[0-9]" Restart=on-failure \
                     RuntimeDirectory=plugnet RuntimeDirectoryPreserve=yes StateDirectory=plugnet \
                     PartOf=plugnet.target WantedBy=plugnet.target; do
-            grep -q "^$want" "$f" || { echo "$svc: no $want"; return 1; }
+            grep -q "^$want" "$f" || { echo "$svc: no $want"; exit 1; }
         done
-    done
+    done)
 '
 
 test_expect_success 'vmd keeps its nodes on restart and starts after the others' '
     f="$units/plugnet-vmd.service" &&
     grep -q "^KillMode=process" "$f" &&
-    for svc in switchd cfgdiskd agentd; do
-        grep -q "^Wants=.*plugnet-$svc.service" "$f" && grep -q "^After=.*plugnet-$svc.service" "$f" || return 1
-    done &&
+    (for svc in switchd cfgdiskd agentd; do
+        grep -q "^Wants=.*plugnet-$svc.service" "$f" && grep -q "^After=.*plugnet-$svc.service" "$f" || exit 1
+    done) &&
     ! grep -qE "^(ProtectSystem|PrivateTmp|PrivateMounts|ProtectHome|PrivateDevices)=" "$f"
 '
 

@@ -1,0 +1,194 @@
+#!/bin/bash
+# make check-systemd: plugnet under a real systemd.  A minimal Debian
+# bookworm with systemd (debootstrapped once, cached in
+# $PLUGNET_BUILD/nspawn-root) gets plugnet installed by `make install-files`
+# and boots under systemd-nspawn, on a throw-away overlay so the cache stays
+# clean.  Inside: `systemctl enable --now plugnet.target`, a LAN with two ns
+# nodes and a ping between them; then every daemon is killed with SIGKILL in
+# turn and switchd is stopped with SIGSTOP (the watchdog must abort it).
+# Each must come back by itself with the lab intact (nodes, LANs, ports,
+# counters); the outage the ping saw is measured and printed per daemon.
+#
+# The container is driven from outside with nsenter into its PID 1's
+# namespaces: it is not registered with machined (--register=no), so
+# `systemd-run --machine` and `machinectl shell` cannot reach it.
+. "$(dirname "$0")/../lib.sh"
+cd "$TEST_DIR" || exit 1
+
+root=${PLUGNET_NSPAWN_ROOT:-$PLUGNET_BUILD/nspawn-root}
+share="$TEST_DIR/share"            # /plugnet-share inside: the ping log
+mkdir -p "$share"
+# Runtime libraries plugnet links, and what the test uses inside.
+pkgs="systemd systemd-sysv iproute2 iputils-ping procps jq e2fsprogs
+      libzmq5 libczmq4 libmsgpackc2 libyaml-0-2 libpcap0.8 libsystemd0"
+PING_INTERVAL=0.02
+# "At most about a second" for a crash; the SIGSTOP case waits for the
+# watchdog (WatchdogSec=3s in plugnet-switchd.service) first.
+MAX_OUTAGE_KILL=${PLUGNET_MAX_OUTAGE:-1.5}
+MAX_OUTAGE_STOP=7
+
+test_lazy_prereq NSPAWN "systemd-nspawn or debootstrap is not installed" \
+    'command -v systemd-nspawn && command -v debootstrap && command -v nsenter'
+
+# The Debian mirror this host uses.
+s_mirror() {
+    m=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep -v security | head -n1)
+    echo "${m:-http://deb.debian.org/debian}"
+}
+
+# ct CMD...: run CMD inside the container (all its namespaces), with a
+# clean environment so the host's PLUGNET_* variables stay outside.
+ct() {
+    nsenter -t "$leader" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LC_ALL=C.UTF-8 "$@"
+}
+
+s_find_leader() {
+    for c in $(pgrep -P "$nspawn_pid"); do
+        for g in $(pgrep -P "$c") $c; do
+            [ "$(cat /proc/$g/comm 2>/dev/null)" = systemd ] && { leader=$g; return 0; }
+        done
+    done
+    return 1
+}
+
+# Each daemon's main pid, as systemd sees it.
+main_pid() { ct systemctl show -P MainPID "plugnet-$1.service"; }
+
+# The daemon is back: a new main pid, active, answering ping.
+s_back() {
+    p=$(main_pid "$1") && [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$2" ] &&
+    [ "$(ct systemctl is-active "plugnet-$1.service")" = active ] &&
+    ct plugnet call "$1" ping >/dev/null 2>&1
+}
+
+# A ping reply arrived after time $1 (seconds since the epoch).
+s_reply_after() {
+    awk -v t="$1" -F'[][]' '/bytes from/ && $2 + 0 > t + 0 { f = 1 } END { exit !f }' "$share/ping.log"
+}
+
+# The longest gap between two ping replies, the later one after $1: the
+# outage the ping saw, in seconds.
+s_outage() {
+    awk -v t="$1" -F'[][]' '/bytes from/ {
+            ts = $2 + 0
+            if (prev && ts > t + 0 && ts - prev > gap) gap = ts - prev
+            prev = ts
+        } END { printf "%.3f\n", gap }' "$share/ping.log"
+}
+
+# What must survive a restart: nodes (and their pids), LANs, ports.
+s_lab() {
+    ct plugnet --json node ls | jq -c '[.nodes[] | {name, state, pid, nics: [.nics[] | {lan, port, host_if}]}]' &&
+    ct plugnet --json lan ls | jq -c '[.lans[] | {name, mtu, ports}] | sort_by(.name)' &&
+    ct plugnet --json port ls lan1 | jq -c '.ports'
+}
+
+# Counters of lan1's ports: "port rx_frames tx_frames" lines.
+s_counters() { ct plugnet --json stats lan1 | jq -r '.ports[] | "\(.port) \(.rx_frames) \(.tx_frames)"'; }
+
+# No counter went back: every port of $1 is in $2 with counts at least as high.
+s_counters_kept() {
+    while read -r port rx tx; do
+        read -r _ rx2 tx2 <<<"$(grep "^$port " "$2")" || { echo "port $port lost"; return 1; }
+        [ "$rx2" -ge "$rx" ] && [ "$tx2" -ge "$tx" ] ||
+            { echo "port $port counters went back: rx $rx -> $rx2, tx $tx -> $tx2"; return 1; }
+    done <"$1"
+}
+
+# s_disrupt SVC SIGNAL MAX: signal the daemon's main process, wait for
+# systemd to bring it back, check the lab, measure the ping's outage.
+s_disrupt() {
+    svc=$1 sig=$2 max=$3
+    s_lab >lab.before && s_counters >cnt.before &&
+    old=$(main_pid "$svc") && [ "$old" != 0 ] &&
+    t0=$(date +%s.%N) &&
+    ct kill -"$sig" "$old" &&
+    retry_until 30 s_back "$svc" "$old" &&
+    t1=$(date +%s.%N) &&
+    retry_until 10 s_reply_after "$t1" &&
+    # Half a second of replies after the recovery, so the gap is closed.
+    retry_until 10 s_reply_after "$(awk -v t="$t1" "BEGIN { printf \"%.3f\", t + 0.5 }")" &&
+    s_outage "$t0" >"$share/outage.$svc.$sig" &&
+    s_lab >lab.after && test_cmp lab.before lab.after &&
+    s_counters >cnt.after && s_counters_kept cnt.before cnt.after &&
+    echo "outage $(cat "$share/outage.$svc.$sig") s, limit $max" &&
+    awk -v o="$(cat "$share/outage.$svc.$sig")" -v m="$max" "BEGIN { exit !(o + 0 <= m + 0) }"
+}
+
+s_say_outage() {
+    [ -f "$share/outage.$1.$2" ] && say "outage seen by the ping: $1 SIG$2: $(cat "$share/outage.$1.$2") s"
+}
+
+test_expect_success NSPAWN 'a Debian bookworm tree with systemd (debootstrapped once, cached)' '
+    exec 9>"$root.lock" && flock -w 600 9 &&
+    if [ ! -x "$root/lib/systemd/systemd" ]; then
+        rm -rf "$root.tmp" &&
+        debootstrap --variant=minbase --include="$(echo $pkgs | tr " " ,)" bookworm "$root.tmp" "$(s_mirror)" \
+            >debootstrap.log 2>&1 || { tail -n 30 debootstrap.log; false; } &&
+        mv "$root.tmp" "$root"
+    fi &&
+    missing=$(for p in $pkgs; do chroot "$root" dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done) &&
+    if [ -n "$missing" ]; then chroot "$root" apt-get install -y -q $missing; fi
+'
+
+test_expect_success NSPAWN 'make install-files PREFIX=/usr DESTDIR=the tree' '
+    make -s -C "$PLUGNET_SRC" install-files BUILD="$PLUGNET_BUILD" DESTDIR="$root" PREFIX=/usr &&
+    [ -x "$root/usr/bin/plugnet-switchd" ] && [ -f "$root/usr/lib/systemd/system/plugnet.target" ]
+'
+
+test_expect_success NSPAWN 'the tree boots under systemd-nspawn with a running systemd' '
+    systemd-nspawn --register=no --keep-unit --quiet -D "$root" --volatile=overlay -b \
+        -M "pn$TEST_TAG" --capability=all --bind=/dev/net/tun --private-network \
+        --bind="$share:/plugnet-share" </dev/null >console.log 2>&1 &
+    nspawn_pid=$! &&
+    test_atexit "kill -TERM $nspawn_pid; timeout 30 tail --pid=$nspawn_pid -f /dev/null || kill -9 $nspawn_pid" &&
+    retry_until 60 s_find_leader &&
+    retry_until 60 ct test -S /run/systemd/private &&
+    state=$(ct timeout 120 systemctl is-system-running --wait) ; echo "system: $state" &&
+    case "$state" in running) ;; *) ct systemctl --failed --no-pager; false ;; esac
+'
+
+test_expect_success NSPAWN 'systemctl enable --now plugnet.target starts the four daemons' '
+    ct systemctl enable --now plugnet.target &&
+    (for svc in switchd vmd agentd cfgdiskd; do
+        [ "$(ct systemctl is-active plugnet-$svc.service)" = active ] || exit 1
+        ct systemctl show -P StatusText plugnet-$svc.service | grep -q "$svc ready" || exit 1
+    done) &&
+    ct plugnet status
+'
+
+test_expect_success NSPAWN 'a LAN with two ns nodes, and a ping between them' '
+    ct plugnet lan add lan1 &&
+    ct plugnet node add n1 --kind ns --nic lan1,ip=10.0.0.1/24 --start &&
+    ct plugnet node add n2 --kind ns --nic lan1,ip=10.0.0.2/24 --start &&
+    ns1=$(ct plugnet --json node show n1 | jq -r .netns) &&
+    retry_until 10 ct ip netns exec "$ns1" ping -n -c1 -W1 10.0.0.2 &&
+    ct systemd-run --unit=pn-ping -p StandardOutput=file:/plugnet-share/ping.log \
+        ip netns exec "$ns1" ping -D -n -i $PING_INTERVAL 10.0.0.2 &&
+    retry_until 10 s_reply_after 0
+'
+
+for svc in vmd agentd cfgdiskd switchd; do
+    test_expect_success NSPAWN "kill -9 $svc: systemd restarts it, the lab is intact" "
+        s_disrupt $svc KILL $MAX_OUTAGE_KILL
+    "
+    s_say_outage $svc KILL
+done
+
+test_expect_success NSPAWN 'SIGSTOP switchd: the watchdog aborts it, systemd restarts it, the lab is intact' '
+    s_disrupt switchd STOP $MAX_OUTAGE_STOP &&
+    ct journalctl -u plugnet-switchd.service --no-pager | grep -q "Watchdog timeout"
+'
+s_say_outage switchd STOP
+
+test_expect_success NSPAWN 'systemctl stop plugnet.target stops the daemons; start brings the lab back' '
+    ct systemctl stop pn-ping &&
+    ct systemctl stop plugnet.target &&
+    (for svc in switchd vmd agentd cfgdiskd; do
+        [ "$(ct systemctl is-active plugnet-$svc.service)" = inactive ] || exit 1
+    done) &&
+    ct systemctl start plugnet.target &&
+    ct plugnet --json lan ls | jq -e "[.lans[].name] | index(\"lan1\")"
+'
+
+test_done
