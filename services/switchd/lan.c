@@ -157,13 +157,16 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
         r = PN_EINTERNAL;
         goto fail;
     }
-    /* One switchd per RUN dir holds the lock, so a socket left here is stale. */
-    unlink(lan->ctl_path);
-    lan->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* The listener a previous switchd left in the systemd fd store keeps
+     * its path and its backlog; else one switchd per RUN dir holds the
+     * lock, so a socket left here is stale. */
+    lan->lfd = sw_fdstore_take_listener(lan->name);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", lan->ctl_path);
-    if (lan->lfd < 0 || bind(lan->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(lan->lfd, 128) < 0) {
+    if (lan->lfd < 0)
+        unlink(lan->ctl_path);
+    if (lan->lfd < 0 && ((lan->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
+                         bind(lan->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lan->lfd, 128) < 0)) {
         snprintf(err, errlen, "cannot listen on %s: %s", lan->ctl_path, strerror(errno));
         r = PN_EINTERNAL;
         goto fail;
@@ -178,6 +181,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     lan->next = sw->lans;
     sw->lans = lan;
     sw->nlans++;
+    sw_fdstore_lan_added(lan);
     if (persist && (r = sw_lans_save(sw)) < 0)
         pn_warn("cannot save the LAN list: %s", strerror(-r));
     pn_val_t *ev = pn_map();
@@ -220,6 +224,7 @@ int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed)
         sw_hs_close(lan->pending, NULL);
     while (lan->sniffers)
         sw_sniff_stop(lan->sniffers, "LAN deleted");
+    sw_fdstore_lan_removed(lan);
     pn_loop_del(sw->loop, lan->lw);
     close(lan->lfd);
     unlink(lan->ctl_path);
@@ -313,4 +318,5 @@ void sw_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
         sw_fdb_expire(l->fdb, now);
         sw_hs_sweep(l, now);
     }
+    sw_fdstore_tick(sw);
 }

@@ -53,7 +53,9 @@ int main(int argc, char **argv)
         pn_svc_destroy(&svc);
         return 1;
     }
+    sw_fdstore_load(sw);
     sw_lans_restore(sw);
+    sw_fdstore_adopt(sw);
     sw->tick = pn_loop_add_timer(sw->loop, 1000, true, sw_tick, sw);
     int rc = pn_svc_run(svc);
     pn_svc_destroy(&svc);

@@ -64,6 +64,7 @@ static void s_port_attach(sw_port_t *p)
     p->live_idx = lan->nlive;
     lan->live[lan->nlive++] = p;
     s_publish_port(p, "port.up", NULL);
+    sw_fdstore_port_added(p);
 }
 
 static void s_port_free(void *arg)
@@ -85,6 +86,7 @@ void sw_port_remove(sw_port_t *p, const char *reason)
             sw_sniff_stop(s, "port removed");
     }
     sw_fdb_flush_port(lan->fdb, p->id);
+    sw_fdstore_port_removed(p);
     lan->ports[p->id] = NULL;
     sw_port_t *last = lan->live[--lan->nlive];
     lan->live[p->live_idx] = last;
@@ -115,6 +117,7 @@ void sw_port_set_admin(sw_port_t *p, bool up)
     if (!up)
         sw_fdb_flush_port(p->lan->fdb, p->id);
     s_publish_port(p, "port.admin", NULL);
+    sw_fdstore_dirty(p->lan->sw);
 }
 
 /* ------------------------------------------------------------ handshake */
@@ -314,6 +317,36 @@ void sw_vde_on_accept(pn_loop_t *loop, int lfd, uint32_t events, void *arg)
         lan->pending = hs;
         lan->npending++;
     }
+}
+
+/* A port whose descriptors a previous switchd left in the systemd fd
+ * store (fdstore.c): the same number, the same sockets or tap.  name is
+ * the tap's ifname or the VDE client's description. */
+sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd, int ctl_fd, const char *name)
+{
+    sw_port_t *p = s_port_new(lan, id, kind);
+    if (!p) {
+        close(fd);
+        if (ctl_fd >= 0)
+            close(ctl_fd);
+        return NULL;
+    }
+    p->fd = fd;
+    p->ctl_fd = ctl_fd;
+    if (kind == SW_PORT_TAP)
+        snprintf(p->ifname, sizeof(p->ifname), "%s", name);
+    else
+        snprintf(p->descr, sizeof(p->descr), "%s", name);
+    p->w = pn_loop_add_fd(lan->sw->loop, fd, EPOLLIN, sw_port_on_data, p);
+    if (ctl_fd >= 0)
+        p->wctl = pn_loop_add_fd(lan->sw->loop, ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
+    s_port_attach(p);
+    pn_info("lan %s: %s port %u (%s) re-adopted", lan->name, sw_port_kind_name(kind), id, name);
+    if (!p->w || (ctl_fd >= 0 && !p->wctl)) {
+        sw_port_remove(p, "cannot watch the port's descriptors");
+        return NULL;
+    }
+    return p;
 }
 
 /* ------------------------------------------------------------------ tap */

@@ -153,6 +153,19 @@ void sw_port_set_admin(sw_port_t *p, bool up);
 void sw_hs_close(sw_hs_t *hs, const char *why);
 void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms);
 
+sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd, int ctl_fd, const char *name);
+
+/* fdstore.c: restart without loss under systemd (no-ops otherwise) */
+int sw_fdstore_load(sw_t *sw);
+int sw_fdstore_take_listener(const char *lan);
+void sw_fdstore_adopt(sw_t *sw);
+void sw_fdstore_tick(sw_t *sw);
+void sw_fdstore_dirty(sw_t *sw);
+void sw_fdstore_lan_added(sw_lan_t *lan);
+void sw_fdstore_lan_removed(sw_lan_t *lan);
+void sw_fdstore_port_added(sw_port_t *p);
+void sw_fdstore_port_removed(sw_port_t *p);
+
 /* fwd.c */
 void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg);
 int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
