@@ -4,7 +4,8 @@
 # $PLUGNET_BUILD/nspawn-root) gets plugnet installed by `make install-files`
 # and boots under systemd-nspawn, on a throw-away overlay so the cache stays
 # clean.  Inside: `systemctl enable --now plugnet.target`, a LAN with two ns
-# nodes and a ping between them; then every daemon is killed with SIGKILL in
+# nodes and a real VDE client (vde_plug, plugging a tap in a namespace),
+# and a ping from node n1 to each of the others; then every daemon is killed with SIGKILL in
 # turn and switchd is stopped with SIGSTOP (the watchdog must abort it).
 # Each must come back by itself with the lab intact (nodes, LANs, ports,
 # counters); the outage the ping saw is measured and printed per daemon.
@@ -19,7 +20,7 @@ root=${PLUGNET_NSPAWN_ROOT:-$PLUGNET_BUILD/nspawn-root}
 share="$TEST_DIR/share"            # /plugnet-share inside: the ping log
 mkdir -p "$share"
 # Runtime libraries plugnet links, and what the test uses inside.
-pkgs="systemd systemd-sysv iproute2 iputils-ping procps jq e2fsprogs
+pkgs="systemd systemd-sysv iproute2 iputils-ping procps jq e2fsprogs vdeplug
       libzmq5 libczmq4 libmsgpackc2 libyaml-0-2 libpcap0.8 libsystemd0"
 PING_INTERVAL=0.02
 # "At most about a second" for a crash; the SIGSTOP case waits for the
@@ -61,19 +62,21 @@ s_back() {
     ct plugnet call "$1" ping >/dev/null 2>&1
 }
 
-# A ping reply arrived after time $1 (seconds since the epoch).
+# A ping reply arrived after time $1 (seconds since the epoch) in every log.
 s_reply_after() {
-    awk -v t="$1" -F'[][]' '/bytes from/ && $2 + 0 > t + 0 { f = 1 } END { exit !f }' "$share/ping.log"
+    for log in "$share"/ping.*.log; do
+        awk -v t="$1" -F'[][]' '/bytes from/ && $2 + 0 > t + 0 { f = 1 } END { exit !f }' "$log" || return 1
+    done
 }
 
-# The longest gap between two ping replies, the later one after $1: the
-# outage the ping saw, in seconds.
+# The longest gap between two ping replies in log $2, the later one after
+# $1: the outage that ping saw, in seconds.
 s_outage() {
     awk -v t="$1" -F'[][]' '/bytes from/ {
             ts = $2 + 0
             if (prev && ts > t + 0 && ts - prev > gap) gap = ts - prev
             prev = ts
-        } END { printf "%.3f\n", gap }' "$share/ping.log"
+        } END { printf "%.3f\n", gap }' "$2"
 }
 
 # What must survive a restart: nodes (and their pids), LANs, ports.
@@ -112,15 +115,19 @@ s_disrupt() {
     retry_until 10 s_reply_after "$t1" &&
     # Half a second of replies after the recovery, so the gap is closed.
     retry_until 10 s_reply_after "$(awk -v t="$t1" "BEGIN { printf \"%.3f\", t + 0.5 }")" &&
-    s_outage "$t0" >"$share/outage.$svc.$sig" &&
+    for p in tap vde; do s_outage "$t0" "$share/ping.$p.log" >"$share/outage.$svc.$sig.$p" || return 1; done &&
+    sort -n "$share"/outage.$svc.$sig.* | tail -n1 >"$share/outage.$svc.$sig" &&
     s_lab >lab.after && test_cmp lab.before lab.after &&
+    [ "$(ct systemctl show -P MainPID pn-vde.service)" = "$vde_pid" ] &&
     retry_until 5 s_counters_ok &&
     echo "outage $(cat "$share/outage.$svc.$sig") s, limit $max" &&
     awk -v o="$(cat "$share/outage.$svc.$sig")" -v m="$max" "BEGIN { exit !(o + 0 <= m + 0) }"
 }
 
 s_say_outage() {
-    [ -f "$share/outage.$1.$2" ] && say "outage seen by the ping: $1 SIG$2: $(cat "$share/outage.$1.$2") s"
+    [ -f "$share/outage.$1.$2" ] &&
+        say "outage seen by the pings: $1 SIG$2: $(cat "$share/outage.$1.$2.tap") s to the ns node (tap)," \
+            "$(cat "$share/outage.$1.$2.vde") s to the VDE client"
 }
 
 test_expect_success NSPAWN 'a Debian bookworm tree with systemd (debootstrapped once, cached)' '
@@ -161,22 +168,32 @@ test_expect_success NSPAWN 'systemctl enable --now plugnet.target starts the fou
     ct plugnet status
 '
 
-test_expect_success NSPAWN 'a LAN with two ns nodes, and a ping between them' '
+test_expect_success NSPAWN 'a LAN with two ns nodes and a VDE client, and pings between them' '
     ct plugnet lan add lan1 &&
     ct plugnet node add n1 --kind ns --nic lan1,ip=10.0.0.1/24 --start &&
     ct plugnet node add n2 --kind ns --nic lan1,ip=10.0.0.2/24 --start &&
     ns1=$(ct plugnet --json node show n1 | jq -r .netns) &&
+    ct ip netns add pnvde &&
+    ct systemd-run --unit=pn-vde ip netns exec pnvde vde_plug vde:///run/plugnet/lan/lan1 tap://vde0 &&
+    retry_until 10 ct ip -n pnvde link show vde0 &&
+    ct ip -n pnvde addr add 10.0.0.3/24 dev vde0 && ct ip -n pnvde link set vde0 up &&
+    vde_pid=$(ct systemctl show -P MainPID pn-vde.service) &&
     retry_until 10 ct ip netns exec "$ns1" ping -n -c1 -W1 10.0.0.2 &&
-    ct systemd-run --unit=pn-ping -p StandardOutput=file:/plugnet-share/ping.log \
+    retry_until 10 ct ip netns exec "$ns1" ping -n -c1 -W1 10.0.0.3 &&
+    ct systemd-run --unit=pn-ping-tap -p StandardOutput=file:/plugnet-share/ping.tap.log \
         ip netns exec "$ns1" ping -D -n -i $PING_INTERVAL 10.0.0.2 &&
-    retry_until 10 s_reply_after 0
+    ct systemd-run --unit=pn-ping-vde -p StandardOutput=file:/plugnet-share/ping.vde.log \
+        ip netns exec "$ns1" ping -D -n -i $PING_INTERVAL 10.0.0.3 &&
+    retry_until 10 s_reply_after 0 &&
+    ct plugnet port ls lan1
 '
 
 for svc in vmd agentd cfgdiskd switchd; do
     test_expect_success NSPAWN "kill -9 $svc: systemd restarts it, the lab is intact" "
         s_disrupt $svc KILL $MAX_OUTAGE_KILL &&
         if [ $svc = switchd ]; then
-            ct journalctl -u plugnet-switchd.service --no-pager | grep -E \"re-adopted [1-9][0-9]* ports on 2 LANs\"
+            ct journalctl -u plugnet-switchd.service --no-pager | grep -E \"re-adopted [1-9][0-9]* ports on 2 LANs\" &&
+            ct journalctl -u plugnet-switchd.service --no-pager | grep -E \"lan lan1: vde port 3 .* re-adopted\"
         fi
     "
     s_say_outage $svc KILL
@@ -213,7 +230,7 @@ s_all_inactive() {
 }
 
 test_expect_success NSPAWN 'systemctl stop plugnet.target stops the daemons; start brings the lab back' '
-    ct systemctl stop pn-ping &&
+    ct systemctl stop pn-ping-tap pn-ping-vde &&
     ct systemctl stop plugnet.target &&
     t0=$(date +%s.%N) &&
     retry_until 30 s_all_inactive &&
