@@ -18,8 +18,10 @@
  * sockets' queues), the MAC tables (relearnt by flooding), sniffers, VDE
  * handshakes in progress, and at most the last second of counting.
  *
- * Without NOTIFY_SOCKET (not under systemd, as in `make check`) every
- * function here returns at once. */
+ * The store is used when NOTIFY_SOCKET and FDSTORE (its size: systemd 254
+ * and later set it when FileDescriptorStoreMax= is set; our unit sets it
+ * for older ones) are both in the environment.  Otherwise (`plugnet
+ * daemons start`, tests) every function here returns at once. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,7 +223,8 @@ static int s_take(char kind, const char *lan, unsigned port)
 int sw_fdstore_load(sw_t *sw)
 {
     S.sw = sw;
-    S.enabled = getenv("NOTIFY_SOCKET") != NULL;
+    const char *max = getenv("FDSTORE");
+    S.enabled = getenv("NOTIFY_SOCKET") && max && atoi(max) > 0;
     char **names = NULL;
     int n = sd_listen_fds_with_names(1, &names);
     if (n < 0) {
