@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "sw.h"
 
@@ -59,6 +60,17 @@ int main(int argc, char **argv)
     sw->tick = pn_loop_add_timer(sw->loop, 1000, true, sw_tick, sw);
     int rc = pn_svc_run(svc);
     pn_svc_destroy(&svc);
+    /* The LANs themselves (their ports ended in s_stop; the list stays in
+     * STATE for the next start). */
+    for (sw_lan_t *l = sw->lans, *next; l; l = next) {
+        next = l->next;
+        if (l->lfd >= 0)
+            close(l->lfd);
+        sw_fdb_destroy(&l->fdb);
+        free(l->ports);
+        free(l->live);
+        free(l);
+    }
     munmap(sw->slots, (size_t)SW_BATCH * SW_SLOT);
     munmap(sw->arena, SW_ARENA);
     free(sw);
