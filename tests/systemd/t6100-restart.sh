@@ -4,8 +4,9 @@
 # $PLUGNET_BUILD/nspawn-root) gets plugnet installed by `make install-files`
 # and boots under systemd-nspawn, on a throw-away overlay so the cache stays
 # clean.  Inside: `systemctl enable --now plugnet.target`, a LAN with two ns
-# nodes and a real VDE client (vde_plug, plugging a tap in a namespace),
-# and a ping from node n1 to each of the others; then every daemon is killed with SIGKILL in
+# nodes, a UML node (on a VDE port) and a real VDE client (vde_plug,
+# plugging a tap in a namespace), and a ping from node n1 to each of the
+# others; then every daemon is killed with SIGKILL in
 # turn and switchd is stopped with SIGSTOP (the watchdog must abort it).
 # Each must come back by itself with the lab intact (nodes, LANs, ports,
 # counters); the outage the ping saw is measured and printed per daemon.
@@ -20,9 +21,10 @@ root=${PLUGNET_NSPAWN_ROOT:-$PLUGNET_BUILD/nspawn-root}
 share="$TEST_DIR/share"            # /plugnet-share inside: the ping log
 mkdir -p "$share"
 # Runtime libraries plugnet links, and what the test uses inside.
-pkgs="systemd systemd-sysv iproute2 iputils-ping procps jq e2fsprogs vdeplug
+pkgs="systemd systemd-sysv iproute2 iputils-ping procps jq e2fsprogs vdeplug user-mode-linux
       libzmq5 libczmq4 libmsgpackc2 libyaml-0-2 libpcap0.8 libsystemd0"
 PING_INTERVAL=0.02
+PINGS="tap uml vde"
 # "At most about a second" for a crash; the SIGSTOP case waits for the
 # watchdog (WatchdogSec=3s in plugnet-switchd.service) first.
 MAX_OUTAGE_KILL=${PLUGNET_MAX_OUTAGE:-1.5}
@@ -115,7 +117,7 @@ s_disrupt() {
     retry_until 10 s_reply_after "$t1" &&
     # Half a second of replies after the recovery, so the gap is closed.
     retry_until 10 s_reply_after "$(awk -v t="$t1" "BEGIN { printf \"%.3f\", t + 0.5 }")" &&
-    for p in tap vde; do s_outage "$t0" "$share/ping.$p.log" >"$share/outage.$svc.$sig.$p" || return 1; done &&
+    for p in $PINGS; do s_outage "$t0" "$share/ping.$p.log" >"$share/outage.$svc.$sig.$p" || return 1; done &&
     sort -n "$share"/outage.$svc.$sig.* | tail -n1 >"$share/outage.$svc.$sig" &&
     s_lab >lab.after && test_cmp lab.before lab.after &&
     [ "$(ct systemctl show -P MainPID pn-vde.service)" = "$vde_pid" ] &&
@@ -127,7 +129,7 @@ s_disrupt() {
 s_say_outage() {
     [ -f "$share/outage.$1.$2" ] &&
         say "outage seen by the pings: $1 SIG$2: $(cat "$share/outage.$1.$2.tap") s to the ns node (tap)," \
-            "$(cat "$share/outage.$1.$2.vde") s to the VDE client"
+            "$(cat "$share/outage.$1.$2.uml") s to the UML node (VDE), $(cat "$share/outage.$1.$2.vde") s to vde_plug"
 }
 
 test_expect_success NSPAWN 'a Debian bookworm tree with systemd (debootstrapped once, cached)' '
@@ -147,10 +149,15 @@ test_expect_success NSPAWN 'make install-files PREFIX=/usr DESTDIR=the tree' '
     [ -x "$root/usr/bin/plugnet-switchd" ] && [ -f "$root/usr/lib/systemd/system/plugnet.target" ]
 '
 
+test_expect_success NSPAWN 'the tiny guest image (for the UML node)' '
+    "$PLUGNET_SRC/images/tiny/build.sh" "$PLUGNET_BUILD/image" >image.log 2>&1 ||
+        { tail -n 20 image.log; false; }
+'
+
 test_expect_success NSPAWN 'the tree boots under systemd-nspawn with a running systemd' '
     systemd-nspawn --register=no --keep-unit --quiet -D "$root" --volatile=overlay -b \
         -M "pn$TEST_TAG" --capability=all --bind=/dev/net/tun --private-network \
-        --bind="$share:/plugnet-share" </dev/null >console.log 2>&1 &
+        --bind="$share:/plugnet-share" --bind-ro="$PLUGNET_BUILD/image" </dev/null >console.log 2>&1 &
     nspawn_pid=$! &&
     test_atexit "kill -TERM $nspawn_pid; timeout 30 tail --pid=$nspawn_pid -f /dev/null || kill -9 $nspawn_pid" &&
     retry_until 60 s_find_leader &&
@@ -160,6 +167,11 @@ test_expect_success NSPAWN 'the tree boots under systemd-nspawn with a running s
 '
 
 test_expect_success NSPAWN 'systemctl enable --now plugnet.target starts the four daemons' '
+    # vmd finds the image built outside through a drop-in.
+    ct mkdir -p /etc/systemd/system/plugnet-vmd.service.d &&
+    printf "[Service]\nEnvironment=PLUGNET_IMAGE_MANIFEST=%s\n" "$PLUGNET_BUILD/image/manifest" |
+        ct tee /etc/systemd/system/plugnet-vmd.service.d/image.conf &&
+    ct systemctl daemon-reload &&
     ct systemctl enable --now plugnet.target &&
     (for svc in switchd vmd agentd cfgdiskd; do
         [ "$(ct systemctl is-active plugnet-$svc.service)" = active ] || exit 1
@@ -168,10 +180,11 @@ test_expect_success NSPAWN 'systemctl enable --now plugnet.target starts the fou
     ct plugnet status
 '
 
-test_expect_success NSPAWN 'a LAN with two ns nodes and a VDE client, and pings between them' '
+test_expect_success NSPAWN 'a LAN with two ns nodes, a UML node and a VDE client, and pings between them' '
     ct plugnet lan add lan1 &&
     ct plugnet node add n1 --kind ns --nic lan1,ip=10.0.0.1/24 --start &&
     ct plugnet node add n2 --kind ns --nic lan1,ip=10.0.0.2/24 --start &&
+    ct plugnet node add u1 --kind uml --nic lan1,ip=10.0.0.4/24 --start &&
     ns1=$(ct plugnet --json node show n1 | jq -r .netns) &&
     ct ip netns add pnvde &&
     ct systemd-run --unit=pn-vde ip netns exec pnvde vde_plug vde:///run/plugnet/lan/lan1 tap://vde0 &&
@@ -180,6 +193,9 @@ test_expect_success NSPAWN 'a LAN with two ns nodes and a VDE client, and pings 
     vde_pid=$(ct systemctl show -P MainPID pn-vde.service) &&
     retry_until 10 ct ip netns exec "$ns1" ping -n -c1 -W1 10.0.0.2 &&
     retry_until 10 ct ip netns exec "$ns1" ping -n -c1 -W1 10.0.0.3 &&
+    retry_until 60 ct ip netns exec "$ns1" ping -n -c1 -W1 10.0.0.4 &&
+    ct systemd-run --unit=pn-ping-uml -p StandardOutput=file:/plugnet-share/ping.uml.log \
+        ip netns exec "$ns1" ping -D -n -i $PING_INTERVAL 10.0.0.4 &&
     ct systemd-run --unit=pn-ping-tap -p StandardOutput=file:/plugnet-share/ping.tap.log \
         ip netns exec "$ns1" ping -D -n -i $PING_INTERVAL 10.0.0.2 &&
     ct systemd-run --unit=pn-ping-vde -p StandardOutput=file:/plugnet-share/ping.vde.log \
@@ -230,7 +246,7 @@ s_all_inactive() {
 }
 
 test_expect_success NSPAWN 'systemctl stop plugnet.target stops the daemons; start brings the lab back' '
-    ct systemctl stop pn-ping-tap pn-ping-vde &&
+    ct systemctl stop pn-ping-tap pn-ping-vde pn-ping-uml &&
     ct systemctl stop plugnet.target &&
     t0=$(date +%s.%N) &&
     retry_until 30 s_all_inactive &&
