@@ -59,6 +59,7 @@ test_expect_success 'vmd keeps its nodes on restart and starts after the others'
 
 test_expect_success 'switchd keeps its fds in the store; cfgdiskd has no network and no privilege' '
     grep -q "^FileDescriptorStoreMax=[1-9]" "$units/plugnet-switchd.service" &&
+    grep -q "^Environment=FDSTORE=[1-9]" "$units/plugnet-switchd.service" &&
     grep -q "^DeviceAllow=/dev/net/tun" "$units/plugnet-switchd.service" &&
     f="$units/plugnet-cfgdiskd.service" &&
     grep -qx "PrivateNetwork=yes" "$f" && grep -qx "ProtectSystem=strict" "$f" &&
