@@ -68,6 +68,7 @@ static void s_port_attach(sw_port_t *p)
 
 static void s_port_free(void *arg)
 {
+    sw_port_backlog_free(arg);
     free(arg);
 }
 

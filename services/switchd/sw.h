@@ -22,6 +22,8 @@
 #define SW_SLOT (SW_HDR + SW_FRAME_MAX + 62)
 #define SW_TXQ 128                  /* frames queued per egress port before a flush */
 #define SW_ARENA (1u << 20)         /* software-segmented frames of one batch */
+#define SW_BACKLOG 512              /* frames a VDE port keeps while its client is busy */
+#define SW_BACKLOG_BYTES (1u << 20)
 #define SW_SOFT_SEGS 64             /* segments of one super-frame (64 KiB / 1 KiB mss) */
 #define SW_ETH_OVERHEAD 18          /* Ethernet header + one VLAN tag */
 #define SW_MAX_LANS 1024
@@ -65,6 +67,13 @@ struct sw_port {
     unsigned ntx;
     struct iovec txiov[SW_TXQ];
     sw_port_t *next_dirty;
+    /* Frames a VDE client could not take yet (its socket queue was full):
+     * copies, sent in order when the socket turns writable.  Bounded; past
+     * the bound frames are dropped as queue_full. */
+    struct iovec *bl;
+    unsigned bl_head, bl_n;
+    size_t bl_bytes;
+    bool want_out;
 };
 
 struct sw_hs {                       /* a VDE handshake in progress */
@@ -154,6 +163,7 @@ void sw_hs_close(sw_hs_t *hs, const char *why);
 void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms);
 
 /* fwd.c */
+void sw_port_backlog_free(sw_port_t *p);
 void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg);
 int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
                    char *err, size_t errlen);
