@@ -48,14 +48,20 @@ test_expect_success ROOT,NETNS 'sniff -w - streams pcap into tcpdump -r -' '
     grep -q "10.35.0.3 > 10.35.0.2: ICMP echo request" stream.out
 '
 
-test_expect_success ROOT,NETNS 'a port sniff sees only that port' '
+test_expect_success ROOT,NETNS 'a port sniff sees only that port, a LAN sniff beside it sees all' '
     plugnet sniff net1:3 -w port.pcap 2>port.err &
     spid=$!
-    test_when_finished "kill $spid 2>/dev/null"
+    plugnet sniff net1 -w all.pcap 2>all.err &
+    apid=$!
+    test_when_finished "kill $spid $apid 2>/dev/null"
     retry_until 10 grep -q capturing port.err &&
+    retry_until 10 grep -q capturing all.err &&
     ip netns exec $A ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
     ip netns exec $C ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
-    kill -INT $spid && wait $spid &&
+    kill -INT $spid $apid && wait $spid && wait $apid &&
+    tcpdump -nr all.pcap >all.out 2>&1 &&
+    grep -q "10.35.0.1 > 10.35.0.2: ICMP echo request" all.out &&
+    grep -q "10.35.0.3 > 10.35.0.2: ICMP echo request" all.out &&
     tcpdump -nr port.pcap >port.out 2>&1 &&
     grep -q "10.35.0.3 > 10.35.0.2: ICMP echo request" port.out &&
     grep -q "10.35.0.2 > 10.35.0.3: ICMP echo reply" port.out &&
