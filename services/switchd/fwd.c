@@ -259,6 +259,7 @@ void sw_port_backlog_free(sw_port_t *p)
 {
     for (unsigned i = 0; i < p->bl_n; i++)
         free(p->bl[(p->bl_head + i) % SW_BACKLOG].iov_base);
+    p->lan->sw->bl_total -= p->bl_bytes;
     free(p->bl);
     p->bl = NULL;
     p->bl_n = p->bl_head = 0;
@@ -274,7 +275,7 @@ static void s_want_out(sw_t *sw, sw_port_t *p, bool on)
 }
 
 /* Keep a copy of a frame the client cannot take now. */
-static void s_backlog_push(sw_port_t *p, const struct iovec *f)
+static void s_backlog_push(sw_t *sw, sw_port_t *p, const struct iovec *f)
 {
     if (!p->bl && !(p->bl = calloc(SW_BACKLOG, sizeof(*p->bl)))) {
         p->d_queue++;
@@ -282,7 +283,7 @@ static void s_backlog_push(sw_port_t *p, const struct iovec *f)
     }
     void *c;
     if (p->bl_n >= SW_BACKLOG || p->bl_bytes + f->iov_len > SW_BACKLOG_BYTES ||
-        !(c = malloc(f->iov_len ? f->iov_len : 1))) {
+        sw->bl_total + f->iov_len > SW_BACKLOG_TOTAL || !(c = malloc(f->iov_len ? f->iov_len : 1))) {
         p->d_queue++;
         return;
     }
@@ -292,6 +293,7 @@ static void s_backlog_push(sw_port_t *p, const struct iovec *f)
     slot->iov_len = f->iov_len;
     p->bl_n++;
     p->bl_bytes += f->iov_len;
+    sw->bl_total += f->iov_len;
 }
 
 /* Send what the socket takes from iov[0..n); returns how many went.
@@ -341,6 +343,7 @@ static void s_backlog_drain(sw_t *sw, sw_port_t *p)
         for (unsigned i = 0; i < done; i++) {
             free(v[i].iov_base);
             p->bl_bytes -= v[i].iov_len;
+            sw->bl_total -= v[i].iov_len;
         }
         p->bl_head = (p->bl_head + done) % SW_BACKLOG;
         p->bl_n -= done;
@@ -358,7 +361,7 @@ static void s_flush_port(sw_t *sw, sw_port_t *p)
         if (p->bl_n > 0 || blocked) {
             /* Keep order: what did not go waits behind the backlog. */
             for (unsigned i = done; i < n; i++)
-                s_backlog_push(p, &p->txiov[i]);
+                s_backlog_push(sw, p, &p->txiov[i]);
             s_want_out(sw, p, p->bl_n > 0);
         } else {
             p->d_queue += n - done;

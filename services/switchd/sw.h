@@ -24,6 +24,7 @@
 #define SW_ARENA (1u << 20)         /* software-segmented frames of one batch */
 #define SW_BACKLOG 512              /* frames a VDE port keeps while its client is busy */
 #define SW_BACKLOG_BYTES (1u << 20)
+#define SW_BACKLOG_TOTAL (32u << 20) /* all ports together */
 #define SW_SOFT_SEGS 64             /* segments of one super-frame (64 KiB / 1 KiB mss) */
 #define SW_ETH_OVERHEAD 18          /* Ethernet header + one VLAN tag */
 #define SW_MAX_LANS 1024
@@ -135,6 +136,7 @@ struct sw {
     struct mmsghdr txmsg[SW_TXQ];   /* scratch of one port's flush */
     /* Super-frames segmented (or checksummed) for ports without offloads:
      * the segments of the frame in hand, reused when it is flooded. */
+    size_t bl_total;                /* bytes held in all backlogs */
     unsigned char *arena;
     size_t arena_used;
     const unsigned char *soft_src;
