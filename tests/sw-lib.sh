@@ -112,3 +112,10 @@ sw_qemu() {
         -append "console=ttyS0 panic=-1 quiet $*" \
         -netdev "$_net" -device virtio-net-pci,netdev=n0,mac=02:00:00:00:02:01 </dev/null
 }
+
+# sw_stop_clean: stop switchd and check its log holds no sanitizer report
+# (with SANITIZE=1, leaks are reported at exit).
+sw_stop_clean() {
+    plugnet daemons stop switchd >/dev/null &&
+    ! grep -E -A20 "Sanitizer|runtime error" "$PLUGNET_STATE_DIR/log/switchd.log"
+}

@@ -89,4 +89,8 @@ test_expect_success ROOT,NETNS,VDE_PLUG 'a VDE port can be unplugged and plugged
     retry_until 10 sw_ping $C 10.32.0.1
 '
 
+test_expect_success 'switchd stops cleanly (no sanitizer report)' '
+    sw_stop_clean
+'
+
 test_done

@@ -97,4 +97,8 @@ test_expect_success ROOT 'sniffing a missing LAN or port is refused' '
     ! plugnet sniff net1:77 -w x.pcap 2>err && grep -q not_found err
 '
 
+test_expect_success 'switchd stops cleanly (no sanitizer report)' '
+    sw_stop_clean
+'
+
 test_done

@@ -131,7 +131,7 @@ void sw_sniff_stop(sw_sniffer_t *s, const char *reason)
         pn_loop_del(lan->sw->loop, s->w);
     pn_val_t *ev = sw_sniff_info(s);
     pn_map_set_str(ev, "reason", reason);
-    pn_map_del(ev, "bytes");
+    pn_val_free(pn_map_del(ev, "bytes"));
     pn_svc_publish(lan->sw->svc, "sniff", "sniff.stopped", ev);
     sw_pcap_destroy(&s->pcap);
     free(s);

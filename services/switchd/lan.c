@@ -304,6 +304,28 @@ pn_val_t *sw_lan_stats(sw_lan_t *lan)
     return m;
 }
 
+/* At exit: close and free every LAN (their ports are gone already); the
+ * LAN list stays in STATE for the next start. */
+void sw_lans_free(sw_t *sw)
+{
+    while (sw->lans) {
+        sw_lan_t *lan = sw->lans;
+        sw->lans = lan->next;
+        while (lan->nlive > 0)
+            sw_port_remove(lan->live[lan->nlive - 1], "switchd stopping");
+        while (lan->pending)
+            sw_hs_close(lan->pending, NULL);
+        while (lan->sniffers)
+            sw_sniff_stop(lan->sniffers, "switchd stopping");
+        if (lan->lw)
+            pn_loop_del(sw->loop, lan->lw);
+        close(lan->lfd);
+        unlink(lan->ctl_path);
+        s_lan_free(lan);
+    }
+    sw->nlans = 0;
+}
+
 /* Once a second: age the MAC tables, time out stalled handshakes. */
 void sw_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
 {

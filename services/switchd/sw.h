@@ -151,6 +151,7 @@ int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed);
 sw_lan_t *sw_lan_find(sw_t *sw, const char *name);
 int sw_lans_save(sw_t *sw);
 int sw_lans_restore(sw_t *sw);
+void sw_lans_free(sw_t *sw);
 pn_val_t *sw_lan_summary(sw_lan_t *lan);
 pn_val_t *sw_lan_stats(sw_lan_t *lan);
 pn_val_t *sw_port_info(sw_port_t *p);
