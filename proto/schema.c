@@ -281,6 +281,104 @@ static const pn_field_t sw_sniff_event[] = {
 /* ============================================================== cfgdiskd */
 /* --- cfgdiskd fields (begin) --- */
 
+static const pn_field_t cd_route_fields[] = {
+    STR("dst", R, "destination network ADDRESS/PREFIX (no host bits), or \"default\""),
+    STR("via", O, "next hop address, of the same family as dst (absent: on-link)"),
+    END
+};
+
+static const pn_field_t cd_nic_fields[] = {
+    IFNAME("ifname", R, "the NIC's name in the spec (eth0..eth31)"),
+    STR("mac", R, "unicast MAC xx:xx:xx:xx:xx:xx; the guest finds the NIC by it, not by name"),
+    ARR("addrs", O, PN_F_STR, NULL, "addresses with prefix, IPv4 or IPv6 (\"10.0.0.1/24\", \"fd00::1/64\")"),
+    ARR("routes", O, PN_F_MAP, cd_route_fields, "routes through this NIC"),
+    STR("gateway", O, "default gateway through this NIC (one per address family per node)"),
+    END
+};
+
+static const pn_field_t cd_host_fields[] = {
+    STR("ip", R, "address, IPv4 or IPv6, without prefix"),
+    ARR("names", R, PN_F_STR, NULL, "host names (RFC 1123) for that address"),
+    END
+};
+
+static const pn_field_t cd_file_fields[] = {
+    STR("path", R, "absolute, normalised guest path (no '.', '..' or '//').", .max = 1024),
+    BIN("content", R, "file content, bin or str.", .max = 64u << 20),
+    ANY("mode", O, "file mode: a number (420) or an octal string (\"0644\"); default 0644"),
+    END
+};
+
+static const pn_field_t cd_build_args[] = {
+    NAME("name", R, "node name."),
+    STR("hostname", O, "host name (RFC 1123); default: the node name.", .max = 253),
+    UINT("number", R, "node number.", .min = 1, .max = 25599),
+    ENUM("format", O, "plugnet|cidata", "disk format: the PLUGNET ext2 disk (default) or a cloud-init NoCloud seed."),
+    ARR("nics", O, PN_F_MAP, cd_nic_fields, "NICs (at most 32)"),
+    STR("mgmt_ip", O, "management address with prefix (recorded in plugnet.conf as PLUGNET_MGMT_IP)"),
+    ARR("keys", O, PN_F_STR, NULL, "SSH public keys for root, one authorized_keys line each (at most 64)"),
+    ARR("hosts", O, PN_F_MAP, cd_host_fields, "/etc/hosts entries for the whole lab"),
+    ARR("files", O, PN_F_MAP, cd_file_fields, "extra files copied into the guest (at most 256)"),
+    BIN("script", O, "startup script run by the guest after configuration (bin or str).", .max = 64u << 20),
+    END
+};
+
+static const pn_field_t cd_build_reply[] = {
+    STR("path", R, "the disk image (in STATE/cfgdisk/; share it read-only, do not modify it)"),
+    STR("sha256", R, "SHA-256 of the image bytes"),
+    UINT("size", R, "image size in bytes"),
+    BOOL("cached", R, "true when the image came from the cache and no work was done"),
+    STR("key", R, "cache key: SHA-256 of the normalised spec (and of the agent binary)"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
+    END
+};
+
+static const pn_field_t cd_disk_fields[] = {
+    STR("path", R, "image path"),
+    STR("key", R, "cache key"),
+    STR("sha256", R, "SHA-256 of the image bytes"),
+    UINT("size", R, "bytes"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
+    STR("name", R, "node name of the spec it was built from"),
+    UINT("built_ns", R, "when it was built (unix ns)"),
+    END
+};
+
+static const pn_field_t cd_ls_reply[] = {
+    ARR("disks", R, PN_F_MAP, cd_disk_fields, "every cached disk"),
+    END
+};
+
+static const pn_field_t cd_gc_args[] = {
+    ARR("keep", O, PN_F_STR, NULL, "disks in use: image paths, cache keys or image sha256s"),
+    END
+};
+
+static const pn_field_t cd_gc_reply[] = {
+    ARR("removed", R, PN_F_STR, NULL, "paths of the removed images"),
+    UINT("kept", R, "disks kept"),
+    UINT("freed", R, "bytes freed"),
+    END
+};
+
+static const pn_field_t cd_built_event[] = {
+    STR("name", R, "node name."),
+    STR("path", R, "image path"),
+    STR("sha256", R, "SHA-256 of the image"),
+    UINT("size", R, "bytes"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
+    STR("key", R, "cache key"),
+    UINT("build_ms", R, "build time"),
+    END
+};
+
+static const pn_field_t cd_gc_event[] = {
+    UINT("removed", R, "disks removed"),
+    UINT("kept", R, "disks kept"),
+    UINT("freed", R, "bytes freed"),
+    END
+};
+
 /* --- cfgdiskd fields (end) --- */
 
 /* ================================================================ agentd */
@@ -321,7 +419,12 @@ const pn_opdef_t pn_ops[] = {
 
     COMMON_OPS("cfgdiskd"),
     /* --- cfgdiskd ops (begin) --- */
-
+    { "cfgdiskd", "disk.build", cd_build_args, cd_build_reply,
+      "Build (or find in the cache) a node's config disk: the PLUGNET ext2 disk or a cloud-init "
+      "NoCloud seed. The same spec always gives the same file, byte for byte." },
+    { "cfgdiskd", "disk.ls", no_fields, cd_ls_reply, "List the cached disks." },
+    { "cfgdiskd", "disk.gc", cd_gc_args, cd_gc_reply,
+      "Remove every cached disk not named in keep (the caller passes the set in use)." },
     /* --- cfgdiskd ops (end) --- */
 
     COMMON_OPS("agentd"),
@@ -352,7 +455,9 @@ const pn_evdef_t pn_events[] = {
 
     COMMON_EVENTS("cfgdiskd"),
     /* --- cfgdiskd events (begin) --- */
-
+    { "cfgdiskd", "cfgdiskd.disk", "disk.built", cd_built_event,
+      "A disk was built (not published for cache hits)." },
+    { "cfgdiskd", "cfgdiskd.disk", "disk.gc", cd_gc_event, "disk.gc removed disks." },
     /* --- cfgdiskd events (end) --- */
 
     COMMON_EVENTS("agentd"),
