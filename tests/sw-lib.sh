@@ -36,7 +36,7 @@ cd "$TEST_DIR" || exit 1
 # ---------------------------------------------------------------- guests
 
 # glibc in the guest must not use AVX: UML on this class of host keeps only
-# the legacy FP state of its processes (see tools/pn-uml-run.c).
+# the legacy FP state of its processes (see tools/cd-uml-run.c).
 SW_UML_TUNABLES="GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX2,-AVX"
 
 # sw_guest_root DIR: a busybox root for UML (hostfs) whose /init brings
@@ -76,7 +76,7 @@ EOS
 sw_uml() {
     _root=$1 _log=$2 _eth=$3
     shift 3
-    timeout 90 pn-uml-run linux mem=64M root=/dev/root rootfstype=hostfs rootflags="$_root" rw \
+    timeout 90 cd-uml-run linux mem=64M root=/dev/root rootfstype=hostfs rootflags="$_root" rw \
         init=/init "$SW_UML_TUNABLES" "eth0=$_eth" con=null con0=null,fd:1 "$@" \
         </dev/null >"$_log" 2>&1
 }
