@@ -76,7 +76,7 @@ EOS
 sw_uml() {
     _root=$1 _log=$2 _eth=$3
     shift 3
-    timeout 90 cd-uml-run linux mem=64M root=/dev/root rootfstype=hostfs rootflags="$_root" rw \
+    timeout 90 cd-uml-run "$(command -v linux)" mem=64M root=/dev/root rootfstype=hostfs rootflags="$_root" rw \
         init=/init "$SW_UML_TUNABLES" "eth0=$_eth" con=null con0=null,fd:1 "$@" \
         </dev/null >"$_log" 2>&1
 }
