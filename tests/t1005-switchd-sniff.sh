@@ -48,6 +48,18 @@ test_expect_success ROOT,NETNS 'sniff -w - streams pcap into tcpdump -r -' '
     grep -q "10.35.0.3 > 10.35.0.2: ICMP echo request" stream.out
 '
 
+test_expect_success ROOT,NETNS 'when tcpdump -c has had enough, sniff -w - ends too' '
+    { timeout 30 sh -c "plugnet sniff net1 -w - 2>c.err | tcpdump -c 2 -nr - >c.out 2>&1" & } &&
+    ppid=$! &&
+    test_when_finished "kill $ppid 2>/dev/null" &&
+    retry_until 10 grep -q capturing c.err &&
+    ip netns exec $A ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
+    wait $ppid &&
+    test "$(grep -c "ICMP echo" c.out)" = 2 &&
+    retry_until 10 grep -q "frames captured" c.err &&
+    test "$(plugnet --json stats net1 | jq ".sniffers | length")" = 0
+'
+
 test_expect_success ROOT,NETNS 'a port sniff sees only that port, a LAN sniff beside it sees all' '
     plugnet sniff net1:3 -w port.pcap 2>port.err &
     spid=$!
