@@ -168,7 +168,8 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
         r = PN_EINTERNAL;
         goto fail;
     }
-    chmod(lan->ctl_path, 0666 & ~077);
+    /* Like the ipc sockets: owner and group only. */
+    chmod(lan->ctl_path, 0660);
     lan->lw = pn_loop_add_fd(sw->loop, lan->lfd, EPOLLIN, sw_vde_on_accept, lan);
     if (!lan->lw) {
         snprintf(err, errlen, "cannot watch %s", lan->ctl_path);
