@@ -275,6 +275,117 @@ static const pn_field_t sw_sniff_event[] = {
 
 /* =================================================================== vmd */
 /* --- vmd fields (begin) --- */
+static const pn_field_t vm_nic_spec[] = {
+    NAME("lan", R, "LAN the NIC plugs into"),
+    STR("mac", O, "MAC xx:xx:xx:xx:xx:xx (default: the seed rule 02:00:n/100:n%100:00:E)"),
+    STR("ip", O, "address with prefix (\"10.0.0.1/24\"); default none (mgmt: the seed rule)"),
+    IFNAME("ifname", O, "NIC name (default: the next free ethN)"),
+    END
+};
+static const pn_field_t vm_node_add_args[] = {
+    NAME("name", R, "node name"),
+    ENUM("kind", R, "uml|qemu|ns", "kind of machine"),
+    STR("image", O, "root image: a path, or absent for the tiny default guest", .max = 1024),
+    UINT("mem", O, "memory in MiB (uml default 64, qemu 128)", .min = 16, .max = 1048576),
+    UINT("cpus", O, "virtual CPUs (qemu)", .min = 1, .max = 64),
+    UINT("number", O, "node number 1..25599 (default: the lowest free)", .min = 1, .max = 25599),
+    ARR("nics", O, PN_F_MAP, vm_nic_spec, "NICs besides eth0 on mgmt (at most 31)"),
+    BOOL("mgmt", O, "eth0 on the management LAN (default true)"),
+    BOOL("persistent", O, "write the image itself (locked to this node) instead of a COW overlay"),
+    ARR("cmd", O, PN_F_STR, NULL, "ns: the command to run (default: an idle init)"),
+    STR("script", O, "uml/qemu: a startup script for the config disk", .max = 65536),
+    BOOL("start", O, "start it at once"),
+    END
+};
+static const pn_field_t vm_name_args[] = {
+    NAME("name", R, "node name"),
+    END
+};
+static const pn_field_t vm_stop_args[] = {
+    NAME("name", R, "node name"),
+    UINT("timeout_ms", O, "graceful stop budget before the kill (default 5000)", .max = 600000),
+    END
+};
+static const pn_field_t vm_del_args[] = {
+    NAME("name", R, "node name"),
+    BOOL("force", O, "kill it first when running"),
+    END
+};
+static const pn_field_t vm_nic_fields[] = {
+    STR("ifname", R, "ethN"),
+    STR("lan", R, "LAN"),
+    STR("mac", R, "MAC"),
+    STR("ip", O, "address with prefix"),
+    STR("host_if", O, "ns: the switchd tap behind it"),
+    UINT("port", O, "ns: its switchd port"),
+    END
+};
+static const pn_field_t vm_node_fields[] = {
+    STR("name", R, "node name"),
+    STR("kind", R, "uml|qemu|ns"),
+    UINT("number", R, "node number"),
+    STR("state", R, "defined|starting|running|stopping|stopped|crashed"),
+    STR("image", O, "root image"),
+    UINT("mem", O, "MiB"),
+    UINT("cpus", O, "CPUs"),
+    BOOL("persistent", O, "writes its image"),
+    STR("mgmt_ip", O, "management address"),
+    ARR("nics", R, PN_F_MAP, vm_nic_fields, "NICs"),
+    UINT("pid", O, "guest process (uml/qemu) or command (ns) while running"),
+    UINT("monitor_pid", O, "vmd's per-node monitor process while running"),
+    STR("accel", O, "qemu: kvm or tcg"),
+    STR("accel_reason", O, "qemu: why that accelerator"),
+    STR("dir", O, "the node's state directory"),
+    STR("console_log", O, "console log file"),
+    STR("console_sock", O, "console socket"),
+    STR("agent_sock", O, "agent channel socket"),
+    STR("control_sock", O, "QMP (qemu) or mconsole (uml) socket"),
+    STR("netns", O, "ns: the network namespace name"),
+    STR("cfgdisk", O, "config disk image"),
+    INT("exit_status", O, "crashed: exit code, or -signal"),
+    ARR("console_tail", O, PN_F_STR, NULL, "crashed: the last console lines"),
+    UINT("started_ns", O, "when it was started (unix ns)"),
+    BOOL("adopted", O, "running since before this vmd started"),
+    END
+};
+static const pn_field_t vm_node_ls_reply[] = {
+    ARR("nodes", R, PN_F_MAP, vm_node_fields, "every node"),
+    END
+};
+static const pn_field_t vm_nic_add_args[] = {
+    NAME("node", R, "node name"),
+    IFNAME("ifname", R, "the new NIC"),
+    NAME("lan", R, "LAN"),
+    STR("ip", O, "address with prefix"),
+    STR("mac", O, "MAC (default: the seed rule)"),
+    END
+};
+static const pn_field_t vm_nic_del_args[] = {
+    NAME("node", R, "node name"),
+    IFNAME("ifname", R, "the NIC to remove"),
+    END
+};
+static const pn_field_t vm_state_event[] = {
+    STR("name", R, "node name"),
+    STR("kind", R, "uml|qemu|ns"),
+    STR("state", R, "the new state"),
+    STR("from", R, "the previous state"),
+    INT("exit_status", O, "crashed/stopped: exit code, or -signal"),
+    ARR("console_tail", O, PN_F_STR, NULL, "crashed: the last console lines"),
+    UINT("pid", O, "running: the guest's pid"),
+    END
+};
+static const pn_field_t vm_nic_event[] = {
+    STR("node", R, "node name"),
+    STR("ifname", R, "NIC"),
+    STR("lan", R, "LAN"),
+    STR("mac", R, "MAC"),
+    END
+};
+static const pn_field_t vm_name_event[] = {
+    STR("name", R, "node name"),
+    END
+};
 
 /* --- vmd fields (end) --- */
 
@@ -414,6 +525,18 @@ const pn_opdef_t pn_ops[] = {
 
     COMMON_OPS("vmd"),
     /* --- vmd ops (begin) --- */
+    { "vmd", "node.add", vm_node_add_args, vm_node_fields,
+      "Define a node (and start it with start: true); refused when its name, number or a MAC is in use." },
+    { "vmd", "node.start", vm_name_args, vm_node_fields, "Start a defined, stopped or crashed node." },
+    { "vmd", "node.stop", vm_stop_args, vm_node_fields,
+      "Graceful stop (ACPI powerdown / mconsole halt / SIGTERM), then a kill after timeout_ms." },
+    { "vmd", "node.kill", vm_name_args, vm_node_fields, "Kill a node at once (it ends stopped)." },
+    { "vmd", "node.reboot", vm_name_args, vm_node_fields, "Stop (kill) and start again." },
+    { "vmd", "node.del", vm_del_args, vm_name_event, "Delete a node that is not running, and its files." },
+    { "vmd", "node.ls", no_fields, vm_node_ls_reply, "Every node." },
+    { "vmd", "node.show", vm_name_args, vm_node_fields, "One node in full." },
+    { "vmd", "nic.add", vm_nic_add_args, vm_node_fields, "Plug a NIC into a node, live when it runs." },
+    { "vmd", "nic.del", vm_nic_del_args, vm_node_fields, "Unplug a NIC, live when it runs." },
 
     /* --- vmd ops (end) --- */
 
@@ -450,6 +573,12 @@ const pn_evdef_t pn_events[] = {
 
     COMMON_EVENTS("vmd"),
     /* --- vmd events (begin) --- */
+    { "vmd", "vmd.node", "node.state", vm_state_event,
+      "A node changed state: defined, starting, running, stopping, stopped, crashed." },
+    { "vmd", "vmd.node", "node.added", vm_name_event, "A node was defined." },
+    { "vmd", "vmd.node", "node.removed", vm_name_event, "A node was deleted." },
+    { "vmd", "vmd.nic", "nic.added", vm_nic_event, "A NIC was plugged in." },
+    { "vmd", "vmd.nic", "nic.removed", vm_nic_event, "A NIC was unplugged." },
 
     /* --- vmd events (end) --- */
 
