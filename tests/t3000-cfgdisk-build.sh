@@ -99,18 +99,34 @@ test_expect_success 'a cache hit does no work: same file, same inode and mtime, 
     test "$(cd-call cfgdiskd status | jq .cache_hits)" -ge 1
 '
 
-test_expect_success 'cfgdiskd.disk disk.built is published for a build, not for a cache hit' '
-    { plugnet events --json -n 1 --timeout 30 cfgdiskd.disk >"$TEST_DIR/ev" 2>"$TEST_DIR/ev.err" & } &&
+# build_next: a fresh disk (e1, e2, ...) whose reply is kept under its name;
+# true once the listener has written an event.
+ev_n=0
+build_next() {
+    ev_n=$((ev_n + 1)) &&
+    cd_spec_full "e$ev_n" $((700 + ev_n)) plugnet >"$TEST_DIR/e.json" &&
+    cd_build "$TEST_DIR/e.json" >"$TEST_DIR/e$ev_n.reply" &&
+    test -s "$TEST_DIR/ev"
+}
+
+test_expect_success 'a cache hit publishes nothing' '
+    events=$(cd-call cfgdiskd status | jq .events) &&
+    cd_build "$TEST_DIR/spec.json" >/dev/null &&
+    test "$(cd-call cfgdiskd status | jq .events)" = "$events"
+'
+
+test_expect_success 'cfgdiskd.disk disk.built is published for a build, with the reply fields' '
+    { plugnet events --json -n 1 --timeout 60 cfgdiskd.disk >"$TEST_DIR/ev" 2>"$TEST_DIR/ev.err" & } &&
     EV=$! &&
     retry_until 20 grep -q "^# subscribed" "$TEST_DIR/ev.err" &&
-    cd_build "$TEST_DIR/spec.json" >/dev/null &&
-    cd_spec_full e1 77 plugnet >"$TEST_DIR/e1.json" &&
-    RE=$(cd_build "$TEST_DIR/e1.json") &&
+    retry_until 30 build_next &&
     wait $EV &&
     cat "$TEST_DIR/ev" &&
-    jq -e ".type == \"disk\" and .action == \"built\" and .attributes.name == \"e1\"" "$TEST_DIR/ev" &&
-    test "$(jq -r .attributes.path "$TEST_DIR/ev")" = "$(cd_field "$RE" path)" &&
-    test "$(jq -r .attributes.sha256 "$TEST_DIR/ev")" = "$(cd_field "$RE" sha256)" &&
+    name=$(jq -r .attributes.name "$TEST_DIR/ev") &&
+    jq -e ".type == \"disk\" and .action == \"built\"" "$TEST_DIR/ev" &&
+    test -f "$TEST_DIR/$name.reply" &&
+    test "$(jq -r .attributes.path "$TEST_DIR/ev")" = "$(jq -r .path "$TEST_DIR/$name.reply")" &&
+    test "$(jq -r .attributes.sha256 "$TEST_DIR/ev")" = "$(jq -r .sha256 "$TEST_DIR/$name.reply")" &&
     test "$(jq -r .attributes.format "$TEST_DIR/ev")" = plugnet
 '
 
@@ -182,6 +198,7 @@ test_expect_success 'disk.gc keeps what is named (by path, key or sha256) and re
     test "$(jq ".removed | length" "$TEST_DIR/gc.json")" = $((total - 3)) &&
     test "$(ls "$CACHE"/*.img | wc -l)" = 3 &&
     test "$(ls "$CACHE"/*.meta | wc -l)" = 3 &&
+    test "$(ls "$CACHE"/*.lock | wc -l)" = 3 &&
     test -e "$P1" && test -e "$(jq -r .path "$TEST_DIR/diff.out.0")" && test -e "$(jq -r .path "$TEST_DIR/diff.out.1")"
 '
 
