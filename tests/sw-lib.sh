@@ -35,10 +35,6 @@ cd "$TEST_DIR" || exit 1
 
 # ---------------------------------------------------------------- guests
 
-# glibc in the guest must not use AVX: UML on this class of host keeps only
-# the legacy FP state of its processes (see tools/cd-uml-run.c).
-SW_UML_TUNABLES="GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX2,-AVX"
-
 # sw_guest_root DIR: a busybox root for UML (hostfs) whose /init brings
 # eth0 up with pn_ip=ADDR from the kernel command line; with pn_peer=ADDR it
 # pings the peer, prints "PNGUEST PING_OK" and leaves /tmp/done.<pn_run>;
@@ -72,12 +68,13 @@ EOS
 }
 
 # sw_uml ROOT LOG ETH0-SPEC pn_...=...: run a UML guest (foreground, at
-# most 90 s) with the console on LOG.
+# most 90 s) with the console on LOG, the way vmd runs them (vm-uml-exec:
+# the AVX-512 host workaround, and glibc in the guest kept off AVX).
 sw_uml() {
     _root=$1 _log=$2 _eth=$3
     shift 3
-    timeout 90 cd-uml-run "$(command -v linux)" mem=64M root=/dev/root rootfstype=hostfs rootflags="$_root" rw \
-        init=/init "$SW_UML_TUNABLES" "eth0=$_eth" con=null con0=null,fd:1 "$@" \
+    timeout 90 vm-uml-exec --tunables "$(command -v linux)" mem=64M root=/dev/root rootfstype=hostfs \
+        rootflags="$_root" rw init=/init "eth0=$_eth" con=null con0=null,fd:1 "$@" \
         </dev/null >"$_log" 2>&1
 }
 
