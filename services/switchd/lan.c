@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,6 +267,12 @@ pn_val_t *sw_port_info(sw_port_t *p)
         pn_map_set_str(m, "descr", p->descr);
         pn_map_set_str(m, "peer", p->peer);
     } else {
+        /* vmd may have renamed the interface in its namespace: ask the
+         * kernel for the name it has now. */
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        if (ioctl(p->fd, TUNGETIFF, &ifr) == 0 && ifr.ifr_name[0])
+            snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
         pn_map_set_str(m, "ifname", p->ifname);
     }
     return m;
