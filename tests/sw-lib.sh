@@ -25,7 +25,7 @@ sw_stat() {
     plugnet --json stats "$1" | jq -r ".ports[] | select(.port == $2) | .$3"
 }
 
-# sw_ping NS ADDR [COUNT]: a quick ping that succeeds when every reply came.
+# sw_ping NS ADDR [COUNT]: a quick ping; succeeds when any reply came back.
 sw_ping() {
     ip netns exec "$1" ping -n -q -c "${3:-1}" -i 0.2 -W 1 "$2" >/dev/null 2>&1
 }
