@@ -82,7 +82,7 @@ test_expect_success 'a request that gets no answer times out instead of hanging'
 '
 
 test_expect_success 'daemons stop stops all four' '
-    plugnet daemons stop >out &&
+    plugnet daemons stop >out 2>&1 ; cat out &&
     grep -c stopped out | grep -qx 4 &&
     ! plugnet status >/dev/null 2>&1
 '

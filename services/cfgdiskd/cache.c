@@ -15,6 +15,7 @@
 
 #include "image.h"
 #include "pn_proto.h"
+#include "render.h"
 #include "sha256.h"
 
 #define AGENT_MAX (64u << 20)
@@ -183,6 +184,9 @@ static int s_key(cd_cache_t *c, const cd_spec_t *sp, char key[65], bool *agent, 
     cd_sha256_t h;
     cd_sha256_init(&h);
     cd_sha256_update(&h, CD_GEN_VERSION, sizeof CD_GEN_VERSION);
+    /* A changed config script makes new disks without a version bump. */
+    const char *cfg = cd_config_script();
+    cd_sha256_update(&h, cfg, strlen(cfg) + 1);
     cd_sha256_update(&h, asha, strlen(asha) + 1);
     cd_sha256_update(&h, canon, len);
     free(canon);

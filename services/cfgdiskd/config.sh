@@ -11,7 +11,8 @@
 #
 # ROOT (default empty) prefixes every file it writes, so it can be tried in
 # a scratch tree; PLUGNET_CONSOLE (default /dev/console) is where the done
-# marker goes besides stdout.
+# marker goes besides stdout; PLUGNET_NIC_WAIT (default 10) bounds the
+# seconds spent waiting for NICs that are not there yet, all together.
 D=$(cd "$(dirname "$0")" && pwd) || exit 1
 ROOT=${ROOT:-}
 CONSOLE=${PLUGNET_CONSOLE:-/dev/console}
@@ -60,13 +61,13 @@ fi
 
 # --- NICs, by MAC
 ip link set dev lo up 2>/dev/null
+waited=0 # seconds spent waiting for NICs, all of them together
 for n in $PLUGNET_NICS; do
     eval "mac=\$PLUGNET_${n}_MAC addrs=\$PLUGNET_${n}_ADDRS routes=\$PLUGNET_${n}_ROUTES gw=\$PLUGNET_${n}_GATEWAY"
     dev=$(find_if "$mac")
-    tries=0
-    while [ -z "$dev" ] && [ $tries -lt "${PLUGNET_NIC_WAIT:-10}" ]; do
+    while [ -z "$dev" ] && [ $waited -lt "${PLUGNET_NIC_WAIT:-10}" ]; do
         sleep 1 # a NIC whose driver is still probing (guest side; no event to wait on)
-        tries=$((tries + 1))
+        waited=$((waited + 1))
         dev=$(find_if "$mac")
     done
     if [ -z "$dev" ]; then
