@@ -414,23 +414,23 @@ static const pn_field_t cd_host_fields[] = {
 };
 
 static const pn_field_t cd_file_fields[] = {
-    STR("path", R, "absolute, normalised guest path (no '.', '..' or '//')", .max = 1024),
-    ANY("content", R, "file content, str or bin", .max = 64u << 20),
+    STR("path", R, "absolute, normalised guest path (no '.', '..' or '//').", .max = 1024),
+    BIN("content", R, "file content, bin or str.", .max = 64u << 20),
     ANY("mode", O, "file mode: a number (420) or an octal string (\"0644\"); default 0644"),
     END
 };
 
 static const pn_field_t cd_build_args[] = {
-    NAME("name", R, "node name"),
-    STR("hostname", O, "host name (RFC 1123); default: the node name", .max = 253),
-    UINT("number", R, "node number", .min = 1, .max = 25599),
-    ENUM("format", O, "plugnet|cidata", "disk format: the PLUGNET ext2 disk (default) or a cloud-init NoCloud seed"),
+    NAME("name", R, "node name."),
+    STR("hostname", O, "host name (RFC 1123); default: the node name.", .max = 253),
+    UINT("number", R, "node number.", .min = 1, .max = 25599),
+    ENUM("format", O, "plugnet|cidata", "disk format: the PLUGNET ext2 disk (default) or a cloud-init NoCloud seed."),
     ARR("nics", O, PN_F_MAP, cd_nic_fields, "NICs (at most 32)"),
     STR("mgmt_ip", O, "management address with prefix (recorded in plugnet.conf as PLUGNET_MGMT_IP)"),
     ARR("keys", O, PN_F_STR, NULL, "SSH public keys for root, one authorized_keys line each (at most 64)"),
     ARR("hosts", O, PN_F_MAP, cd_host_fields, "/etc/hosts entries for the whole lab"),
     ARR("files", O, PN_F_MAP, cd_file_fields, "extra files copied into the guest (at most 256)"),
-    ANY("script", O, "startup script run by the guest after configuration (str or bin)", .max = 64u << 20),
+    BIN("script", O, "startup script run by the guest after configuration (bin or str).", .max = 64u << 20),
     END
 };
 
@@ -440,7 +440,7 @@ static const pn_field_t cd_build_reply[] = {
     UINT("size", R, "image size in bytes"),
     BOOL("cached", R, "true when the image came from the cache and no work was done"),
     STR("key", R, "cache key: SHA-256 of the normalised spec (and of the agent binary)"),
-    ENUM("format", R, "plugnet|cidata", "disk format"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
     END
 };
 
@@ -449,7 +449,7 @@ static const pn_field_t cd_disk_fields[] = {
     STR("key", R, "cache key"),
     STR("sha256", R, "SHA-256 of the image bytes"),
     UINT("size", R, "bytes"),
-    ENUM("format", R, "plugnet|cidata", "disk format"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
     STR("name", R, "node name of the spec it was built from"),
     UINT("built_ns", R, "when it was built (unix ns)"),
     END
@@ -473,11 +473,11 @@ static const pn_field_t cd_gc_reply[] = {
 };
 
 static const pn_field_t cd_built_event[] = {
-    STR("name", R, "node name"),
+    STR("name", R, "node name."),
     STR("path", R, "image path"),
     STR("sha256", R, "SHA-256 of the image"),
     UINT("size", R, "bytes"),
-    ENUM("format", R, "plugnet|cidata", "disk format"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
     STR("key", R, "cache key"),
     UINT("build_ms", R, "build time"),
     END

@@ -21,21 +21,25 @@ test_expect_success ROOT,NETNS 'two namespaces on tap ports of one LAN' '
 
 test_expect_success ROOT,NETNS 'they ping each other' '
     retry_until 10 sw_ping $A 10.31.0.2 &&
-    ip netns exec $A ping -n -c 5 -i 0.2 -W 2 10.31.0.2
+    plugnet --json stats net1 >s0.json &&
+    ip netns exec $A ping -n -c 5 -i 0.2 -W 2 10.31.0.2 &&
+    plugnet --json stats net1 >s1.json
 '
 
+# The counters moved by the same amount on both sides.  (Compared as deltas:
+# before the taps reached their namespaces the host may have sent on them.)
+delta() { echo $(( $(jq "$1" s1.json) - $(jq "$1" s0.json) )); }
 test_expect_success ROOT,NETNS 'counters match: what one port received the other sent' '
-    plugnet --json stats net1 >s.json &&
-    rx1=$(jq ".ports[0].rx_frames" s.json) && tx2=$(jq ".ports[1].tx_frames" s.json) &&
-    rx2=$(jq ".ports[1].rx_frames" s.json) && tx1=$(jq ".ports[0].tx_frames" s.json) &&
+    rx1=$(delta ".ports[0].rx_frames") && tx2=$(delta ".ports[1].tx_frames") &&
+    rx2=$(delta ".ports[1].rx_frames") && tx1=$(delta ".ports[0].tx_frames") &&
     echo "p1 rx $rx1 tx $tx1, p2 rx $rx2 tx $tx2" &&
-    test "$rx1" -ge 6 && test "$rx2" -ge 6 &&
+    test "$rx1" -ge 5 && test "$rx2" -ge 5 &&
     test "$rx1" = "$tx2" && test "$rx2" = "$tx1" &&
-    test "$(jq ".ports[0].rx_bytes" s.json)" = "$(jq ".ports[1].tx_bytes" s.json)" &&
-    test "$(jq "[.ports[].drops[]] | add" s.json)" = 0 &&
-    test "$(jq .fdb_entries s.json)" = 2 &&
+    test "$(delta ".ports[0].rx_bytes")" = "$(delta ".ports[1].tx_bytes")" &&
+    test "$(jq "[.ports[].drops[]] | add" s1.json)" = 0 &&
+    test "$(jq .fdb_entries s1.json)" = 2 &&
     plugnet stats net1 >out &&
-    grep -q "^1  *tap  *up  *$rx1 " out
+    grep -q "^1  *tap  *up  *$(jq ".ports[0].rx_frames" s1.json) " out
 '
 
 test_expect_success ROOT,NETNS 'the MAC table shows both stations on their ports' '

@@ -99,6 +99,37 @@ test_expect_success 'a cache hit does no work: same file, same inode and mtime, 
     test "$(cd-call cfgdiskd status | jq .cache_hits)" -ge 1
 '
 
+# build_next: a fresh disk (e1, e2, ...) whose reply is kept under its name;
+# true once the listener has written an event.
+ev_n=0
+build_next() {
+    ev_n=$((ev_n + 1)) &&
+    cd_spec_full "e$ev_n" $((700 + ev_n)) plugnet >"$TEST_DIR/e.json" &&
+    cd_build "$TEST_DIR/e.json" >"$TEST_DIR/e$ev_n.reply" &&
+    test -s "$TEST_DIR/ev"
+}
+
+test_expect_success 'a cache hit publishes nothing' '
+    events=$(cd-call cfgdiskd status | jq .events) &&
+    cd_build "$TEST_DIR/spec.json" >/dev/null &&
+    test "$(cd-call cfgdiskd status | jq .events)" = "$events"
+'
+
+test_expect_success 'cfgdiskd.disk disk.built is published for a build, with the reply fields' '
+    { plugnet events --json -n 1 --timeout 60 cfgdiskd.disk >"$TEST_DIR/ev" 2>"$TEST_DIR/ev.err" & } &&
+    EV=$! &&
+    retry_until 20 grep -q "^# subscribed" "$TEST_DIR/ev.err" &&
+    retry_until 30 build_next &&
+    wait $EV &&
+    cat "$TEST_DIR/ev" &&
+    name=$(jq -r .attributes.name "$TEST_DIR/ev") &&
+    jq -e ".type == \"disk\" and .action == \"built\"" "$TEST_DIR/ev" &&
+    test -f "$TEST_DIR/$name.reply" &&
+    test "$(jq -r .attributes.path "$TEST_DIR/ev")" = "$(jq -r .path "$TEST_DIR/$name.reply")" &&
+    test "$(jq -r .attributes.sha256 "$TEST_DIR/ev")" = "$(jq -r .sha256 "$TEST_DIR/$name.reply")" &&
+    test "$(jq -r .attributes.format "$TEST_DIR/ev")" = plugnet
+'
+
 test_expect_success 'key order and spelling do not matter (normalised spec, same disk)' '
     jq -S ".nics[0].mac |= ascii_upcase | .nics[0].addrs[1] = \"FD00:0:0::1/64\"" \
         "$TEST_DIR/spec.json" >"$TEST_DIR/spec2.json" &&
@@ -167,7 +198,18 @@ test_expect_success 'disk.gc keeps what is named (by path, key or sha256) and re
     test "$(jq ".removed | length" "$TEST_DIR/gc.json")" = $((total - 3)) &&
     test "$(ls "$CACHE"/*.img | wc -l)" = 3 &&
     test "$(ls "$CACHE"/*.meta | wc -l)" = 3 &&
+    test "$(ls "$CACHE"/*.lock | wc -l)" = 3 &&
     test -e "$P1" && test -e "$(jq -r .path "$TEST_DIR/diff.out.0")" && test -e "$(jq -r .path "$TEST_DIR/diff.out.1")"
+'
+
+test_expect_success 'contents and scripts past 4 KiB, as str or bin, go through the protocol' '
+    big=$(head -c 6000 /dev/zero | tr "\\0" a) &&
+    printf "{\"name\":\"big\",\"number\":5,\"files\":[{\"path\":\"/a\",\"content\":\"%s\"},{\"path\":\"/b\",\"content\":{\"\$bin\":\"%s\"}}],\"script\":\"%s\"}" \
+        "$big" "$(printf "%s" "$big" | base64 -w0)" "$big" >"$TEST_DIR/big.json" &&
+    RB=$(cd_build "$TEST_DIR/big.json") &&
+    test "$(cd_cat "$(cd_field "$RB" path)" /files/a | wc -c)" = 6000 &&
+    test "$(cd_cat "$(cd_field "$RB" path)" /files/b | wc -c)" = 6000 &&
+    test "$(cd_cat "$(cd_field "$RB" path)" /script | wc -c)" = 6000
 '
 
 test_expect_success 'bad specs are refused naming the field, and nothing is written' '

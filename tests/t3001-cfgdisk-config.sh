@@ -118,7 +118,7 @@ test_expect_success ROOT,NETNS,BUSYBOX 'config under busybox alone: host name, N
     check_applied
 '
 
-test_expect_success ROOT,NETNS 'config under Debian sh + iproute2, twice: idempotent, keys kept once' '
+test_expect_success ROOT,NETNS 'config under Debian sh + iproute2, twice: idempotent, keys kept once, IPv6 without DAD' '
     test_when_finished "ns_cleanup" &&
     ns_setup &&
     rm -rf "$TEST_DIR/root" && mkdir -p "$TEST_DIR/root/root/.ssh" &&
@@ -130,7 +130,10 @@ test_expect_success ROOT,NETNS 'config under Debian sh + iproute2, twice: idempo
     check_applied &&
     test "$(wc -l <"$TEST_DIR/root/root/.ssh/authorized_keys")" = 3 &&
     grep -q " old$" "$TEST_DIR/root/root/.ssh/authorized_keys" &&
-    test "$(ip -n "$NS" -o -4 addr show dev nicb | wc -l)" = 1
+    test "$(ip -n "$NS" -o -4 addr show dev nicb | wc -l)" = 1 &&
+    ip -n "$NS" -o -6 addr show dev nicb >"$TEST_DIR/addr6" &&
+    grep -q "inet6 fd00::7/64 " "$TEST_DIR/addr6" &&
+    ! grep "fd00::7/64 .*tentative" "$TEST_DIR/addr6"
 '
 
 test_expect_success ROOT,NETNS 'a NIC whose MAC is absent is reported, the rest still applied' '

@@ -15,6 +15,7 @@
 
 #include "image.h"
 #include "pn_proto.h"
+#include "render.h"
 #include "sha256.h"
 
 #define AGENT_MAX (64u << 20)
@@ -183,6 +184,9 @@ static int s_key(cd_cache_t *c, const cd_spec_t *sp, char key[65], bool *agent, 
     cd_sha256_t h;
     cd_sha256_init(&h);
     cd_sha256_update(&h, CD_GEN_VERSION, sizeof CD_GEN_VERSION);
+    /* A changed config script makes new disks without a version bump. */
+    const char *cfg = cd_config_script();
+    cd_sha256_update(&h, cfg, strlen(cfg) + 1);
     cd_sha256_update(&h, asha, strlen(asha) + 1);
     cd_sha256_update(&h, canon, len);
     free(canon);
@@ -511,6 +515,47 @@ static bool s_kept(const pn_val_t *keep, const entry_t *e, const char *sha, cons
     return false;
 }
 
+/* Lock and meta files whose image is gone (a failed build, a crash). */
+static void s_sweep_orphans(cd_cache_t *c)
+{
+    DIR *d = opendir(c->dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *nm = e->d_name;
+        size_t l = strlen(nm);
+        if (l != 64 + 5 || strspn(nm, "0123456789abcdef") != 64 ||
+            (strcmp(nm + 64, ".lock") && strcmp(nm + 64, ".meta")))
+            continue;
+        char p[4400];
+        struct stat st;
+        bool image = false;
+        for (int f = 0; f < 2 && !image; f++) {
+            snprintf(p, sizeof p, "%s/%.64s.%s.img", c->dir, nm, cd_format_name((cd_format_t)f));
+            image = stat(p, &st) == 0;
+        }
+        if (image)
+            continue;
+        /* Not while a builder holds the key's lock: it writes the meta
+         * just before the image appears. */
+        char lockp[4400], metap[4400];
+        snprintf(lockp, sizeof lockp, "%s/%.64s.lock", c->dir, nm);
+        snprintf(metap, sizeof metap, "%s/%.64s.meta", c->dir, nm);
+        int lfd = open(lockp, O_RDWR | O_CLOEXEC);
+        if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+            close(lfd);
+            continue;
+        }
+        unlink(metap);
+        if (lfd >= 0) {
+            unlink(lockp);
+            close(lfd);
+        }
+    }
+    closedir(d);
+}
+
 int cd_cache_gc(cd_cache_t *c, const pn_val_t *keep, pn_val_t **reply)
 {
     entry_t *v;
@@ -550,6 +595,7 @@ int cd_cache_gc(cd_cache_t *c, const pn_val_t *keep, pn_val_t **reply)
         }
     }
     free(v);
+    s_sweep_orphans(c);
     pn_val_t *m = pn_map();
     pn_map_set(m, "removed", removed);
     pn_map_set_uint(m, "kept", kept);

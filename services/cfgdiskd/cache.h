@@ -1,7 +1,8 @@
 /* cd_cache: the content-addressed store of config disks, STATE/cfgdisk/.
  *
  *   <key>.<format>.img   the image; <key> = SHA-256 of the normalised spec,
- *                        the agent binary's digest and the generator version
+ *                        the agent binary's digest, the config script and
+ *                        the generator version
  *   <key>.meta           name, format, sha256, size, built_ns (text)
  *   <key>.lock           flock()ed while the image is built
  *   tmp/                 staging trees and images being written
@@ -21,7 +22,8 @@
 #include "pn_val.h"
 #include "spec.h"
 
-/* Bump when the image layout or the config script changes: new keys. */
+/* Bump when the image layout changes: new keys (config script changes are
+ * part of the key already). */
 #define CD_GEN_VERSION "plugnet-cfgdisk-gen-1"
 
 typedef struct cd_cache cd_cache_t;

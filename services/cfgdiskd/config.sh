@@ -11,7 +11,8 @@
 #
 # ROOT (default empty) prefixes every file it writes, so it can be tried in
 # a scratch tree; PLUGNET_CONSOLE (default /dev/console) is where the done
-# marker goes besides stdout.
+# marker goes besides stdout; PLUGNET_NIC_WAIT (default 10) bounds the
+# seconds spent waiting for NICs that are not there yet, all together.
 D=$(cd "$(dirname "$0")" && pwd) || exit 1
 ROOT=${ROOT:-}
 CONSOLE=${PLUGNET_CONSOLE:-/dev/console}
@@ -25,12 +26,16 @@ warn() {
     echo "plugnet: config: $*" >&2
 }
 
-# find_if MAC: the name of the interface with that MAC.
+# find_if MAC: the name of the interface with that MAC.  A device's own
+# interface comes before virtual ones sharing its MAC (VLANs, bonds).
 find_if() {
-    for p in /sys/class/net/*; do
-        [ -r "$p/address" ] || continue
-        read -r a <"$p/address" || continue
-        [ "$a" = "$1" ] && { echo "${p##*/}"; return 0; }
+    for want_dev in 1 0; do
+        for p in /sys/class/net/*; do
+            [ -r "$p/address" ] || continue
+            [ $want_dev = 0 ] || [ -e "$p/device" ] || continue
+            read -r a <"$p/address" || continue
+            [ "$a" = "$1" ] && { echo "${p##*/}"; return 0; }
+        done
     done
     # No sysfs: ask ip (iproute2 and busybox print "N: NAME: ... link/ether MAC").
     ip -o link show 2>/dev/null | while read -r _ n rest; do
@@ -56,13 +61,13 @@ fi
 
 # --- NICs, by MAC
 ip link set dev lo up 2>/dev/null
+waited=0 # seconds spent waiting for NICs, all of them together
 for n in $PLUGNET_NICS; do
     eval "mac=\$PLUGNET_${n}_MAC addrs=\$PLUGNET_${n}_ADDRS routes=\$PLUGNET_${n}_ROUTES gw=\$PLUGNET_${n}_GATEWAY"
     dev=$(find_if "$mac")
-    tries=0
-    while [ -z "$dev" ] && [ $tries -lt "${PLUGNET_NIC_WAIT:-10}" ]; do
+    while [ -z "$dev" ] && [ $waited -lt "${PLUGNET_NIC_WAIT:-10}" ]; do
         sleep 1 # a NIC whose driver is still probing (guest side; no event to wait on)
-        tries=$((tries + 1))
+        waited=$((waited + 1))
         dev=$(find_if "$mac")
     done
     if [ -z "$dev" ]; then
@@ -71,8 +76,13 @@ for n in $PLUGNET_NICS; do
     fi
     ip link set dev "$dev" up || warn "$n: cannot bring $dev up"
     for a in $addrs; do
-        case $a in *:*) f=-6 ;; *) f=-4 ;; esac
-        has_addr "$dev" "$a" || ip $f addr add "$a" dev "$dev" || warn "$n: cannot add $a to $dev"
+        has_addr "$dev" "$a" && continue
+        case $a in
+        *:*) # A lab's static address needs no duplicate detection (iproute2 knows nodad).
+            ip -6 addr add "$a" dev "$dev" nodad 2>/dev/null || ip -6 addr add "$a" dev "$dev" ||
+                warn "$n: cannot add $a to $dev" ;;
+        *) ip -4 addr add "$a" dev "$dev" || warn "$n: cannot add $a to $dev" ;;
+        esac
     done
     for r in $routes; do
         dst=${r%%,*}

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ext2pin.h"
 #include "render.h"
 
 extern char **environ;
@@ -305,9 +306,17 @@ static int s_build_plugnet(const cd_spec_t *sp, const cd_image_in_t *in, stage_t
 
     /* Room for the data, the inode table and the bitmaps, with slack;
      * 1 KiB blocks keep small disks small. */
-    uint64_t inodes = entries + 16;
-    uint64_t kb = s->kbytes + inodes / 4 + 256;
+    uint64_t need = entries + 11 + 16; /* inodes 1..11 are reserved or lost+found */
+    uint64_t kb = s->kbytes + need / 4 + 256;
     kb = kb + kb / 8 + 512;
+    kb = (kb + 255) / 256 * 256;
+    /* mke2fs rounds the inodes of each block group (8192 blocks) down to a
+     * multiple of 8: ask for a count that survives the rounding. */
+    uint64_t groups = (kb + 8191) / 8192;
+    uint64_t per_group = (need + groups - 1) / groups;
+    per_group = (per_group + 7) / 8 * 8;
+    uint64_t inodes = per_group * groups;
+    kb += inodes / 4; /* the inode tables, 256 bytes an inode */
     kb = (kb + 255) / 256 * 256;
     if ((r = s_create(out, kb * 1024, err, errlen)))
         return r;
@@ -325,47 +334,15 @@ static int s_build_plugnet(const cd_spec_t *sp, const cd_image_in_t *in, stage_t
     if ((r = s_run(mke2fs, log, err, errlen)))
         return r;
 
-    /* mke2fs -d copies each source file's owner, atime and ctime: pin them.
-     * It allocates inodes in order from 12, after lost+found (11). */
-    char cmds[4300];
-    snprintf(cmds, sizeof cmds, "%s/debugfs.cmds", stage);
-    FILE *f = fopen(cmds, "w");
-    if (!f) {
-        r = -errno;
-        snprintf(err, errlen, "cannot write %s: %s", cmds, strerror(errno));
+    /* mke2fs -d copies each source file's owner, atime and ctime: pin them
+     * in every inode in use (see ext2pin.c). */
+    size_t pinned = 0;
+    if ((r = cd_ext2_pin(out, CD_EPOCH, &pinned, err, errlen)))
         return r;
-    }
-    static const char *const fields[] = { "uid", "gid", "atime", "ctime", "mtime", "crtime",
-                                          "atime_extra", "ctime_extra", "mtime_extra", "crtime_extra" };
-    for (uint64_t ino = 2; ino <= 11 + entries; ino++) {
-        if (ino > 2 && ino < 11)
-            continue;
-        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
-            bool ids = k < 2, extra = k >= 6;
-            fprintf(f, "sif <%llu> %s %s\n", (unsigned long long)ino, fields[k],
-                    ids || extra ? "0" : "@946684800");
-        }
-    }
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s", cmds);
+    /* lost+found and one inode per staged file and directory, besides the root. */
+    if (pinned != entries + 2) {
+        snprintf(err, errlen, "the image has %zu inodes in use, %zu were expected", pinned, entries + 2);
         return -EIO;
-    }
-    char *debugfs[] = { "debugfs", "-w", "-f", cmds, (char *)out, NULL };
-    if ((r = s_run(debugfs, log, err, errlen)))
-        return r;
-    /* debugfs reports a failed command on its output but exits 0. */
-    FILE *lf = fopen(log, "r");
-    if (lf) {
-        char line[512];
-        while (fgets(line, sizeof line, lf)) {
-            if (strstr(line, "sif:") || strstr(line, "Couldn't") || strstr(line, "not found")) {
-                line[strcspn(line, "\n")] = '\0';
-                snprintf(err, errlen, "debugfs: %s", line);
-                fclose(lf);
-                return -EIO;
-            }
-        }
-        fclose(lf);
     }
     return 0;
 }
@@ -405,20 +382,20 @@ static int s_build_cidata(const cd_spec_t *sp, const cd_image_in_t *in, stage_t 
     if ((r = s_run(mkfs, log, err, errlen)))
         return r;
     static const char *const names[] = { "meta-data", "user-data", "network-config" };
+    char src[3][4300];
     for (size_t i = 0; i < 3; i++) {
-        char src[4300], dst[64];
-        snprintf(src, sizeof src, "%s/%s", s->root, names[i]);
-        snprintf(dst, sizeof dst, "::%s", names[i]);
+        snprintf(src[i], sizeof src[i], "%s/%s", s->root, names[i]);
         struct timespec ts[2] = { { CD_EPOCH, 0 }, { CD_EPOCH, 0 } };
-        if (utimensat(AT_FDCWD, src, ts, 0) < 0) {
+        if (utimensat(AT_FDCWD, src[i], ts, 0) < 0) {
             r = -errno;
-            snprintf(err, errlen, "cannot set the time of %s: %s", src, strerror(errno));
+            snprintf(err, errlen, "cannot set the time of %s: %s", src[i], strerror(errno));
             return r;
         }
-        char *mcopy[] = { "mcopy", "-m", "-o", "-i", (char *)out, src, dst, NULL };
-        if ((r = s_run(mcopy, log, err, errlen)))
-            return r;
     }
+    /* One mcopy for the three files; -m keeps their (fixed) times. */
+    char *mcopy[] = { "mcopy", "-m", "-o", "-i", (char *)out, src[0], src[1], src[2], "::", NULL };
+    if ((r = s_run(mcopy, log, err, errlen)))
+        return r;
     return 0;
 }
 

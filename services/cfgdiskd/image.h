@@ -1,7 +1,7 @@
 /* cd_image: turn a validated spec into a disk image file, without root.
  *
  *  - PLUGNET: an ext2 file system made by mke2fs -d from a staging tree,
- *    then every inode's owner and times set with debugfs, so that the same
+ *    then every inode's owner and times pinned (ext2pin.c), so that the same
  *    spec gives the same bytes whoever builds it and whenever.
  *  - cidata: a vfat file system (mkfs.vfat --invariant, mcopy -m) holding
  *    meta-data, user-data and network-config.

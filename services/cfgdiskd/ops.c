@@ -19,7 +19,7 @@
 #include "spec.h"
 
 #define CD_WORKERS 2
-#define CD_QUEUE_MAX 256
+#define CD_QUEUE_MAX 64 /* a spec is at most 1 MiB on the wire: bounded memory */
 
 typedef struct job job_t;
 struct job {
@@ -138,8 +138,9 @@ static void s_on_done(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     while (j) {
         job_t *next = j->next;
         if (j->rc) {
+            static pn_ratelimit_t rl = PN_RATELIMIT_INIT(1000, 5);
             d->failures++;
-            pn_err("cfgdiskd: building the disk of %s failed: %s", j->spec->name, j->err);
+            pn_log_rl(&rl, PN_LOG_ERR, "cfgdiskd: building the disk of %s failed: %s", j->spec->name, j->err);
             pn_req_fail(j->req, PN_EINTERNAL, "cannot build the disk of %s: %s", j->spec->name, j->err);
         } else {
             if (j->res.cached) {

@@ -243,14 +243,26 @@ char *cd_render_user_data(const cd_spec_t *sp, const uint8_t *agent, size_t agen
     if (agent)
         s_write_file(f, CI_AGENT, "0755", agent, agent_len);
     fprintf(f, "runcmd:\n");
+    for (size_t i = 0; i < sp->nnics; i++)
+        for (size_t j = 0; j < sp->nics[i].nroutes; j++) {
+            const cd_route_t *r = &sp->nics[i].routes[j];
+            if (!r->has_via)
+                fprintf(f, "  - [\"ip\", \"%s\", \"route\", \"replace\", \"%s\", \"dev\", \"%s\"]\n",
+                        r->dst.family == AF_INET ? "-4" : "-6",
+                        r->dst.text, sp->nics[i].ifname);
+        }
     if (sp->has_script)
-        fprintf(f, "  - [sh, %s]\n", CI_SCRIPT);
+        fprintf(f, "  - [\"sh\", \"%s\"]\n", CI_SCRIPT);
     if (agent)
-        fprintf(f, "  - [%s, -d]\n", CI_AGENT);
-    fprintf(f, "  - [sh, -c, \"echo 'plugnet: config done'; echo 'plugnet: config done' >/dev/console\"]\n");
+        fprintf(f, "  - [\"%s\", \"-d\"]\n", CI_AGENT);
+    fprintf(f, "  - [\"sh\", \"-c\", \"echo 'plugnet: config done'; echo 'plugnet: config done' >/dev/console\"]\n");
     return s_close(&o);
 }
 
+/* Written for what cloud-init 22.4 (Debian 12) parses and renders: a
+ * default route as gateway4/gateway6 (attached to an address of its
+ * family), other routes with a next hop in routes.  On-link routes (no
+ * next hop) break its ENI renderer, so user-data's runcmd adds those. */
 char *cd_render_network_config(const cd_spec_t *sp)
 {
     out_t o;
@@ -274,21 +286,28 @@ char *cd_render_network_config(const cd_spec_t *sp)
             for (size_t j = 0; j < n->naddrs; j++)
                 fprintf(f, "      - \"%s\"\n", n->addrs[j].text);
         }
-        if (n->nroutes || n->has_gateway) {
+        const cd_addr_t *gw[2] = { NULL, NULL };
+        if (n->has_gateway)
+            gw[n->gateway.family == AF_INET ? 0 : 1] = &n->gateway;
+        size_t nvia = 0;
+        for (size_t j = 0; j < n->nroutes; j++) {
+            const cd_route_t *r = &n->routes[j];
+            if (r->is_default)
+                gw[r->via.family == AF_INET ? 0 : 1] = &r->via;
+            else if (r->has_via)
+                nvia++;
+        }
+        if (gw[0])
+            fprintf(f, "    gateway4: \"%s\"\n", gw[0]->text);
+        if (gw[1])
+            fprintf(f, "    gateway6: \"%s\"\n", gw[1]->text);
+        if (nvia) {
             fprintf(f, "    routes:\n");
             for (size_t j = 0; j < n->nroutes; j++) {
                 const cd_route_t *r = &n->routes[j];
-                const char *to = r->is_default ? (r->dst.family == AF_INET ? "0.0.0.0/0" : "::/0")
-                                               : r->dst.text;
-                fprintf(f, "      - to: \"%s\"\n", to);
-                if (r->has_via)
-                    fprintf(f, "        via: \"%s\"\n", r->via.text);
-                else
-                    fprintf(f, "        scope: link\n");
+                if (!r->is_default && r->has_via)
+                    fprintf(f, "      - to: \"%s\"\n        via: \"%s\"\n", r->dst.text, r->via.text);
             }
-            if (n->has_gateway)
-                fprintf(f, "      - to: \"%s\"\n        via: \"%s\"\n",
-                        n->gateway.family == AF_INET ? "0.0.0.0/0" : "::/0", n->gateway.text);
         }
     }
     return s_close(&o);

@@ -39,7 +39,8 @@ int main(int argc, char **argv)
     /* The batch slots: reserved once, touched only as frames need them. */
     sw->slots = mmap(NULL, (size_t)SW_BATCH * SW_SLOT, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (sw->slots == MAP_FAILED)
+    sw->arena = mmap(NULL, SW_ARENA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (sw->slots == MAP_FAILED || sw->arena == MAP_FAILED)
         return 1;
     pn_svc_t *svc = pn_svc_new("switchd", sw_ops, sw);
     if (!svc)
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
     int rc = pn_svc_run(svc);
     pn_svc_destroy(&svc);
     munmap(sw->slots, (size_t)SW_BATCH * SW_SLOT);
+    munmap(sw->arena, SW_ARENA);
     free(sw);
     return rc;
 }

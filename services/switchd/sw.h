@@ -18,8 +18,11 @@
 #define SW_BATCH 32                 /* frames per recvmmsg/sendmmsg */
 #define SW_ROUNDS 4                 /* batches per wakeup: fairness between ports */
 #define SW_HDR 10                   /* struct virtio_net_hdr in front of tap frames */
-#define SW_FRAME_MAX 65536          /* largest frame a slot holds */
-#define SW_SLOT (SW_HDR + SW_FRAME_MAX + 54)
+#define SW_FRAME_MAX 65600          /* largest frame a slot holds: a 64 KiB GSO super-frame */
+#define SW_SLOT (SW_HDR + SW_FRAME_MAX + 62)
+#define SW_TXQ 128                  /* frames queued per egress port before a flush */
+#define SW_ARENA (1u << 20)         /* software-segmented frames of one batch */
+#define SW_SOFT_SEGS 64             /* segments of one super-frame (64 KiB / 1 KiB mss) */
 #define SW_ETH_OVERHEAD 18          /* Ethernet header + one VLAN tag */
 #define SW_MAX_LANS 1024
 #define SW_MAX_PORTS 1024           /* per LAN */
@@ -60,8 +63,7 @@ struct sw_port {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
     uint64_t d_runt, d_oversize, d_admin, d_queue;
     unsigned ntx;
-    struct mmsghdr txmsg[SW_BATCH];
-    struct iovec txiov[SW_BATCH];
+    struct iovec txiov[SW_TXQ];
     sw_port_t *next_dirty;
 };
 
@@ -121,6 +123,14 @@ struct sw {
     struct mmsghdr rxmsg[SW_BATCH];
     struct iovec rxiov[SW_BATCH];
     sw_port_t *dirty;
+    struct mmsghdr txmsg[SW_TXQ];   /* scratch of one port's flush */
+    /* Super-frames segmented (or checksummed) for ports without offloads:
+     * the segments of the frame in hand, reused when it is flooded. */
+    unsigned char *arena;
+    size_t arena_used;
+    const unsigned char *soft_src;
+    int soft_n;
+    struct iovec soft_iov[SW_SOFT_SEGS];
 };
 
 /* lan.c */

@@ -260,6 +260,38 @@ static void t_caps(void)
     v = pn_map();
     pn_map_set_str(v, "name", "n1");
     pn_map_set_uint(v, "number", 1);
+    pn_val_t *nic = pn_map(), *addrs = pn_arr();
+    pn_map_set_str(nic, "ifname", "eth0");
+    pn_map_set_str(nic, "mac", "02:00:00:00:00:01");
+    for (int i = 0; i < 65; i++)
+        pn_arr_push(addrs, pn_strf("10.0.%d.1/24", i));
+    pn_map_set(nic, "addrs", addrs);
+    nics = pn_arr();
+    pn_arr_push(nics, nic);
+    pn_map_set(v, "nics", nics);
+    r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
+    ok(r == PN_ETOOLARGE && strstr(err, "nics[0].addrs: has 65 addresses, at most 64 are allowed"), "%s",
+       "address count cap", err);
+    pn_val_free(v);
+
+    v = pn_map();
+    pn_map_set_str(v, "name", "n1");
+    pn_map_set_uint(v, "number", 1);
+    pn_val_t *hosts = pn_arr(), *h = pn_map(), *names = pn_arr();
+    pn_map_set_str(h, "ip", "10.0.0.1");
+    for (int i = 0; i < 17; i++)
+        pn_arr_push(names, pn_strf("h%d", i));
+    pn_map_set(h, "names", names);
+    pn_arr_push(hosts, h);
+    pn_map_set(v, "hosts", hosts);
+    r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
+    ok(r == PN_ETOOLARGE && strstr(err, "hosts[0].names: has 17 names, at most 16 are allowed"), "%s",
+       "host names count cap", err);
+    pn_val_free(v);
+
+    v = pn_map();
+    pn_map_set_str(v, "name", "n1");
+    pn_map_set_uint(v, "number", 1);
     pn_val_t *keys = pn_arr();
     for (int i = 0; i < 65; i++)
         pn_arr_push(keys, pn_str(KEY1));

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "../../services/switchd/fdb.h"
-#include "sw_tap.h"
+#include "tap.h"
 
 static void mac_of(uint8_t m[6], unsigned port, unsigned i)
 {
@@ -68,5 +68,5 @@ int main(void)
     ok(sw_fdb_port_count(f, 7) >= 480 && sw_fdb_port_count(f, 9) >= 480,
        "two flooding ports end up sharing (%zu / %zu)", sw_fdb_port_count(f, 7), sw_fdb_port_count(f, 9));
     sw_fdb_destroy(&f);
-    return tap_done();
+    return done();
 }

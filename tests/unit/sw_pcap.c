@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../../services/switchd/pcap.h"
-#include "sw_tap.h"
+#include "tap.h"
 
 int main(void)
 {
@@ -74,5 +74,5 @@ int main(void)
     unlink(fifo);
     unlink(path);
     rmdir(dir);
-    return tap_done();
+    return done();
 }

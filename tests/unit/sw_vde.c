@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 
 #include "../../services/switchd/vde.h"
-#include "sw_tap.h"
+#include "tap.h"
 
 /* Build a request the way libvdeplug does: packed, 122 + strlen(descr). */
 static size_t mk(unsigned char *buf, uint32_t magic, uint32_t version, uint32_t type,
@@ -88,5 +88,5 @@ int main(void)
     ok(sw_vde_parse(buf, n, &r, &why) == -EINVAL, "unterminated path refused");
     n = mk(buf, SW_VDE_MAGIC, 3, 5, "/a", 0, "", 0);
     ok(sw_vde_parse(buf, n, &r, &why) == -EINVAL, "unknown request type refused");
-    return tap_done();
+    return done();
 }
