@@ -80,6 +80,7 @@ ns_pair
 mkdir -p "$T/vde"
 vde_switch -s "$T/vde" -n 128 -d -p "$T/vde.pid" >/dev/null 2>&1 </dev/null
 wait_for 10 test -S "$T/vde/ctl"
+wait_for 10 test -s "$T/vde.pid"
 VS=$(cat "$T/vde.pid")
 ip netns exec $A vde_plug "vde://$T/vde" "tap://vA$TAG" >/dev/null 2>&1 &
 VP1=$!
@@ -117,7 +118,7 @@ row "" "plugnet" "vde_switch" "ratio"
 row "frames/s" "$PN_FPS" "$VDE_FPS" "$(ratio "$PN_FPS" "$VDE_FPS")"
 
 # ------------------------------------------------------ (c) RSS, 64 ports
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+rss_kib() { awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } END { print r " " a }' "/proc/$1/status"; }
 rss_with_ports() { # DIR PID: KiB with 64 ports held
     mkfifo "$T/hold.$2"
     pn-swgen hold "$1" 64 <"$T/hold.$2" >"$T/hold.$2.out" 2>&1 &
@@ -130,8 +131,11 @@ rss_with_ports() { # DIR PID: KiB with 64 ports held
     echo "$_r"
 }
 plugnet lan add many >/dev/null
-PN_RSS=$(rss_with_ports "$PLUGNET_RUN_DIR/lan/many" "$SWPID")
-VDE_RSS=$(rss_with_ports "$T/vde" "$VS")
+set -- $(rss_with_ports "$PLUGNET_RUN_DIR/lan/many" "$SWPID")
+PN_RSS=${1:-} PN_ANON=${2:-}
+set -- $(rss_with_ports "$T/vde" "$VS")
+VDE_RSS=${1:-} VDE_ANON=${2:-}
 echo "(c) switch RSS with 64 VDE ports connected (KiB; target <= 16384)"
 row "" "plugnet" "vde_switch" "ratio"
 row "VmRSS KiB" "$PN_RSS" "$VDE_RSS" "$(ratio "$PN_RSS" "$VDE_RSS")"
+row "  of which anonymous (RssAnon)" "$PN_ANON" "$VDE_ANON" "$(ratio "$PN_ANON" "$VDE_ANON")"

@@ -25,7 +25,7 @@ sw_stat() {
     plugnet --json stats "$1" | jq -r ".ports[] | select(.port == $2) | .$3"
 }
 
-# sw_ping NS ADDR [COUNT]: a quick ping that succeeds when every reply came.
+# sw_ping NS ADDR [COUNT]: a quick ping; succeeds when any reply came back.
 sw_ping() {
     ip netns exec "$1" ping -n -q -c "${3:-1}" -i 0.2 -W 1 "$2" >/dev/null 2>&1
 }
@@ -34,10 +34,6 @@ sw_ping() {
 cd "$TEST_DIR" || exit 1
 
 # ---------------------------------------------------------------- guests
-
-# glibc in the guest must not use AVX: UML on this class of host keeps only
-# the legacy FP state of its processes (see tools/pn-uml-run.c).
-SW_UML_TUNABLES="GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,-AVX2,-AVX"
 
 # sw_guest_root DIR: a busybox root for UML (hostfs) whose /init brings
 # eth0 up with pn_ip=ADDR from the kernel command line; with pn_peer=ADDR it
@@ -72,12 +68,13 @@ EOS
 }
 
 # sw_uml ROOT LOG ETH0-SPEC pn_...=...: run a UML guest (foreground, at
-# most 90 s) with the console on LOG.
+# most 90 s) with the console on LOG, the way vmd runs them (vm-uml-exec:
+# the AVX-512 host workaround, and glibc in the guest kept off AVX).
 sw_uml() {
     _root=$1 _log=$2 _eth=$3
     shift 3
-    timeout 90 pn-uml-run linux mem=64M root=/dev/root rootfstype=hostfs rootflags="$_root" rw \
-        init=/init "$SW_UML_TUNABLES" "eth0=$_eth" con=null con0=null,fd:1 "$@" \
+    timeout 90 vm-uml-exec --tunables "$(command -v linux)" mem=64M root=/dev/root rootfstype=hostfs \
+        rootflags="$_root" rw init=/init "eth0=$_eth" con=null con0=null,fd:1 "$@" \
         </dev/null >"$_log" 2>&1
 }
 
@@ -111,4 +108,11 @@ sw_qemu() {
         -serial "file:$_log" -kernel "$SW_QEMU_KERNEL" -initrd "$_i" \
         -append "console=ttyS0 panic=-1 quiet $*" \
         -netdev "$_net" -device virtio-net-pci,netdev=n0,mac=02:00:00:00:02:01 </dev/null
+}
+
+# sw_stop_clean: stop switchd and check its log holds no sanitizer report
+# (with SANITIZE=1, leaks are reported at exit).
+sw_stop_clean() {
+    plugnet daemons stop switchd >/dev/null &&
+    ! grep -E -A20 "Sanitizer|runtime error" "$PLUGNET_STATE_DIR/log/switchd.log"
 }

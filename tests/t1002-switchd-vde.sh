@@ -32,6 +32,16 @@ test_expect_success ROOT,NETNS,VDE_PLUG 'two vde_plug clients attach' '
     jq -r ".ports[].descr" ports.json | grep -q "^vdeplug: user=root"
 '
 
+has_port() { plugnet --json port ls net1 | jq -e ".ports[] | select(.port == $1)" >/dev/null; }
+test_expect_success VDE_PLUG 'a client asking for a port number gets it' '
+    { vde_plug "vde://$PLUGNET_RUN_DIR/lan/net1[7]" = sleep 60 >/dev/null 2>&1 & } &&
+    vpid=$! &&
+    test_when_finished "kill $vpid 2>/dev/null" &&
+    retry_until 10 has_port 7 &&
+    kill $vpid &&
+    retry_until 10 eval "! has_port 7"
+'
+
 test_expect_success ROOT,NETNS,VDE_PLUG 'they ping each other through switchd' '
     retry_until 15 sw_ping $A 10.32.0.2 &&
     ip netns exec $A ping -n -c 5 -i 0.2 -W 2 10.32.0.2
@@ -77,6 +87,10 @@ test_expect_success ROOT,NETNS,VDE_PLUG 'a VDE port can be unplugged and plugged
     ! sw_ping $C 10.32.0.1 2 &&
     plugnet port set net1 $pa up &&
     retry_until 10 sw_ping $C 10.32.0.1
+'
+
+test_expect_success 'switchd stops cleanly (no sanitizer report)' '
+    sw_stop_clean
 '
 
 test_done

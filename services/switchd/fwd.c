@@ -131,7 +131,7 @@ void sw_sniff_stop(sw_sniffer_t *s, const char *reason)
         pn_loop_del(lan->sw->loop, s->w);
     pn_val_t *ev = sw_sniff_info(s);
     pn_map_set_str(ev, "reason", reason);
-    pn_map_del(ev, "bytes");
+    pn_val_free(pn_map_del(ev, "bytes"));
     pn_svc_publish(lan->sw->svc, "sniff", "sniff.stopped", ev);
     sw_pcap_destroy(&s->pcap);
     free(s);
@@ -255,32 +255,117 @@ static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr
     }
 }
 
+void sw_port_backlog_free(sw_port_t *p)
+{
+    for (unsigned i = 0; i < p->bl_n; i++)
+        free(p->bl[(p->bl_head + i) % SW_BACKLOG].iov_base);
+    p->lan->sw->bl_total -= p->bl_bytes;
+    free(p->bl);
+    p->bl = NULL;
+    p->bl_n = p->bl_head = 0;
+    p->bl_bytes = 0;
+}
+
+static void s_want_out(sw_t *sw, sw_port_t *p, bool on)
+{
+    if (p->want_out == on || !p->w)
+        return;
+    if (pn_loop_mod_fd(sw->loop, p->w, on ? EPOLLIN | EPOLLOUT : EPOLLIN) == 0)
+        p->want_out = on;
+}
+
+/* Keep a copy of a frame the client cannot take now. */
+static void s_backlog_push(sw_t *sw, sw_port_t *p, const struct iovec *f)
+{
+    if (!p->bl && !(p->bl = calloc(SW_BACKLOG, sizeof(*p->bl)))) {
+        p->d_queue++;
+        return;
+    }
+    void *c;
+    if (p->bl_n >= SW_BACKLOG || p->bl_bytes + f->iov_len > SW_BACKLOG_BYTES ||
+        sw->bl_total + f->iov_len > SW_BACKLOG_TOTAL || !(c = malloc(f->iov_len ? f->iov_len : 1))) {
+        p->d_queue++;
+        return;
+    }
+    memcpy(c, f->iov_base, f->iov_len);
+    struct iovec *slot = &p->bl[(p->bl_head + p->bl_n) % SW_BACKLOG];
+    slot->iov_base = c;
+    slot->iov_len = f->iov_len;
+    p->bl_n++;
+    p->bl_bytes += f->iov_len;
+    sw->bl_total += f->iov_len;
+}
+
+/* Send what the socket takes from iov[0..n); returns how many went.
+ * *blocked tells a full socket apart from an error. */
+static unsigned s_sendv(sw_t *sw, sw_port_t *p, struct iovec *iov, unsigned n, bool *blocked)
+{
+    unsigned done = 0;
+    *blocked = false;
+    for (unsigned i = 0; i < n; i++) {
+        memset(&sw->txmsg[i], 0, sizeof(sw->txmsg[i]));
+        sw->txmsg[i].msg_hdr.msg_iov = &iov[i];
+        sw->txmsg[i].msg_hdr.msg_iovlen = 1;
+    }
+    while (done < n) {
+        int r = sendmmsg(p->fd, sw->txmsg + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == ENOBUFS)
+                *blocked = true;
+            else if (errno != ECONNREFUSED)
+                pn_log_rl(&s_rl_io, PN_LOG_WARNING, "lan %s: port %u: send: %s", p->lan->name, p->id,
+                          strerror(errno));
+            break;
+        }
+        for (int i = 0; i < r; i++) {
+            p->tx_frames++;
+            p->tx_bytes += iov[done + i].iov_len;
+        }
+        done += (unsigned)r;
+    }
+    return done;
+}
+
+/* Push the backlog out while the socket takes it. */
+static void s_backlog_drain(sw_t *sw, sw_port_t *p)
+{
+    struct iovec v[SW_TXQ];
+    bool blocked = false;
+    while (p->bl_n > 0 && !blocked) {
+        unsigned n = p->bl_n < SW_TXQ ? p->bl_n : SW_TXQ;
+        for (unsigned i = 0; i < n; i++)
+            v[i] = p->bl[(p->bl_head + i) % SW_BACKLOG];
+        unsigned done = s_sendv(sw, p, v, n, &blocked);
+        if (done < n && !blocked)
+            done = n; /* a hard error: these frames are lost */
+        for (unsigned i = 0; i < done; i++) {
+            free(v[i].iov_base);
+            p->bl_bytes -= v[i].iov_len;
+            sw->bl_total -= v[i].iov_len;
+        }
+        p->bl_head = (p->bl_head + done) % SW_BACKLOG;
+        p->bl_n -= done;
+    }
+    s_want_out(sw, p, p->bl_n > 0);
+}
+
 static void s_flush_port(sw_t *sw, sw_port_t *p)
 {
     unsigned n = p->ntx, done = 0;
     if (p->kind == SW_PORT_VDE) {
-        for (unsigned i = 0; i < n; i++) {
-            memset(&sw->txmsg[i], 0, sizeof(sw->txmsg[i]));
-            sw->txmsg[i].msg_hdr.msg_iov = &p->txiov[i];
-            sw->txmsg[i].msg_hdr.msg_iovlen = 1;
+        bool blocked = false;
+        if (p->bl_n == 0)
+            done = s_sendv(sw, p, p->txiov, n, &blocked);
+        if (p->bl_n > 0 || blocked) {
+            /* Keep order: what did not go waits behind the backlog. */
+            for (unsigned i = done; i < n; i++)
+                s_backlog_push(sw, p, &p->txiov[i]);
+            s_want_out(sw, p, p->bl_n > 0);
+        } else {
+            p->d_queue += n - done;
         }
-        while (done < n) {
-            int r = sendmmsg(p->fd, sw->txmsg + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (r < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno != EAGAIN && errno != ENOBUFS && errno != ECONNREFUSED)
-                    pn_log_rl(&s_rl_io, PN_LOG_WARNING, "lan %s: port %u: send: %s", p->lan->name, p->id,
-                              strerror(errno));
-                break;
-            }
-            for (int i = 0; i < r; i++) {
-                p->tx_frames++;
-                p->tx_bytes += p->txiov[done + i].iov_len;
-            }
-            done += (unsigned)r;
-        }
-        p->d_queue += n - done;
     } else {
         for (unsigned i = 0; i < n; i++) {
             ssize_t r;
@@ -329,6 +414,10 @@ void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         return;
     sw_lan_t *lan = in->lan;
     sw_t *sw = lan->sw;
+    if (events & EPOLLOUT)
+        s_backlog_drain(sw, in);
+    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        return;
     const char *gone = NULL;
     size_t want = lan->maxframe + 1; /* one more byte tells oversize apart */
 

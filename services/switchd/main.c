@@ -56,6 +56,11 @@ int main(int argc, char **argv)
     sw_lans_restore(sw);
     sw->tick = pn_loop_add_timer(sw->loop, 1000, true, sw_tick, sw);
     int rc = pn_svc_run(svc);
+    sw_lans_free(sw);
+    if (sw->tick)
+        pn_loop_del_timer(sw->loop, sw->tick);
+    if (sw->watch_timer)
+        pn_loop_del_timer(sw->loop, sw->watch_timer);
     pn_svc_destroy(&svc);
     munmap(sw->slots, (size_t)SW_BATCH * SW_SLOT);
     munmap(sw->arena, SW_ARENA);

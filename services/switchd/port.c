@@ -99,6 +99,7 @@ void sw_port_remove(sw_port_t *p, const char *reason)
         close(p->ctl_fd);
     if (p->data_path[0])
         unlink(p->data_path);
+    sw_port_backlog_free(p);
     if (p->kind == SW_PORT_VDE)
         pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u down: %s", lan->name, p->id, reason);
     else
