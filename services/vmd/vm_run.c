@@ -468,6 +468,11 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
 {
     setsid();
     s_child_signals();
+    {
+        char comm[16];
+        snprintf(comm, sizeof(comm), "pnmon-%s", nd->name);
+        prctl(PR_SET_NAME, comm);
+    }
     /* A terminal's ^C or a hangup must not end the node. */
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
@@ -552,9 +557,13 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     if (netns >= 0)
         close(netns);
     int gpidfd = (int)syscall(SYS_pidfd_open, g, 0);
+    int32_t gp = g;
+    if (write(report, &gp, sizeof(gp)) != sizeof(gp))
+        _exit(124);
+    close(report);
     if (nd->kind == VM_QEMU) {
         /* qemu creates con.qemu early in its start-up: connect (bounded). */
-        for (int i = 0; i < 500 && m.con < 0; i++) {
+        for (int i = 0; i < 1500 && m.con < 0; i++) {
             struct sockaddr_un sa = { .sun_family = AF_UNIX };
             snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/con.qemu", dir);
             int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -569,10 +578,6 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
                 break; /* qemu ended already */
         }
     }
-    int32_t gp = g;
-    if (write(report, &gp, sizeof(gp)) != sizeof(gp))
-        _exit(124);
-    close(report);
     int status = gpidfd >= 0 ? s_monitor_loop(&m, g, gpidfd) : 0;
     if (gpidfd < 0) {
         int st;
