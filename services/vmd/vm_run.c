@@ -305,6 +305,63 @@ static void s_idle_init(void)
 
 /* ------------------------------------------------------------ monitor */
 
+/* The guest agent binary: $PLUGNET_AGENT, else plugnet-agent next to this
+ * binary; "" when there is none (ns nodes then have no agent). */
+static void s_agent_path(char *out, size_t len)
+{
+    const char *env = getenv("PLUGNET_AGENT");
+    out[0] = 0;
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = 0;
+    snprintf(out, len, "%s/plugnet-agent", exe);
+    if (access(out, X_OK) != 0)
+        out[0] = 0;
+}
+
+/* ns: the agent serves agent.sock from inside the node's namespaces, in
+ * the guest's process group (so it ends with the node). */
+static void s_ns_agent(const char *dir, pid_t g, int netns)
+{
+    char agent[4096];
+    s_agent_path(agent, sizeof(agent));
+    if (!agent[0])
+        return;
+    char uts[64];
+    snprintf(uts, sizeof(uts), "/proc/%d/ns/uts", (int)g);
+    int utsfd = open(uts, O_RDONLY | O_CLOEXEC);
+    pid_t a = fork();
+    if (a != 0) {
+        if (utsfd >= 0)
+            close(utsfd);
+        return;
+    }
+    setpgid(0, g);
+    if (setns(netns, CLONE_NEWNET) < 0 || (utsfd >= 0 && setns(utsfd, CLONE_NEWUTS) < 0))
+        _exit(125);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    int nul = open("/dev/null", O_RDWR);
+    dup2(nul, 0);
+    char sock[4200];
+    snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+    unlink(sock);
+    syscall(SYS_close_range, 3, ~0u, 0);
+    execl(agent, "plugnet-agent", "--listen", sock, (char *)NULL);
+    _exit(127);
+}
+
 #define MON_MAX_CLIENTS 8
 
 typedef struct {
@@ -554,8 +611,10 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         close(gcon);
     if (gagent >= 0)
         close(gagent);
-    if (netns >= 0)
+    if (netns >= 0) {
+        s_ns_agent(dir, g, netns);
         close(netns);
+    }
     int gpidfd = (int)syscall(SYS_pidfd_open, g, 0);
     int32_t gp = g;
     if (write(report, &gp, sizeof(gp)) != sizeof(gp))
