@@ -274,6 +274,14 @@ static const char *s_open_exec(sess_t *s, ag_tlv_iter_t it)
     env = s_env_add(env, &nenv, shell_kv);
     env = s_env_add(env, &nenv, "USER=root");
     env = s_env_add(env, &nenv, "LOGNAME=root");
+    /* UML guests need this one to run at all (vmd puts it on the kernel
+     * command line, so init and the agent have it): keep it. */
+    static char tunables[512];
+    const char *gt = getenv("GLIBC_TUNABLES");
+    if (gt && strlen(gt) < sizeof tunables - 16) {
+        snprintf(tunables, sizeof tunables, "GLIBC_TUNABLES=%s", gt);
+        env = s_env_add(env, &nenv, tunables);
+    }
 
     while ((r = ag_tlv_next(&it, &tag, &v, &len)) == 1) {
         char *str = NULL;
@@ -693,6 +701,9 @@ static void s_chan_open(void)
         struct termios t;
         if (tcgetattr(fd, &t) == 0) {
             cfmakeraw(&t);
+            /* No software or hardware flow control: every byte is data. */
+            t.c_iflag &= ~(IXON | IXOFF | IXANY);
+            t.c_cflag &= ~CRTSCTS;
             t.c_cflag |= CLOCAL | CREAD;
             t.c_cc[VMIN] = 1;
             t.c_cc[VTIME] = 0;
