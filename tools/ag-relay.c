@@ -32,6 +32,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static volatile sig_atomic_t s_stop;
+static void s_on_term(int sig) { s_stop = 1; }
+
 static int s_listen(const char *path)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -90,6 +93,10 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Stopping the relay stops the guest with it. */
+    struct sigaction sa = { .sa_handler = s_on_term };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     int ag[2], con[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ag) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0)
@@ -156,6 +163,8 @@ int main(int argc, char **argv)
         }
         if (poll(p, (nfds_t)np, 500) < 0 && errno != EINTR)
             break;
+        if (s_stop)
+            break;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid)
             return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
@@ -202,6 +211,8 @@ int main(int argc, char **argv)
             }
         }
     }
+    kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
     return 1;
 }
