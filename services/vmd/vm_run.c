@@ -569,6 +569,11 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         if (netns < 0)
             _exit(121);
     }
+    /* ns: the child closes its end (close_range) once it is in its
+     * namespaces, before the exec; the agent joins them only then. */
+    int nsync[2] = { -1, -1 };
+    if (nd->kind == VM_NS && pipe2(nsync, O_CLOEXEC) < 0)
+        _exit(122);
     pid_t g = fork();
     if (g < 0)
         _exit(122);
@@ -612,6 +617,11 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     if (gagent >= 0)
         close(gagent);
     if (netns >= 0) {
+        char c;
+        close(nsync[1]);
+        while (read(nsync[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        close(nsync[0]);
         s_ns_agent(dir, g, netns);
         close(netns);
     }
