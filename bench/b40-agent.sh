@@ -17,9 +17,8 @@ D=$(mktemp -d /tmp/b40.XXXXXX)
 NS=b40$$
 export PLUGNET_RUN_DIR=$D/run PLUGNET_STATE_DIR=$D/state
 mkdir -p "$PLUGNET_RUN_DIR" "$PLUGNET_STATE_DIR"
-mkfifo "$D/tick"
 # Wait (bounded) for a socket file to appear.
-wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 100 ]; do i=$((i + 1)); read -r -t 0.05 _ <>"$D/tick" || true; done; }
+wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done; }
 cleanup() {
     [ -n "${AGENT:-}" ] && kill "$AGENT" 2>/dev/null
     [ -n "${SINK:-}" ] && kill "$SINK" 2>/dev/null

@@ -500,6 +500,8 @@ static const pn_field_t agent_register_args[] = {
     ENUM("kind", R, "uml|qemu|ns", "kind of node (how the channel is wired)"),
     STR("path", R, "unix stream socket on the host that reaches the guest agent's channel", .check = PN_CHK_PATH),
     UINT("started_ns", O, "when the node started (unix ns), for the up event's boot_ms"),
+    STR("console", O, "root console socket for the knock (default: console.sock beside path; not for ns)",
+        .check = PN_CHK_PATH),
     END
 };
 

@@ -60,3 +60,46 @@ ag_events_count() {
 ag_alive() {
     [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z ' "/proc/$1/stat" 2>/dev/null
 }
+
+# ---------------------------------------------------------------- guests
+# The tiny guest image (vmd's `make image`).
+AG_MANIFEST=${PLUGNET_IMAGE_MANIFEST:-$PLUGNET_BUILD/image/manifest}
+test_lazy_prereq IMAGE "no guest image: run 'make image' ($AG_MANIFEST)" '
+    [ -r "$AG_MANIFEST" ] && . "$AG_MANIFEST" && [ -r "$ROOTFS" ]'
+test_lazy_prereq UML "no UML kernel in the image manifest" '
+    . "$AG_MANIFEST" && [ -x "$UML_KERNEL" ]'
+test_lazy_prereq QEMU "no qemu or no qemu kernel in the image manifest" '
+    . "$AG_MANIFEST" && [ -r "$QEMU_KERNEL" ] && [ -r "$QEMU_INITRD" ] && command -v qemu-system-x86_64'
+
+# ag_plugnet_disk DIR: an ext2 disk labelled PLUGNET carrying the agent and
+# a config script starting it, like cfgdiskd's (DIR/plugnet.img).
+ag_plugnet_disk() {
+    mkdir -p "$1/disk" &&
+    cp "$PLUGNET_BUILD/bin/plugnet-agent" "$1/disk/" &&
+    printf '#!/bin/sh\n/mnt/plugnet/plugnet-agent -d\necho "plugnet: agent started"\n' >"$1/disk/config" &&
+    mke2fs -q -F -t ext2 -L PLUGNET -d "$1/disk" "$1/plugnet.img" 8M
+}
+
+# ag_uml_boot NAME [KERNEL ARGS...]: boot the tiny guest under UML with its
+# agent line and console on NAME/agent.sock and NAME/console.sock (as vmd
+# wires them) and register NAME with agentd.  Returns at once.
+ag_uml_boot() {
+    _u=$1; shift
+    _d=$TEST_DIR/$_u
+    mkdir -p "$_d" && ag_plugnet_disk "$_d" || return 1
+    (. "$AG_MANIFEST" && exec ag-relay "$_d/agent.sock" "$_d/console.sock" "$_d/console.log" -- \
+        "$UML_KERNEL" mem=96M umid="ag$TEST_TAG$_u" uml_dir="$_d" ubd0="$_d/cow,$ROOTFS" \
+        ubd1r="$_d/plugnet.img" root=/dev/ubda rw quiet con=null ssl=null con0=fd:0,fd:1 ssl1=fd:3 "$@" \
+        "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX") \
+        >"$_d/relay.log" 2>&1 </dev/null &
+    echo $! >"$_d/relay.pid"
+    test_atexit "kill \$(cat $_d/relay.pid) 2>/dev/null"
+    retry_until 10 test -S "$_d/agent.sock" &&
+    ag-call agentd agent.register node="$_u" kind=uml path="$_d/agent.sock" started_ns:="$(date +%s%N)" >/dev/null
+}
+
+# ag_wait_up NAME [SECONDS]
+ag_wait_up() {
+    _t=${2:-90}
+    ag-call -t $((_t * 1000 + 5000)) agentd agent.wait node="$1" timeout_ms:=$((_t * 1000)) >/dev/null
+}

@@ -28,6 +28,7 @@ struct agd {
     pn_watch_t *lw;
     char stream_path[4200];
     unsigned keepalive_ms, misses;
+    unsigned knock_ms; /* down this long with a console: knock (0 = never) */
     pn_timer_t *tick;
     /* held agent.wait requests */
     struct agd_wait *waits;
@@ -50,9 +51,18 @@ struct agd_node {
     char version[64], hostname[64], reason[160];
     uint64_t instance;
     uint32_t proto;
+    uint32_t window; /* initial credit per session, from the agent's hello */
     uint32_t next_sid;
     int nsess;
     uint64_t rx_bytes, tx_bytes, bad_frames;
+    /* The knock: start the agent through a root console. */
+    char *console;
+    int kfd;
+    pn_watch_t *kw;
+    int kphase;            /* 0 idle, 1 waiting for a prompt, 2 command sent */
+    uint64_t kdeadline, knext;
+    unsigned knocks;
+    char ktail[64];        /* the end of what the console said */
     agd_node_t *next;
 };
 
@@ -69,13 +79,15 @@ struct agd_stream {
     uint64_t wait_until;
     ag_buf_t open; /* the OPEN payload, kept while waiting */
     uint64_t credit; /* what we may send the agent (stdin) */
+    ag_buf_t pend;   /* stdin bytes of a CLI frame beyond the credit */
     ag_rxwin_t rx;   /* what the agent may send us */
     agd_stream_t *next;
 };
 
 /* node.c */
 agd_node_t *agd_node_find(agd_t *a, const char *name);
-int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns);
+int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
+                      const char *console);
 void agd_node_unregister(agd_node_t *n, const char *reason);
 void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
 void agd_node_events(agd_node_t *n);

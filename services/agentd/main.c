@@ -8,6 +8,8 @@
  * Tuning through the environment (tests shorten these):
  *   PLUGNET_AGENT_KEEPALIVE_MS  ping period (default 1000)
  *   PLUGNET_AGENT_MISSES        silent periods before down (default 5)
+ *   PLUGNET_AGENT_KNOCK_MS      down this long: knock on the console
+ *                               (default 10000, 0 = never)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@ static void s_register(pn_svc_t *svc, pn_req_t *req)
     pn_val_t *a = pn_req_args(req);
     const char *node = pn_get_str(a, "node", "");
     int r = agd_node_register(&s_agd, node, pn_get_str(a, "kind", ""), pn_get_str(a, "path", ""),
-                              pn_get_uint(a, "started_ns", 0));
+                              pn_get_uint(a, "started_ns", 0), pn_get_str(a, "console", NULL));
     if (r == -ENOSPC)
         return pn_req_fail(req, PN_EBUSY, "agentd holds %d nodes already", AGD_MAX_NODES);
     if (r < 0)
@@ -153,6 +155,7 @@ int main(int argc, char **argv)
     s_agd.lfd = -1;
     s_agd.keepalive_ms = s_env_uint("PLUGNET_AGENT_KEEPALIVE_MS", 1000, 20, 60000);
     s_agd.misses = s_env_uint("PLUGNET_AGENT_MISSES", 5, 2, 100);
+    s_agd.knock_ms = s_env_uint("PLUGNET_AGENT_KNOCK_MS", 10000, 0, 3600000);
     pn_svc_set_status_fn(svc, s_status);
     if (pn_svc_start(svc, argc, argv) < 0) {
         pn_svc_destroy(&svc);

@@ -14,6 +14,8 @@
 
 static pn_ratelimit_t s_rl = PN_RATELIMIT_INIT(1000, 10);
 
+static void s_knock_end(agd_node_t *n);
+
 agd_node_t *agd_node_find(agd_t *a, const char *name)
 {
     for (agd_node_t *n = a->nodes; n; n = n->next)
@@ -95,6 +97,7 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
     char *version = NULL, *host = NULL;
     uint32_t pmin = 0, pmax = 0;
     uint64_t inst = 0, uptime = 0;
+    uint32_t window = AG_WINDOW;
     while (ag_tlv_next(&it, &tag, &v, &len) == 1) {
         switch (tag) {
         case AG_K_VERSION: free(version); version = ag_tlv_as_str(v, len); break;
@@ -103,6 +106,7 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
         case AG_K_PROTO_MAX: pmax = ag_tlv_as_u32(v, len); break;
         case AG_K_INSTANCE: inst = ag_tlv_as_u64(v, len); break;
         case AG_K_UPTIME_MS: uptime = ag_tlv_as_u64(v, len); break;
+        case AG_K_WINDOW: window = ag_tlv_as_u32(v, len); break;
         }
     }
     if (!(f->flags & AG_F_REPLY))
@@ -121,6 +125,7 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
         s_set_down(n, "agent restarted");
     n->up = true;
     n->instance = inst;
+    n->window = window < 512 ? 512 : window > AG_WINDOW ? AG_WINDOW : window;
     n->proto = pmax < AG_PROTO_MAX ? pmax : AG_PROTO_MAX;
     n->since = pn_mono_ms();
     n->reason[0] = 0;
@@ -270,7 +275,8 @@ static void s_connect(agd_node_t *n)
     s_hello(n, 0);
 }
 
-int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns)
+int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
+                      const char *console)
 {
     agd_node_t *n = agd_node_find(a, name);
     if (n) {
@@ -288,6 +294,7 @@ int agd_node_register(agd_t *a, const char *name, const char *kind, const char *
         }
         n->agd = a;
         n->fd = -1;
+        n->kfd = -1;
         snprintf(n->name, sizeof n->name, "%s", name);
         snprintf(n->reason, sizeof n->reason, "not connected yet");
         n->next = a->nodes;
@@ -297,6 +304,18 @@ int agd_node_register(agd_t *a, const char *name, const char *kind, const char *
     }
     snprintf(n->kind, sizeof n->kind, "%s", kind);
     n->path = strdup(path);
+    free(n->console);
+    n->console = NULL;
+    n->knocks = 0;
+    n->knext = 0;
+    if (console && *console) {
+        n->console = strdup(console);
+    } else if (n->path && strcmp(kind, "ns") != 0) {
+        /* The node dir convention: STATE/nodes/N/{agent,console}.sock. */
+        const char *sl = strrchr(n->path, '/');
+        if (sl && asprintf(&n->console, "%.*s/console.sock", (int)(sl - n->path), n->path) < 0)
+            n->console = NULL;
+    }
     n->started_ns = started_ns;
     n->backoff = 0;
     n->next_try = 0;
@@ -308,6 +327,8 @@ int agd_node_register(agd_t *a, const char *name, const char *kind, const char *
 void agd_node_unregister(agd_node_t *n, const char *reason)
 {
     agd_t *a = n->agd;
+    if (n->kphase)
+        s_knock_end(n);
     s_disconnect(n, reason);
     agd_streams_node_down(a, n, reason);
     /* Streams waiting on it fail too. */
@@ -323,7 +344,123 @@ void agd_node_unregister(agd_node_t *n, const char *reason)
     ag_dec_free(&n->dec);
     ag_buf_free(&n->out);
     free(n->path);
+    free(n->console);
     free(n);
+}
+
+/* ------------------------------------------------------------ the knock
+ *
+ * A guest that booted without running its PLUGNET config script (or whose
+ * agent died) but has a root shell on its console gets the agent started
+ * by typing into that console: wake it with a newline, wait for a prompt,
+ * then mount the PLUGNET disk by label (or the first disk holding the
+ * agent) and start it.  Repeated with a growing pause while the agent stays
+ * down; the agent's own lock makes a second start harmless. */
+
+#define KNOCK_CMD                                                                                        \
+    "mkdir -p /run/plugnet-knock; for d in $(findfs LABEL=PLUGNET 2>/dev/null) /dev/ubd[b-z] /dev/vd[b-z]; " \
+    "do [ -b \"$d\" ] || continue; mount -o ro \"$d\" /run/plugnet-knock 2>/dev/null || continue; "          \
+    "if [ -x /run/plugnet-knock/plugnet-agent ]; then /run/plugnet-knock/plugnet-agent -d; break; fi; "     \
+    "umount /run/plugnet-knock; done\r"
+
+static void s_knock_end(agd_node_t *n)
+{
+    if (n->kw)
+        pn_loop_del(n->agd->loop, n->kw);
+    n->kw = NULL;
+    if (n->kfd >= 0)
+        close(n->kfd);
+    n->kfd = -1;
+    n->kphase = 0;
+    unsigned pause = 5000u << (n->knocks < 4 ? n->knocks : 4);
+    n->knext = pn_mono_ms() + (pause > 60000 ? 60000 : pause);
+}
+
+static void s_knock_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    agd_node_t *n = arg;
+    char buf[1024];
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r <= 0) {
+        if (r < 0 && errno == EAGAIN)
+            return;
+        s_knock_end(n);
+        return;
+    }
+    /* Keep the last bytes: is there a prompt at the end? */
+    size_t tl = strlen(n->ktail), k = (size_t)r;
+    if (k >= sizeof n->ktail - 1) {
+        memcpy(n->ktail, buf + k - (sizeof n->ktail - 1), sizeof n->ktail - 1);
+        n->ktail[sizeof n->ktail - 1] = 0;
+    } else {
+        if (tl + k > sizeof n->ktail - 1) {
+            size_t drop = tl + k - (sizeof n->ktail - 1);
+            memmove(n->ktail, n->ktail + drop, tl - drop + 1);
+            tl -= drop;
+        }
+        memcpy(n->ktail + tl, buf, k);
+        n->ktail[tl + k] = 0;
+    }
+    if (n->kphase != 1)
+        return;
+    /* A prompt ends in "# " (root) perhaps followed by terminal queries. */
+    char *h = strrchr(n->ktail, '#');
+    if (!h || h[1] != ' ')
+        return;
+    for (char *c = h + 2; *c; c++)
+        if (*c != '\033' && *c != '[' && *c != ';' && *c != 'n' && (*c < '0' || *c > '9'))
+            return;
+    pn_info("agentd: %s: knocking: starting the agent through the console", n->name);
+    if (write(fd, KNOCK_CMD, sizeof KNOCK_CMD - 1) < 0) {
+        s_knock_end(n);
+        return;
+    }
+    n->kphase = 2;
+    n->kdeadline = pn_mono_ms() + 3000;
+}
+
+static void s_knock_start(agd_node_t *n)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    n->knocks++;
+    if (strlen(n->console) >= sizeof sa.sun_path) {
+        s_knock_end(n);
+        return;
+    }
+    strcpy(sa.sun_path, n->console);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        s_knock_end(n);
+        return;
+    }
+    n->kfd = fd;
+    n->kw = pn_loop_add_fd(n->agd->loop, fd, EPOLLIN, s_knock_io, n);
+    n->kphase = 1;
+    n->ktail[0] = 0;
+    n->kdeadline = pn_mono_ms() + 5000;
+    pn_debug("agentd: %s: knock %u on %s", n->name, n->knocks, n->console);
+    /* Wake the shell (and clear a half-typed line). */
+    if (write(fd, "\025\r", 2) < 0)
+        s_knock_end(n);
+}
+
+static void s_knock_tick(agd_node_t *n, uint64_t now)
+{
+    if (n->kphase) {
+        if (n->up || now >= n->kdeadline)
+            s_knock_end(n);
+        return;
+    }
+    if (n->up || !n->console || !n->agd->knock_ms)
+        return;
+    if (now - n->since < n->agd->knock_ms || now < n->knext)
+        return;
+    if (access(n->console, F_OK) < 0)
+        return;
+    s_knock_start(n);
 }
 
 void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
@@ -332,6 +469,7 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
     uint64_t now = pn_mono_ms();
     for (agd_node_t *n = a->nodes, *nx; n; n = nx) {
         nx = n->next;
+        s_knock_tick(n, now);
         if (!n->connected) {
             if (now >= n->next_try)
                 s_connect(n);

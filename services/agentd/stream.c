@@ -54,6 +54,7 @@ static void s_free(agd_stream_t *s)
     ag_dec_free(&s->dec);
     ag_buf_free(&s->out);
     ag_buf_free(&s->open);
+    ag_buf_free(&s->pend);
     free(s);
 }
 
@@ -69,7 +70,7 @@ static bool s_can_take(agd_stream_t *s)
         return false;
     if (!s->opened)
         return true;
-    return s->credit >= AG_CHUNK && ag_buf_used(&s->node->out) < AGD_OUT_HIGH;
+    return !ag_buf_used(&s->pend) && s->credit > 0 && ag_buf_used(&s->node->out) < AGD_OUT_HIGH;
 }
 
 void agd_stream_events(agd_stream_t *s)
@@ -175,7 +176,7 @@ static void s_start(agd_stream_t *s)
     do {
         s->sid = ++n->next_sid;
     } while (s->sid == 0 || s->sid == 1 || agd_stream_by_sid(s->agd, n, s->sid) != s);
-    s->credit = AG_WINDOW;
+    s->credit = n->window ? n->window : AG_WINDOW;
     ag_rxwin_init(&s->rx);
     agd_node_send(n, AG_T_OPEN, 0, s->sid, ag_buf_head(&s->open), ag_buf_used(&s->open));
     ag_buf_free(&s->open);
@@ -233,6 +234,16 @@ static void s_process(agd_stream_t *s)
 {
     ag_frame_t f;
     int r;
+    while (s->opened && !s->closing && ag_buf_used(&s->pend) && s->credit) {
+        size_t n = ag_buf_used(&s->pend);
+        if (n > s->credit)
+            n = (size_t)s->credit;
+        if (n > AG_CHUNK)
+            n = AG_CHUNK;
+        agd_node_send(s->node, AG_T_DATA, AG_STDIN, s->sid, ag_buf_head(&s->pend), n);
+        ag_buf_consume(&s->pend, n);
+        s->credit -= n;
+    }
     while (s_can_take(s) && (r = ag_dec_next(&s->dec, &f)) != AG_DEC_MORE) {
         if (r == AG_DEC_CORRUPT) {
             pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: damaged frame from a CLI stream");
@@ -248,14 +259,22 @@ static void s_process(agd_stream_t *s)
             continue;
         }
         switch (f.type) {
-        case AG_T_DATA:
-            if (f.len > s->credit || f.flags != AG_STDIN) {
-                agd_stream_fail(s, "invalid_argument", "the client overran its window");
+        case AG_T_DATA: {
+            if (f.flags != AG_STDIN) {
+                agd_stream_fail(s, "invalid_argument", "the client sent data on stream %u", f.flags);
                 return;
             }
-            s->credit -= f.len;
-            agd_node_send(s->node, AG_T_DATA, AG_STDIN, s->sid, f.payload, f.len);
+            /* Send what the credit covers; the rest waits in pend. */
+            size_t n = f.len < s->credit ? f.len : (size_t)s->credit;
+            if (n)
+                agd_node_send(s->node, AG_T_DATA, AG_STDIN, s->sid, f.payload, n);
+            s->credit -= n;
+            if (n < f.len && ag_buf_append(&s->pend, f.payload + n, f.len - n) < 0) {
+                agd_stream_fail(s, "internal", "out of memory");
+                return;
+            }
             break;
+        }
         case AG_T_EOF:
         case AG_T_RESIZE:
         case AG_T_SIGNAL:

@@ -410,9 +410,9 @@ bool ag_rxwin_take(ag_rxwin_t *w, size_t n)
 
 uint32_t ag_rxwin_grant(ag_rxwin_t *w, size_t buffered)
 {
-    if (!w->owed || buffered >= AG_WINDOW)
+    if (!w->owed || buffered >= w->window)
         return 0;
-    if (w->owed < AG_WINDOW / 4 && buffered > 0)
+    if (w->owed < w->window / 4 && buffered > 0)
         return 0;
     uint32_t g = (uint32_t)w->owed;
     w->owed = 0;

@@ -38,6 +38,7 @@
 #define AG_CHUNK 65536u           /* data frames carry at most this */
 #define AG_WINDOW (256u * 1024u)   /* per-session, per-direction credit window */
 #define AG_MAX_SESSIONS 64         /* per channel */
+#define AG_TTY_WINDOW 2048u        /* window an agent on a serial line grants */
 
 /* Frame types: one list, names derived from it. */
 #define AG_TYPES(X)               \
@@ -74,6 +75,8 @@ enum {
     AG_K_INSTANCE = 4,  /* u64: random per agent process */
     AG_K_UPTIME_MS = 5, /* u64: CLOCK_BOOTTIME of the guest */
     AG_K_HOSTNAME = 6,  /* str */
+    AG_K_WINDOW = 7,    /* u32: agent -> host, the per-session window it grants
+                           (small on a serial line, see docs/AGENT.md) */
     /* OPEN */
     AG_K_KIND = 16,     /* str: exec | put | get */
     AG_K_ARG = 17,      /* str, repeated: argv (exec) */
@@ -195,8 +198,14 @@ char *ag_tlv_as_str(const uint8_t *v, size_t len);
 typedef struct {
     uint64_t allowed; /* what the peer may still send */
     uint64_t owed;    /* consumed, not yet granted back */
+    uint32_t window;
 } ag_rxwin_t;
-static inline void ag_rxwin_init(ag_rxwin_t *w) { w->allowed = AG_WINDOW; w->owed = 0; }
+static inline void ag_rxwin_init_n(ag_rxwin_t *w, uint32_t window)
+{
+    w->allowed = w->window = window;
+    w->owed = 0;
+}
+static inline void ag_rxwin_init(ag_rxwin_t *w) { ag_rxwin_init_n(w, AG_WINDOW); }
 /* A DATA frame of n bytes arrived: false when it overruns the window. */
 bool ag_rxwin_take(ag_rxwin_t *w, size_t n);
 /* How much to grant now, given the bytes still buffered locally (0 = none). */

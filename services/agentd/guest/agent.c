@@ -75,11 +75,12 @@ static struct {
     sess_t *sessions;
     int nsess;
     uint64_t instance;
+    uint32_t window; /* what each session may have in flight toward us */
     uint64_t reopen_at;
     int sigfd;
     bool daemon;
     bool quit;
-} A = { .fd = -1, .lfd = -1, .sigfd = -1 };
+} A = { .fd = -1, .lfd = -1, .sigfd = -1, .window = AG_WINDOW };
 
 /* ---------------------------------------------------------------- utils */
 
@@ -274,6 +275,14 @@ static const char *s_open_exec(sess_t *s, ag_tlv_iter_t it)
     env = s_env_add(env, &nenv, shell_kv);
     env = s_env_add(env, &nenv, "USER=root");
     env = s_env_add(env, &nenv, "LOGNAME=root");
+    /* UML guests need this one to run at all (vmd puts it on the kernel
+     * command line, so init and the agent have it): keep it. */
+    static char tunables[512];
+    const char *gt = getenv("GLIBC_TUNABLES");
+    if (gt && strlen(gt) < sizeof tunables - 16) {
+        snprintf(tunables, sizeof tunables, "GLIBC_TUNABLES=%s", gt);
+        env = s_env_add(env, &nenv, tunables);
+    }
 
     while ((r = ag_tlv_next(&it, &tag, &v, &len)) == 1) {
         char *str = NULL;
@@ -424,7 +433,7 @@ static void s_open(const ag_frame_t *f)
         return;
     s->sid = f->sid;
     s->in_fd = s->out_fd = s->err_fd = -1;
-    ag_rxwin_init(&s->rx);
+    ag_rxwin_init_n(&s->rx, A.window);
     s->credit = AG_WINDOW;
     s->next = A.sessions;
     A.sessions = s;
@@ -515,6 +524,7 @@ static void s_hello(uint8_t flags)
     ag_tlv_u64(&p, AG_K_INSTANCE, A.instance);
     ag_tlv_u64(&p, AG_K_UPTIME_MS, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
     ag_tlv_str(&p, AG_K_HOSTNAME, host);
+    ag_tlv_u32(&p, AG_K_WINDOW, A.window);
     s_send(AG_T_HELLO, flags, 0, ag_buf_head(&p), ag_buf_used(&p));
     ag_buf_free(&p);
 }
@@ -693,6 +703,9 @@ static void s_chan_open(void)
         struct termios t;
         if (tcgetattr(fd, &t) == 0) {
             cfmakeraw(&t);
+            /* No software or hardware flow control: every byte is data. */
+            t.c_iflag &= ~(IXON | IXOFF | IXANY);
+            t.c_cflag &= ~CRTSCTS;
             t.c_cflag |= CLOCAL | CREAD;
             t.c_cc[VMIN] = 1;
             t.c_cc[VTIME] = 0;
@@ -703,6 +716,10 @@ static void s_chan_open(void)
     }
     A.fd = fd;
     A.reopen_at = 0;
+    /* A serial line must never fill the tty's 4 KiB input buffer: UML's
+     * line driver stops reading for good once the tty throttles it.  So
+     * the host keeps at most a small window in flight per session. */
+    A.window = isatty(fd) ? AG_TTY_WINDOW : AG_WINDOW;
     s_announce();
 }
 
