@@ -276,7 +276,7 @@ static void s_connect(agd_node_t *n)
 }
 
 int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
-                      const char *console)
+                      const char *console, int64_t knock_ms)
 {
     agd_node_t *n = agd_node_find(a, name);
     if (n) {
@@ -306,6 +306,8 @@ int agd_node_register(agd_t *a, const char *name, const char *kind, const char *
     n->path = strdup(path);
     free(n->console);
     n->console = NULL;
+    n->knock_ms = knock_ms;
+    n->since = pn_mono_ms();
     n->knocks = 0;
     n->knext = 0;
     if (console && *console) {
@@ -454,9 +456,10 @@ static void s_knock_tick(agd_node_t *n, uint64_t now)
             s_knock_end(n);
         return;
     }
-    if (n->up || !n->console || !n->agd->knock_ms)
+    uint64_t delay = n->knock_ms >= 0 ? (uint64_t)n->knock_ms : n->agd->knock_ms;
+    if (n->up || !n->console || !delay)
         return;
-    if (now - n->since < n->agd->knock_ms || now < n->knext)
+    if (now - n->since < delay || now < n->knext)
         return;
     if (access(n->console, F_OK) < 0)
         return;
