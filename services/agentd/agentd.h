@@ -90,6 +90,10 @@ agd_node_t *agd_node_find(agd_t *a, const char *name);
 int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
                       const char *console, int64_t knock_ms);
 void agd_node_unregister(agd_node_t *n, const char *reason);
+
+/* persist.c: the registrations in STATE/agentd/agents */
+void agd_persist_save(agd_t *a);
+void agd_persist_restore(agd_t *a);
 void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
 void agd_node_events(agd_node_t *n);
 void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);

@@ -38,6 +38,7 @@ static void s_register(pn_svc_t *svc, pn_req_t *req)
         return pn_req_fail(req, PN_EBUSY, "agentd holds %d nodes already", AGD_MAX_NODES);
     if (r < 0)
         return pn_req_fail(req, PN_EINTERNAL, "cannot register %s: %s", node, strerror(-r));
+    agd_persist_save(&s_agd);
     pn_req_ok(req, NULL);
 }
 
@@ -48,6 +49,7 @@ static void s_unregister(pn_svc_t *svc, pn_req_t *req)
     if (!n)
         return pn_req_fail(req, PN_ENOTFOUND, "node %s is not registered with agentd", node);
     agd_node_unregister(n, "unregistered");
+    agd_persist_save(&s_agd);
     pn_req_ok(req, NULL);
 }
 
@@ -168,6 +170,7 @@ int main(int argc, char **argv)
         pn_svc_destroy(&svc);
         return 1;
     }
+    agd_persist_restore(&s_agd);
     s_agd.tick = pn_loop_add_timer(s_agd.loop, s_agd.keepalive_ms, true, s_tick, &s_agd);
     int rc = pn_svc_run(svc);
     while (s_agd.nodes)
