@@ -100,6 +100,12 @@ s_counters_kept() {
     done <"$1"
 }
 
+# agentd has the UML node's agent up (it runs in the guest, over the
+# UML console relay vmd serves; the ns nodes have no agent yet).
+s_agent_up() {
+    ct plugnet --json call agentd agent.ls | jq -e '.agents[] | select(.node == "u1" and .state == "up")' >/dev/null
+}
+
 # Counters came back where they were (switchd saves them every second, so
 # a crash may cost the last second of counting; the ping makes up for it).
 s_counters_ok() { s_counters >cnt.after && s_counters_kept cnt.before cnt.after; }
@@ -122,8 +128,15 @@ s_disrupt() {
     s_lab >lab.after && test_cmp lab.before lab.after &&
     [ "$(ct systemctl show -P MainPID pn-vde.service)" = "$vde_pid" ] &&
     retry_until 5 s_counters_ok &&
+    retry_until 30 s_agent_up &&
     echo "outage $(cat "$share/outage.$svc.$sig") s, limit $max" &&
     awk -v o="$(cat "$share/outage.$svc.$sig")" -v m="$max" "BEGIN { exit !(o + 0 <= m + 0) }"
+}
+
+# What to look at when a disruption test fails.
+s_diagnose() {
+    for p in $PINGS; do echo "== ping.$p.log"; tail -n 3 "$share/ping.$p.log"; done
+    ct systemctl --no-pager status "pn-ping-*" "plugnet-*" 2>&1 | tail -n 60
 }
 
 s_say_outage() {
@@ -201,12 +214,13 @@ test_expect_success NSPAWN 'a LAN with two ns nodes, a UML node and a VDE client
     ct systemd-run --unit=pn-ping-vde -p StandardOutput=file:/plugnet-share/ping.vde.log \
         ip netns exec "$ns1" ping -D -n -i $PING_INTERVAL 10.0.0.3 &&
     retry_until 10 s_reply_after 0 &&
-    ct plugnet port ls lan1
+    ct plugnet port ls lan1 &&
+    retry_until 60 s_agent_up
 '
 
 for svc in vmd agentd cfgdiskd switchd; do
     test_expect_success NSPAWN "kill -9 $svc: systemd restarts it, the lab is intact" "
-        s_disrupt $svc KILL $MAX_OUTAGE_KILL &&
+        { s_disrupt $svc KILL $MAX_OUTAGE_KILL || { s_diagnose; false; }; } &&
         if [ $svc = switchd ]; then
             ct journalctl -u plugnet-switchd.service --no-pager | grep -E \"re-adopted [1-9][0-9]* ports on 2 LANs\" &&
             ct journalctl -u plugnet-switchd.service --no-pager | grep -E \"lan lan1: vde port 3 .* re-adopted\"
@@ -216,7 +230,7 @@ for svc in vmd agentd cfgdiskd switchd; do
 done
 
 test_expect_success NSPAWN 'SIGSTOP switchd: the watchdog aborts it, systemd restarts it, the lab is intact' '
-    s_disrupt switchd STOP $MAX_OUTAGE_STOP &&
+    { s_disrupt switchd STOP $MAX_OUTAGE_STOP || { s_diagnose; false; }; } &&
     ct journalctl -u plugnet-switchd.service --no-pager | grep -q "Watchdog timeout"
 '
 s_say_outage switchd STOP
@@ -244,6 +258,13 @@ s_all_inactive() {
         [ "$(ct systemctl is-active plugnet-$svc.service)" = inactive ] || return 1
     done
 }
+
+test_expect_success NSPAWN 'after all that, a command runs in the UML node through its agent' '
+    ct timeout 30 plugnet exec u1 -- hostname >hostname.out 2>&1
+    rc=$?
+    cat hostname.out
+    [ $rc = 0 ] && grep -qx u1 hostname.out
+'
 
 test_expect_success NSPAWN 'systemctl stop plugnet.target stops the daemons; start brings the lab back' '
     ct systemctl stop pn-ping-tap pn-ping-vde pn-ping-uml &&
