@@ -77,7 +77,7 @@ test_expect_success ROOT,NETNS,VDE_PLUG 'deleting a port takes its tap out of th
 test_expect_success ROOT,NETNS,VDE_PLUG 'a damaged state file costs the ports, not the daemon' '
     old=$(sw_pid) &&
     kill -STOP "$old" &&
-    head -c 300 /dev/urandom >"$PLUGNET_RUN_DIR/switchd.fds" &&
+    printf "\301 not msgpack" >"$PLUGNET_RUN_DIR/switchd.fds" &&
     kill -9 "$old" &&
     sup_wait 3 "^READY" &&
     grep -q "cannot load .*switchd.fds" sup.err &&
