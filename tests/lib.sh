@@ -26,7 +26,7 @@ PATH="$PLUGNET_BUILD/bin:$PATH"
 export PATH
 
 TEST_NAME=$(basename "$0" .sh)
-TEST_DIR=$(mktemp -d "/tmp/pn-$TEST_NAME.XXXXXX")
+TEST_DIR=$(mktemp -d "${PLUGNET_TEST_TMP:-/tmp}/pn-$TEST_NAME.XXXXXX")
 export PLUGNET_RUN_DIR="$TEST_DIR/run" PLUGNET_STATE_DIR="$TEST_DIR/state"
 mkdir -p "$PLUGNET_RUN_DIR" "$PLUGNET_STATE_DIR"
 # A unique short tag for host-visible names (namespaces, taps) of this test.
