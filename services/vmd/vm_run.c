@@ -305,6 +305,63 @@ static void s_idle_init(void)
 
 /* ------------------------------------------------------------ monitor */
 
+/* The guest agent binary: $PLUGNET_AGENT, else plugnet-agent next to this
+ * binary; "" when there is none (ns nodes then have no agent). */
+static void s_agent_path(char *out, size_t len)
+{
+    const char *env = getenv("PLUGNET_AGENT");
+    out[0] = 0;
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = 0;
+    snprintf(out, len, "%s/plugnet-agent", exe);
+    if (access(out, X_OK) != 0)
+        out[0] = 0;
+}
+
+/* ns: the agent serves agent.sock from inside the node's namespaces, in
+ * the guest's process group (so it ends with the node). */
+static void s_ns_agent(const char *dir, pid_t g, int netns)
+{
+    char agent[4096];
+    s_agent_path(agent, sizeof(agent));
+    if (!agent[0])
+        return;
+    char uts[64];
+    snprintf(uts, sizeof(uts), "/proc/%d/ns/uts", (int)g);
+    int utsfd = open(uts, O_RDONLY | O_CLOEXEC);
+    pid_t a = fork();
+    if (a != 0) {
+        if (utsfd >= 0)
+            close(utsfd);
+        return;
+    }
+    setpgid(0, g);
+    if (setns(netns, CLONE_NEWNET) < 0 || (utsfd >= 0 && setns(utsfd, CLONE_NEWUTS) < 0))
+        _exit(125);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    int nul = open("/dev/null", O_RDWR);
+    dup2(nul, 0);
+    char sock[4200];
+    snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+    unlink(sock);
+    syscall(SYS_close_range, 3, ~0u, 0);
+    execl(agent, "plugnet-agent", "--listen", sock, (char *)NULL);
+    _exit(127);
+}
+
 #define MON_MAX_CLIENTS 8
 
 typedef struct {
@@ -468,6 +525,11 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
 {
     setsid();
     s_child_signals();
+    {
+        char comm[16];
+        snprintf(comm, sizeof(comm), "pnmon-%s", nd->name);
+        prctl(PR_SET_NAME, comm);
+    }
     /* A terminal's ^C or a hangup must not end the node. */
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
@@ -494,6 +556,10 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         m.con_ls = s_listen_unix("console.sock");
         m.agent_ls = s_listen_unix("agent.sock");
     }
+    if (nd->kind == VM_QEMU) {
+        unlink("con.qemu");
+        m.con_ls = s_listen_unix("console.sock");
+    }
     int netns = -1;
     if (nd->kind == VM_NS) {
         char ns[64], path[128];
@@ -503,6 +569,11 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         if (netns < 0)
             _exit(121);
     }
+    /* ns: the child closes its end (close_range) once it is in its
+     * namespaces, before the exec; the agent joins them only then. */
+    int nsync[2] = { -1, -1 };
+    if (nd->kind == VM_NS && pipe2(nsync, O_CLOEXEC) < 0)
+        _exit(122);
     pid_t g = fork();
     if (g < 0)
         _exit(122);
@@ -518,6 +589,8 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
             dup2(m.log >= 0 ? m.log : nul, 2);
             dup2(gagent, 3);
             syscall(SYS_close_range, 4, ~0u, 0);
+            /* UML's own glibc too: keep AVX state out of its threads. */
+            putenv((char *)VM_UML_GLIBC_TUNABLES);
             if (vm_uml_xstate_workaround() < 0)
                 dprintf(2, "plugnet: cannot install the UML xstate workaround\n");
         } else {
@@ -543,13 +616,37 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         close(gcon);
     if (gagent >= 0)
         close(gagent);
-    if (netns >= 0)
+    if (netns >= 0) {
+        char c;
+        close(nsync[1]);
+        while (read(nsync[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        close(nsync[0]);
+        s_ns_agent(dir, g, netns);
         close(netns);
+    }
     int gpidfd = (int)syscall(SYS_pidfd_open, g, 0);
     int32_t gp = g;
     if (write(report, &gp, sizeof(gp)) != sizeof(gp))
         _exit(124);
     close(report);
+    if (nd->kind == VM_QEMU) {
+        /* qemu creates con.qemu early in its start-up: connect (bounded). */
+        for (int i = 0; i < 1500 && m.con < 0; i++) {
+            struct sockaddr_un sa = { .sun_family = AF_UNIX };
+            snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/con.qemu", dir);
+            int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                m.con = fd;
+                break;
+            }
+            if (fd >= 0)
+                close(fd);
+            struct pollfd pf = { .fd = gpidfd, .events = POLLIN };
+            if (poll(&pf, 1, 20) > 0)
+                break; /* qemu ended already */
+        }
+    }
     int status = gpidfd >= 0 ? s_monitor_loop(&m, g, gpidfd) : 0;
     if (gpidfd < 0) {
         int st;
@@ -688,12 +785,20 @@ static int s_qemu_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t err
         a_add(a, "-drive");
         a_add(a, "file=%s,format=raw,if=virtio,readonly=on,file.locking=off", nd->cfgdisk);
     }
+    /* Kernel messages go out on the 8250 serial into console.log; the
+     * interactive console is a virtio console (hvc0) on con.qemu, which the
+     * monitor holds open for good (a host-side hangup would hang up the
+     * guest's shell) and serves as console.sock, logging to the same file. */
     a_add(a, "-chardev");
-    a_add(a, "socket,id=con0,path=%s/console.sock,server=on,wait=off,logfile=%s/console.log,logappend=on", dir, dir);
+    a_add(a, "file,id=ser0,path=%s/console.log,append=on", dir);
     a_add(a, "-serial");
-    a_add(a, "chardev:con0");
+    a_add(a, "chardev:ser0");
     a_add(a, "-device");
     a_add(a, "virtio-serial-pci,id=vser0");
+    a_add(a, "-chardev");
+    a_add(a, "socket,id=con0,path=%s/con.qemu,server=on,wait=off", dir);
+    a_add(a, "-device");
+    a_add(a, "virtconsole,bus=vser0.0,chardev=con0,name=console");
     a_add(a, "-chardev");
     a_add(a, "socket,id=agent0,path=%s/agent.sock,server=on,wait=off", dir);
     a_add(a, "-device");
@@ -1103,7 +1208,8 @@ int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen
         snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
         vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
         if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
-            snprintf(err, errlen, "UML refused to remove %s: %s", c->ifname, reply);
+            snprintf(err, errlen, "UML refused to remove %s: %s%s", c->ifname, reply,
+                     strstr(reply, "open") ? " (UML unplugs only an interface that is down: ip link set it down in the guest first)" : "");
             return PN_EBUSY;
         }
         return PN_OK;
