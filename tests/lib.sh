@@ -26,7 +26,7 @@ PATH="$PLUGNET_BUILD/bin:$PATH"
 export PATH
 
 TEST_NAME=$(basename "$0" .sh)
-TEST_DIR=$(mktemp -d "/tmp/pn-$TEST_NAME.XXXXXX")
+TEST_DIR=$(mktemp -d "${PLUGNET_TEST_TMP:-/tmp}/pn-$TEST_NAME.XXXXXX")
 export PLUGNET_RUN_DIR="$TEST_DIR/run" PLUGNET_STATE_DIR="$TEST_DIR/state"
 mkdir -p "$PLUGNET_RUN_DIR" "$PLUGNET_STATE_DIR"
 # A unique short tag for host-visible names (namespaces, taps) of this test.
@@ -86,6 +86,9 @@ test_expect_success() {
     test_count=$((test_count + 1))
     test_cleanup=":"
     _out="$TEST_DIR/out.$test_count"
+    # Bodies run inside the test's directory, so scratch files never land
+    # in the source tree (top-level code keeps its cwd for sourcing).
+    cd "$TEST_DIR" || return 1
     eval "$2" >"$_out" 2>&1 </dev/null
     _rc=$?
     eval "$test_cleanup" >>"$_out" 2>&1 </dev/null
