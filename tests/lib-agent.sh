@@ -103,3 +103,28 @@ ag_wait_up() {
     _t=${2:-90}
     ag-call -t $((_t * 1000 + 5000)) agentd agent.wait node="$1" timeout_ms:=$((_t * 1000)) >/dev/null
 }
+
+# ag_qemu_boot NAME [KERNEL ARGS...]: boot the tiny guest under qemu (TCG)
+# wired as vmd does: the agent on a virtserialport org.plugnet.agent.0
+# behind NAME/agent.sock, a root console (hvc0) behind NAME/console.sock;
+# register NAME with agentd.  Returns at once.
+ag_qemu_boot() {
+    _q=$1; shift
+    _d=$TEST_DIR/$_q
+    mkdir -p "$_d" && ag_plugnet_disk "$_d" || return 1
+    (. "$AG_MANIFEST" && qemu-img create -q -f qcow2 -b "$ROOTFS" -F raw "$_d/disk.qcow2" &&
+     qemu-system-x86_64 -name "$_q" -accel tcg -m 256 -smp 1 -display none -nodefaults \
+        -kernel "$QEMU_KERNEL" -initrd "$QEMU_INITRD" -append "console=ttyS0 quiet root=/dev/vda $*" \
+        -drive file="$_d/disk.qcow2",format=qcow2,if=virtio,file.locking=off,backing.file.locking=off \
+        -drive file="$_d/plugnet.img",format=raw,if=virtio,readonly=on,file.locking=off \
+        -chardev file,id=ser0,path="$_d/console.log" -serial chardev:ser0 \
+        -device virtio-serial-pci,id=vser0 \
+        -chardev socket,id=con0,path="$_d/console.sock",server=on,wait=off,logfile="$_d/hvc.log" \
+        -device virtconsole,bus=vser0.0,chardev=con0,name=console \
+        -chardev socket,id=agent0,path="$_d/agent.sock",server=on,wait=off \
+        -device virtserialport,bus=vser0.0,chardev=agent0,name=org.plugnet.agent.0 \
+        -pidfile "$_d/qemu.pid" -daemonize) >"$_d/qemu.log" 2>&1 || { cat "$_d/qemu.log"; return 1; }
+    test_atexit "kill \$(cat $_d/qemu.pid) 2>/dev/null"
+    ag-call agentd agent.register node="$_q" kind=qemu path="$_d/agent.sock" started_ns:="$(date +%s%N)" \
+        ${AG_KNOCK_MS:+knock_ms:=$AG_KNOCK_MS} >/dev/null
+}
