@@ -90,6 +90,9 @@ $(foreach t,$(TOOLS),$(eval $(BUILD)/bin/$(t): $(call obj,tools/$(t).c) $(ALL_LI
 $(BUILD)/tests/unit/%.t: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(LINK)
+# The CLI has no library: unit tests of its lab modules (topo_*) link them.
+$(foreach u,$(filter topo_%,$(UNIT)),$(eval $(BUILD)/tests/unit/$(u).t: \
+    $(call obj,$(wildcard cli/topo.c cli/topo_plan.c))))
 
 # The guest agent never links the host libraries: it must run anywhere.
 $(BUILD)/bin/plugnet-agent: $(AGENT_SRC) $(wildcard services/agentd/guest/*.h)
