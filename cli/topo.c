@@ -422,7 +422,7 @@ static yaml_node_t *s_lookup(pair_t *pairs, size_t n, const char *key, yaml_node
 
 /* ------------------------------------------------------------ nodes */
 
-static void s_node_free(topo_node_t *n)
+void topo_node_clear(topo_node_t *n)
 {
     free(n->image);
     free(n->cmd);
@@ -435,6 +435,56 @@ static void s_node_free(topo_node_t *n)
     }
     free(n->env);
     free(n->nics);
+    memset(n, 0, sizeof *n);
+}
+
+static char *s_dup(const char *s, bool *fail)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *fail = true;
+    return d;
+}
+
+int topo_node_copy(topo_node_t *dst, const topo_node_t *src)
+{
+    bool fail = false;
+    *dst = *src;
+    dst->image = s_dup(src->image, &fail);
+    dst->cmd = s_dup(src->cmd, &fail);
+    dst->exec = NULL;
+    dst->env = NULL;
+    dst->nics = NULL;
+    dst->n_exec = dst->n_env = dst->n_nics = 0;
+    if (src->n_exec && (dst->exec = calloc(src->n_exec, sizeof *dst->exec))) {
+        dst->n_exec = src->n_exec;
+        for (size_t i = 0; i < src->n_exec; i++) {
+            dst->exec[i].text = s_dup(src->exec[i].text, &fail);
+            dst->exec[i].line = src->exec[i].line;
+        }
+    } else if (src->n_exec) {
+        fail = true;
+    }
+    if (src->n_env && (dst->env = calloc(src->n_env, sizeof *dst->env))) {
+        dst->n_env = src->n_env;
+        for (size_t i = 0; i < src->n_env; i++) {
+            dst->env[i].key = s_dup(src->env[i].key, &fail);
+            dst->env[i].val = s_dup(src->env[i].val, &fail);
+        }
+    } else if (src->n_env) {
+        fail = true;
+    }
+    if (src->n_nics && (dst->nics = malloc(src->n_nics * sizeof *dst->nics))) {
+        memcpy(dst->nics, src->nics, src->n_nics * sizeof *dst->nics);
+        dst->n_nics = src->n_nics;
+    } else if (src->n_nics) {
+        fail = true;
+    }
+    if (fail) {
+        topo_node_clear(dst);
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static int s_set_env(topo_node_t *nd, const char *k, const char *v)
@@ -1404,7 +1454,7 @@ void topo_destroy(topo_t **t_p)
         return;
     topo_t *t = *t_p;
     for (size_t i = 0; i < t->n_nodes; i++)
-        s_node_free(&t->nodes[i]);
+        topo_node_clear(&t->nodes[i]);
     free(t->nodes);
     for (size_t i = 0; i < t->n_lans; i++)
         free(t->lans[i].bridges);

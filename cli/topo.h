@@ -113,6 +113,11 @@ void topo_destroy(topo_t **t_p);
 const topo_node_t *topo_node_find(const topo_t *t, const char *name);
 const topo_lan_t *topo_lan_find(const topo_t *t, const char *name);
 
+/* Deep copy of a node into dst (0 or -ENOMEM; dst is cleared on failure),
+ * and the release of what a node holds (not the struct itself). */
+int topo_node_copy(topo_node_t *dst, const topo_node_t *src);
+void topo_node_clear(topo_node_t *n);
+
 /* Helpers shared with the plan engine and the commands. */
 bool topo_name_valid(const char *s);           /* ^[a-z][a-z0-9-]{0,14}$ */
 bool topo_mac_valid(const char *s, char out[18]); /* unicast, normalised to lower case */
