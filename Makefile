@@ -20,7 +20,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
           -fno-strict-aliasing -pthread $(SANFLAGS)
 CPPFLAGS += -D_GNU_SOURCE -Iproto -Iservices/common -Icli -MMD -MP
 LDFLAGS += -pthread $(SANFLAGS)
@@ -55,6 +55,7 @@ AGENT_BIN := $(if $(AGENT_SRC),$(BUILD)/bin/plugnet-agent)
 
 .PHONY: all check check-unit fuzz bench deps install clean image demo docs check-docs
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(AGENT_BIN)
 
