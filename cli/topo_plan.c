@@ -457,11 +457,19 @@ int topo_plan_apply(const topo_plan_t *p, topo_step_fn fn, void *arg, bool rollb
     if (!first || !rollback)
         return first;
 
+    topo_plan_undo(p, failed_at, fn, arg, err, errlen);
+    return first;
+}
+
+int topo_plan_undo(const topo_plan_t *p, size_t done, topo_step_fn fn, void *arg, char *err,
+                   size_t errlen)
+{
+    char msg[512], desc[160];
     /* Undo in reverse order.  An undo that fails is reported, and the rest
      * goes on: leaving less behind is better than stopping half-way. */
     size_t undone = 0, undo_failed = 0;
     char undo_err[256] = "";
-    for (size_t i = failed_at; i-- > 0;) {
+    for (size_t i = done; i-- > 0;) {
         topo_step_t inv[2];
         size_t n = s_inverse(&p->steps[i], inv);
         bool ok = true;
@@ -487,5 +495,5 @@ int topo_plan_apply(const topo_plan_t *p, topo_step_fn fn, void *arg, bool rollb
                  undone, undone == 1 ? "" : "s", undo_failed, undo_err);
     else
         snprintf(err + l, errlen - l, "; rolled back %zu step%s", undone, undone == 1 ? "" : "s");
-    return first;
+    return undo_failed ? -EIO : 0;
 }

@@ -98,6 +98,12 @@ typedef int (*topo_step_fn)(const topo_step_t *s, void *arg, char *err, size_t e
 int topo_plan_apply(const topo_plan_t *p, topo_step_fn fn, void *arg, bool rollback,
                     char *err, size_t errlen);
 
+/* Undo the first `done` steps of p in reverse order, appending
+ * "; rolled back N steps[, M could not be undone (...)]" to err (which
+ * holds the reason already).  0, or -EIO when some undo failed. */
+int topo_plan_undo(const topo_plan_t *p, size_t done, topo_step_fn fn, void *arg, char *err,
+                   size_t errlen);
+
 /* Free a live state / record built by the caller with the functions below. */
 void topo_live_clear(topo_live_t *l);
 void topo_record_clear(topo_record_t *r);
