@@ -621,10 +621,10 @@ static int s_lab_args(int argc, char **argv, const char *cmd, const char **file,
         { NULL, 0, NULL, 0 },
     };
     int c;
-    optind = 1;
+    optind = 0; /* 0: a full re-initialisation of GNU getopt (main.c used it) */
     s_json = cli_opts.json;
     s_quiet = cli_opts.quiet;
-    while ((c = getopt_long(argc, argv, "+jqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': s_json = true; break;
         case 'q': s_quiet = true; break;
@@ -1036,7 +1036,7 @@ static const char *s_state_colour(const char *st)
 /* The DOT text of a lab: nodes as boxes coloured by state, two-port LANs
  * as edges labelled with both interfaces, other LANs as ellipses. */
 static void s_dot(FILE *f, const char *title, const topo_node_t *nodes, size_t n_nodes,
-                  const char *(*state_of)(const void *, size_t), const void *arg)
+                  const char *(*state_of)(const void *, size_t), const void *arg, const topo_t *t)
 {
     fprintf(f, "graph \"%s\" {\n", title);
     fprintf(f, "  graph [label=\"%s\", labelloc=t, fontname=\"Helvetica\", overlap=false];\n", title);
@@ -1075,10 +1075,12 @@ static void s_dot(FILE *f, const char *title, const topo_node_t *nodes, size_t n
                             onic = &nodes[a].nics[b];
                         }
                     }
-            if (members == 2 && other) {
-                fprintf(f, "  \"n:%s\" -- \"n:%s\" [label=\"%s\", taillabel=\"%s\", "
-                           "headlabel=\"%s\"];\n",
-                        nodes[i].name, other->name, x->lan, x->ifname, onic->ifname);
+            const topo_lan_t *tl = t ? topo_lan_find(t, x->lan) : NULL;
+            if (members == 2 && other && !(tl && tl->bridge)) {
+                fprintf(f, "  \"n:%s\" -- \"n:%s\" [label=\"%s\", taillabel=\"%s%s%s\", "
+                           "headlabel=\"%s%s%s\"];\n",
+                        nodes[i].name, other->name, x->lan, x->ifname, x->ipv4[0] ? "\\n" : "",
+                        x->ipv4, onic->ifname, onic->ipv4[0] ? "\\n" : "", onic->ipv4);
                 continue;
             }
             fprintf(f, "  \"l:%s\" [label=\"%s\", shape=ellipse, style=filled, "
@@ -1126,8 +1128,8 @@ int cmd_graph(int argc, char **argv)
     };
     const char *format = "dot", *out = NULL;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:o:hT:", opts, NULL)) != -1) {
+    optind = 0; /* 0: a full re-initialisation of GNU getopt (main.c used it) */
+    while ((c = getopt_long(argc, argv, "f:o:hT:", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
         case 'T': format = optarg; break;
@@ -1195,9 +1197,9 @@ int cmd_graph(int argc, char **argv)
     }
     graph_arg_t g = { t, &live, have_live };
     if (t)
-        s_dot(f, t->name, t->nodes, t->n_nodes, s_graph_file_state, &g);
+        s_dot(f, t->name, t->nodes, t->n_nodes, s_graph_file_state, &g, t);
     else
-        s_dot(f, "plugnet", live.nodes, live.n_nodes, s_graph_live_state, &g);
+        s_dot(f, "plugnet", live.nodes, live.n_nodes, s_graph_live_state, &g, NULL);
     int rc = CLI_OK;
     if (strcmp(format, "dot") != 0) {
         if (pclose(f) != 0) {

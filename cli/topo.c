@@ -827,6 +827,10 @@ static int s_nodes(ctx_t *c, yaml_node_t *nodes, yaml_node_t *defaults, yaml_nod
         }
         if (s_props(c, body, path, nd, LVL_NODE) < 0)
             goto out;
+        /* A namespace shares the host's memory and CPUs: limits from
+         * defaults or kinds do not apply to it. */
+        if (kind == TOPO_NS)
+            nd->memory_mb = nd->cpus = 0;
         if (kind == TOPO_NS && nd->image)
             s_warn(c, kind_at ? kind_at : np_[i].k, path,
                    "image '%s' ignored: an ns node runs on the host's files", nd->image);
