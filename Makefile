@@ -59,6 +59,13 @@ AGENT_BIN := $(if $(AGENT_SRC),$(BUILD)/bin/plugnet-agent)
 
 all: $(BINS) $(UNIT_BINS) $(AGENT_BIN)
 
+# The man page, written from the CLI's own help at build time.
+MAN := $(BUILD)/man/plugnet.1
+all: $(MAN)
+$(MAN): $(BUILD)/bin/plugnet scripts/gen-man.sh
+	@mkdir -p $(dir $@)
+	scripts/gen-man.sh $(BUILD)/bin/plugnet > $@.tmp && mv $@.tmp $@
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -160,6 +167,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/plugnet $(DESTDIR)$(PREFIX)/share/doc/plugnet
 	install -m 0755 $(BUILD)/bin/plugnet $(foreach d,$(DAEMONS),$(BUILD)/bin/plugnet-$(d)) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(AGENT_BIN),install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/share/plugnet/)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/plugnet.1
+	install -m 0644 cli/plugnet.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/plugnet
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/plugnet/
 	@if [ -d systemd ] && ls systemd/*.service >/dev/null 2>&1; then \
 	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \

@@ -629,7 +629,20 @@ static int s_lab_args(int argc, char **argv, const char *cmd, const char **file,
         case 'j': s_json = true; break;
         case 'q': s_quiet = true; break;
         case 'h':
-            printf("usage: plugnet %s%s\n", cmd, file_required ? " FILE" : " [FILE]");
+            printf("usage: plugnet %s [--json] [-q]%s\n\n%s", cmd, file_required ? " FILE" : " [FILE]",
+                   !strcmp(cmd, "up")
+                       ? "Create the lab a containerlab-shaped topology FILE (.clab.yml) describes, or\n"
+                         "apply its changes to the running lab: new nodes and links are added, removed\n"
+                         "ones deleted, changed NICs re-plugged live; untouched nodes keep running.\n"
+                         "Each node's exec: lines run through its agent once it is up, in order.\n"
+                         "A step that fails rolls back what this up did, and the error names it.\n"
+                   : !strcmp(cmd, "down")
+                       ? "Delete the nodes and LANs the lab of FILE created (its record in\n"
+                         "STATE/labs/), or, without a record, those FILE names.\n"
+                       : "Show the lab FILE describes, resolved: nodes with kind, image, memory,\n"
+                         "CPUs and NICs, and LANs with their members; with the daemons up, each\n"
+                         "node's state.  Without FILE: the labs that are up.\n");
+            printf("\n  --json     machine-readable output\n  -q         quiet\n");
             return -1;
         default: return cli_usage(cmd, "unknown option"), -2;
         }
@@ -1135,7 +1148,13 @@ int cmd_graph(int argc, char **argv)
         case 'T': format = optarg; break;
         case 'o': out = optarg; break;
         case 'h':
-            printf("usage: plugnet graph [FILE] [--format dot|svg|png] [-o OUT]\n");
+            printf("usage: plugnet graph [FILE] [--format dot|svg|png] [-o OUT]\n\n"
+                   "Draw the live lab with Graphviz: nodes coloured by state (green running,\n"
+                   "yellow starting, red crashed, grey stopped, white absent), LANs as\n"
+                   "ellipses, point-to-point links as edges labelled with interfaces.\n"
+                   "With FILE, that lab (drawn from the file when the daemons are down).\n\n"
+                   "  -f, --format F   dot (default), svg or png (through dot)\n"
+                   "  -o, --output F   write to F instead of stdout\n");
             return CLI_OK;
         default: return cli_usage("graph", "unknown option");
         }
