@@ -1,0 +1,133 @@
+#!/bin/sh
+# plugnet up / down on a lab of namespace nodes: create, apply changes live
+# (untouched nodes keep their process), roll back a failing up, report a
+# failing exec line, and take down only what the lab created.
+. "$(dirname "$0")/lib.sh"
+cd "$TEST_DIR" || exit 1
+
+T=$TEST_TAG
+A=a$T B=b$T C=c$T D=d$T E=e$T SW=s$T
+
+# node_field NODE KEY: a field of `plugnet --json node show NODE`.
+node_field() {
+    plugnet --json node show "$1" | /usr/bin/python3 -c \
+        'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$2"
+}
+node_pid() { node_field "$1" pid; }
+lans() { plugnet --json lan ls | /usr/bin/python3 -c \
+    'import json,sys; print("\n".join(sorted(l["name"] for l in json.load(sys.stdin)["lans"])))'; }
+nodes() { plugnet --json node ls | /usr/bin/python3 -c \
+    'import json,sys; print("\n".join(sorted(n["name"] for n in json.load(sys.stdin)["nodes"])))'; }
+lab_lans() { plugnet inspect --json "$1" | /usr/bin/python3 -c \
+    'import json,sys; print("\n".join(sorted(l["name"] for l in json.load(sys.stdin)["lans"])))'; }
+
+# lab FILE [extra nodes] [extra links]: the base lab, two nodes on a link.
+lab() {
+    cat >"$1" <<EOF
+name: t5100
+topology:
+  defaults: {kind: linux}
+  nodes:
+    $A:
+      exec:
+        - ip -br addr show eth1
+        - echo second line
+    $B: {}
+$2
+  links:
+    - endpoints:
+        - {node: $A, interface: eth1, ipv4: 10.51.0.1/24}
+        - {node: $B, interface: eth1, ipv4: 10.51.0.2/24}
+$3
+EOF
+}
+
+test_must_fail() { if "$@"; then echo "$* succeeded, and should not" >&2; return 1; fi; return 0; }
+
+test_expect_success NETNS 'the daemons start' '
+    pn_daemons_start &&
+    plugnet lan add "k$T"
+'
+
+test_expect_success NETNS 'up creates the lab, runs exec in order, records it' '
+    lab v1.clab.yml &&
+    plugnet up v1.clab.yml >out 2>err &&
+    grep -q "$A| .*eth1" out &&
+    grep -q "$A| second line" out &&
+    grep -q "lab t5100 is up (2 nodes, 1 LAN)" out &&
+    test "$(node_field $A state)" = running &&
+    test "$(node_field $B state)" = running &&
+    lan=$(lab_lans v1.clab.yml) &&
+    lans | grep -qx "$lan" &&
+    test -s "$PLUGNET_STATE_DIR/labs/t5100.state"
+'
+
+test_expect_success NETNS 'the nodes reach each other over their link' '
+    retry_until 15 plugnet exec $A -- ping -c 1 -W 1 10.51.0.2
+'
+
+test_expect_success NETNS 'up again changes nothing' '
+    pa=$(node_pid $A) && pb=$(node_pid $B) &&
+    plugnet up v1.clab.yml >out &&
+    grep -q "lab t5100: 0 steps" out &&
+    test "$(node_pid $A)" = "$pa" && test "$(node_pid $B)" = "$pb"
+'
+
+test_expect_success NETNS 'a new node and bridge apply live; untouched nodes keep running' '
+    lab v2.clab.yml "    $C: {}
+    $SW: {kind: bridge}" "    - endpoints: [\"$B:eth2\", \"$SW:any\"]
+    - endpoints: [{node: $C, interface: eth1, ipv4: 10.52.0.3/24}, \"$SW:any\"]" &&
+    pa=$(node_pid $A) && pb=$(node_pid $B) &&
+    plugnet up v2.clab.yml >out &&
+    ! grep "node $A" out &&
+    grep -q "add node $C (ns)" out &&
+    grep -q "plug $B eth2 into $SW" out &&
+    test "$(node_pid $A)" = "$pa" && test "$(node_pid $B)" = "$pb" &&
+    test "$(node_field $C state)" = running &&
+    plugnet exec $B -- ip link show eth2 >/dev/null &&
+    lans | grep -qx "$SW"
+'
+
+test_expect_success NETNS 'a node that leaves the file is deleted' '
+    lab v3.clab.yml "    $SW: {kind: bridge}" "    - endpoints: [\"$B:eth2\", \"$SW:any\"]" &&
+    plugnet up v3.clab.yml >out &&
+    grep -q "delete node $C" out &&
+    ! nodes | grep -qx "$C" &&
+    lans | grep -qx "$SW"
+'
+
+test_expect_success NETNS 'a failing step rolls back this up, and names the step' '
+    lab v4.clab.yml "    $SW: {kind: bridge}
+    $D: {kind: qemu, image: /nonexistent/t5100.qcow2}" "    - endpoints: [\"$B:eth2\", \"$SW:any\"]
+    - endpoints: [\"$A:eth2\", \"$D:eth1\"]" &&
+    pa=$(node_pid $A) &&
+    lans >before &&
+    test_must_fail plugnet up v4.clab.yml >out 2>err &&
+    grep -q "plugnet: up t5100: step [0-9]*/[0-9]* (add node $D (qemu)): vmd: " err &&
+    grep -q "; rolled back [1-9][0-9]* step" err &&
+    ! nodes | grep -qx "$D" &&
+    lans >after &&
+    test_cmp before after &&
+    test "$(node_pid $A)" = "$pa"
+'
+
+test_expect_success NETNS 'a failing exec line is reported by node and line' '
+    lab v5.clab.yml "    $SW: {kind: bridge}
+    $E:
+      exec: [\"true\", \"exit 3\", \"echo never\"]" "    - endpoints: [\"$B:eth2\", \"$SW:any\"]" &&
+    test_must_fail plugnet up v5.clab.yml >out 2>err &&
+    line=$(grep -n "exit 3" v5.clab.yml | cut -d: -f1) &&
+    grep -q "plugnet: node $E: exec at v5.clab.yml:$line failed with status 3: exit 3" err &&
+    ! grep -q "never" out &&
+    test "$(node_field $E state)" = running
+'
+
+test_expect_success NETNS 'down removes the lab and only the lab' '
+    plugnet down v5.clab.yml >out &&
+    grep -q "lab t5100 is down" out &&
+    nodes >left && ! grep -qx "$A" left && ! grep -qx "$E" left &&
+    lans >left && ! grep -qx "$SW" left && grep -qx "k$T" left &&
+    ! test -e "$PLUGNET_STATE_DIR/labs/t5100.state"
+'
+
+test_done
