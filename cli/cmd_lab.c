@@ -9,6 +9,7 @@
  * created, so `up` can delete what left the file and `down` removes only
  * what is the lab's.  The diff and the rollback live in topo_plan.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -875,13 +876,11 @@ static int s_inspect_labs(void)
     snprintf(dir, sizeof dir, "%s/labs", pn_state_dir());
     pn_val_t *arr = pn_arr();
     cli_table_t *tb = cli_table_new("LAB", "NODES", "LANS", "FILE", NULL);
-    FILE *ls = NULL;
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "ls -1 '%s' 2>/dev/null", dir);
-    ls = popen(cmd, "r");
+    DIR *dh = opendir(dir);
+    struct dirent *de;
     char line[512];
-    while (ls && fgets(line, sizeof line, ls)) {
-        line[strcspn(line, "\n")] = 0;
+    while (dh && (de = readdir(dh))) {
+        snprintf(line, sizeof line, "%s", de->d_name);
         size_t l = strlen(line);
         if (l < 7 || strcmp(line + l - 6, ".state") != 0)
             continue;
@@ -907,8 +906,8 @@ static int s_inspect_labs(void)
         free(file);
         topo_record_clear(&rec);
     }
-    if (ls)
-        pclose(ls);
+    if (dh)
+        closedir(dh);
     if (s_json) {
         pn_val_t *o = pn_map();
         pn_map_set(o, "labs", arr);
