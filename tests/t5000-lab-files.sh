@@ -3,17 +3,11 @@
 # every broken file is refused with its own file:line:column message by the
 # command a user runs, graph draws them with Graphviz, the man page is built.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab-lib.sh"
 
 EX=$PLUGNET_SRC/examples
 BAD=$PLUGNET_SRC/tests/data/topo-bad
 
-test_must_be_empty() { if test -s "$1"; then echo "$1 is not empty:"; cat "$1"; return 1; fi; }
-# test_expect_code N CMD...: CMD exits with status N.
-test_expect_code() {
-    _want=$1; shift
-    "$@"; _got=$?
-    [ "$_got" = "$_want" ] || { echo "$* exited $_got, not $_want" >&2; return 1; }
-}
 
 test_expect_success 'inspect resolves the demo lab' '
     plugnet inspect "$EX/demo.clab.yml" >out &&

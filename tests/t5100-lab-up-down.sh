@@ -3,23 +3,11 @@
 # (untouched nodes keep their process), roll back a failing up, report a
 # failing exec line, and take down only what the lab created.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab-lib.sh"
 cd "$TEST_DIR" || exit 1
 
 T=$TEST_TAG
 A=a$T B=b$T C=c$T D=d$T E=e$T SW=s$T
-
-# node_field NODE KEY: a field of `plugnet --json node show NODE`.
-node_field() {
-    plugnet --json node show "$1" | /usr/bin/python3 -c \
-        'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$2"
-}
-node_pid() { node_field "$1" pid; }
-lans() { plugnet --json lan ls | /usr/bin/python3 -c \
-    'import json,sys; print("\n".join(sorted(l["name"] for l in json.load(sys.stdin)["lans"])))'; }
-nodes() { plugnet --json node ls | /usr/bin/python3 -c \
-    'import json,sys; print("\n".join(sorted(n["name"] for n in json.load(sys.stdin)["nodes"])))'; }
-lab_lans() { plugnet inspect --json "$1" | /usr/bin/python3 -c \
-    'import json,sys; print("\n".join(sorted(l["name"] for l in json.load(sys.stdin)["lans"])))'; }
 
 # lab FILE [extra nodes] [extra links]: the base lab, two nodes on a link.
 lab() {
@@ -42,7 +30,6 @@ $3
 EOF
 }
 
-test_must_fail() { if "$@"; then echo "$* succeeded, and should not" >&2; return 1; fi; return 0; }
 
 test_expect_success NETNS 'the daemons start' '
     pn_daemons_start &&
