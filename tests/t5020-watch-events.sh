@@ -33,9 +33,9 @@ test_expect_success PYZMQ 'it sees a LAN come and go' '
 
 test_expect_success PYZMQ 'it hears all four daemons stop' '
     plugnet daemons stop &&
-    for svc in switchd vmd cfgdiskd agentd; do
-        retry_until 10 grep -q "$svc.daemon daemon.stopping" events.out || return 1
-    done
+    (for svc in switchd vmd cfgdiskd agentd; do
+        retry_until 10 grep -q "$svc.daemon daemon.stopping" events.out || exit 1
+    done)
 '
 
 test_done

@@ -16,11 +16,11 @@ test_expect_success NETNS 'up brings the star up' '
 
 test_expect_success NETNS 'every host reaches every other' '
     retry_until 20 plugnet exec s1 -- ping -c 1 -W 1 10.2.0.4 &&
-    for i in 1 2 3 4; do
+    (for i in 1 2 3 4; do
         for j in 1 2 3 4; do
-            [ $i = $j ] || plugnet exec s$i -- ping -c 1 -W 2 10.2.0.$j >/dev/null || return 1
+            [ $i = $j ] || plugnet exec s$i -- ping -c 1 -W 2 10.2.0.$j >/dev/null || exit 1
         done
-    done
+    done)
 '
 
 test_expect_success NETNS 'the sniffed LAN shows the echo requests and replies' '
