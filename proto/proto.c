@@ -69,6 +69,11 @@ static const char *s_vtype_name(const pn_val_t *v)
     return "?";
 }
 
+static const char *s_article(const char *noun)
+{
+    return strchr("aeiou", noun[0]) ? "an" : "a";
+}
+
 static bool s_type_ok(pn_ftype_t t, const pn_val_t *v)
 {
     switch (t) {
@@ -143,8 +148,9 @@ static int s_check_value(const pn_field_t *f, pn_ftype_t type, const pn_val_t *v
                          char *errmsg, size_t errlen)
 {
     if (!s_type_ok(type, v))
-        return s_errf(errmsg, errlen, PN_EINVAL, "'%s' must be a %s, not a %s", key,
-                      s_ftype_names[type], s_vtype_name(v));
+        return s_errf(errmsg, errlen, PN_EINVAL, "'%s' must be %s %s, not %s %s", key,
+                      s_article(s_ftype_names[type]), s_ftype_names[type], s_article(s_vtype_name(v)),
+                      s_vtype_name(v));
     switch (type) {
     case PN_F_STR:
     case PN_F_BIN: {

@@ -77,6 +77,200 @@ static const pn_field_t daemon_event[] = {
 /* =============================================================== switchd */
 /* --- switchd fields (begin) --- */
 
+static const pn_field_t sw_lan_add_args[] = {
+    NAME("name", R, "LAN name"),
+    UINT("mtu", O, "largest payload in bytes (default 1500); frames up to mtu + 18 pass", .min = 68, .max = 65000),
+    UINT("fdb_cap", O, "MAC table cap (default 8192)", .min = 16, .max = 1048576),
+    END
+};
+static const pn_field_t sw_lan_reply[] = {
+    STR("name", R, "LAN name"),
+    UINT("mtu", R, "largest payload in bytes"),
+    STR("dir", R, "the LAN's socket directory RUN/lan/<lan>"),
+    STR("ctl", R, "its VDE control socket (RUN/lan/<lan>/ctl)"),
+    UINT("ports", O, "ports attached"),
+    UINT("fdb_entries", O, "MAC addresses learnt"),
+    UINT("fdb_cap", O, "MAC table cap"),
+    END
+};
+static const pn_field_t sw_lan_del_args[] = {
+    NAME("name", R, "LAN name"),
+    BOOL("force", O, "delete even while ports are attached (they are closed)"),
+    END
+};
+static const pn_field_t sw_lan_del_reply[] = {
+    STR("name", R, "LAN name"),
+    UINT("ports_closed", R, "ports closed with it"),
+    END
+};
+static const pn_field_t sw_lan_ls_reply[] = {
+    ARR("lans", R, PN_F_MAP, sw_lan_reply, "every LAN"),
+    END
+};
+static const pn_field_t sw_lan_name_args[] = {
+    NAME("name", R, "LAN name"),
+    END
+};
+static const pn_field_t sw_port_fields[] = {
+    UINT("port", R, "port number within the LAN"),
+    ENUM("kind", R, "vde|tap", "how the port is attached"),
+    ENUM("admin", R, "up|down", "administrative state (down = cable unplugged)"),
+    STR("descr", O, "the client's description (VDE), sanitised"),
+    STR("ifname", O, "host interface name (tap)"),
+    STR("peer", O, "the client's data socket address (VDE)"),
+    END
+};
+static const pn_field_t sw_fdb_fields[] = {
+    STR("mac", R, "station address"),
+    UINT("port", R, "port it was last seen on"),
+    UINT("age_ms", R, "milliseconds since last seen"),
+    END
+};
+static const pn_field_t sw_lan_show_reply[] = {
+    STR("name", R, "LAN name"),
+    UINT("mtu", R, "largest payload in bytes"),
+    STR("dir", R, "socket directory"),
+    STR("ctl", R, "VDE control socket"),
+    ARR("ports", R, PN_F_MAP, sw_port_fields, "attached ports"),
+    UINT("fdb_entries", R, "MAC addresses learnt"),
+    UINT("fdb_cap", R, "MAC table cap"),
+    UINT("fdb_evictions", R, "entries evicted because the table was full"),
+    ARR("fdb", R, PN_F_MAP, sw_fdb_fields, "the MAC table (first 4096 entries)"),
+    END
+};
+static const pn_field_t sw_lan_only_args[] = {
+    NAME("lan", R, "LAN name"),
+    END
+};
+static const pn_field_t sw_port_ls_reply[] = {
+    STR("lan", R, "LAN name"),
+    ARR("ports", R, PN_F_MAP, sw_port_fields, "attached ports"),
+    END
+};
+static const pn_field_t sw_add_tap_args[] = {
+    NAME("lan", R, "LAN name"),
+    STR("ifname", O, "host interface name to create (1-15 of [A-Za-z0-9_.-]); the kernel picks when absent", .max = 15),
+    END
+};
+static const pn_field_t sw_add_tap_reply[] = {
+    UINT("port", R, "port number"),
+    STR("ifname", R, "the tap interface (switchd owns its fd; it may be moved to another netns by name)"),
+    END
+};
+static const pn_field_t sw_port_del_args[] = {
+    NAME("lan", R, "LAN name"),
+    UINT("port", R, "port number"),
+    END
+};
+static const pn_field_t sw_port_del_reply[] = {
+    UINT("port", R, "port number"),
+    END
+};
+static const pn_field_t sw_port_set_args[] = {
+    NAME("lan", R, "LAN name"),
+    UINT("port", R, "port number"),
+    ENUM("state", R, "up|down", "administrative state"),
+    END
+};
+static const pn_field_t sw_port_set_reply[] = {
+    UINT("port", R, "port number"),
+    ENUM("state", R, "up|down", "administrative state now"),
+    END
+};
+static const pn_field_t sw_drop_fields[] = {
+    UINT("runt", R, "frames shorter than 14 bytes"),
+    UINT("oversize", R, "frames longer than mtu + 18"),
+    UINT("admin_down", R, "frames dropped because the port is down"),
+    UINT("queue_full", R, "frames the egress could not take"),
+    END
+};
+static const pn_field_t sw_pstat_fields[] = {
+    UINT("port", R, "port number"),
+    ENUM("kind", R, "vde|tap", "port kind"),
+    ENUM("admin", R, "up|down", "administrative state"),
+    UINT("rx_frames", R, "frames received from the port"),
+    UINT("rx_bytes", R, "bytes received from the port"),
+    UINT("tx_frames", R, "frames sent to the port"),
+    UINT("tx_bytes", R, "bytes sent to the port"),
+    MAP("drops", R, sw_drop_fields, "frames dropped, by cause"),
+    END
+};
+static const pn_field_t sw_sniff_fields[] = {
+    UINT("id", R, "sniffer id"),
+    STR("lan", R, "LAN name"),
+    UINT("port", R, "port captured (0 = the whole LAN)"),
+    STR("path", R, "output file or FIFO"),
+    UINT("frames", R, "frames written"),
+    UINT("bytes", R, "frame bytes written"),
+    UINT("drops", R, "frames dropped because the reader was slow or absent"),
+    END
+};
+static const pn_field_t sw_stats_reply[] = {
+    STR("lan", R, "LAN name"),
+    ARR("ports", R, PN_F_MAP, sw_pstat_fields, "per-port counters"),
+    UINT("fdb_entries", R, "MAC addresses learnt"),
+    UINT("fdb_cap", R, "MAC table cap"),
+    UINT("fdb_evictions", R, "entries evicted because the table was full"),
+    UINT("flooded", R, "frames flooded (broadcast, multicast, unknown unicast)"),
+    ARR("sniffers", R, PN_F_MAP, sw_sniff_fields, "active sniffers"),
+    END
+};
+static const pn_field_t sw_stats_watch_args[] = {
+    NAME("lan", O, "only this LAN (default all)"),
+    UINT("interval_ms", O, "publish period (default 1000)", .min = 100, .max = 3600000),
+    UINT("ttl_ms", O, "keep publishing this long unless renewed (default 10000)", .min = 100, .max = 86400000),
+    END
+};
+static const pn_field_t sw_stats_watch_reply[] = {
+    UINT("interval_ms", R, "publish period in force"),
+    UINT("ttl_ms", R, "publishing stops this long from now unless renewed"),
+    END
+};
+static const pn_field_t sw_sniff_start_args[] = {
+    NAME("lan", R, "LAN name"),
+    UINT("port", O, "only frames in or out of this port (default the whole LAN)"),
+    STR("path", R, "absolute path of a file (created or truncated) or an existing FIFO", .check = PN_CHK_PATH, .max = 1024),
+    END
+};
+static const pn_field_t sw_sniff_start_reply[] = {
+    UINT("id", R, "sniffer id, for sniff.stop"),
+    STR("path", R, "output path"),
+    END
+};
+static const pn_field_t sw_sniff_stop_args[] = {
+    UINT("id", R, "sniffer id"),
+    END
+};
+static const pn_field_t sw_lan_event[] = {
+    STR("name", R, "LAN name"),
+    UINT("mtu", O, "largest payload in bytes"),
+    END
+};
+static const pn_field_t sw_port_event[] = {
+    STR("lan", R, "LAN name"),
+    UINT("port", R, "port number"),
+    ENUM("kind", O, "vde|tap", "port kind"),
+    STR("ifname", O, "tap interface"),
+    STR("descr", O, "VDE client description"),
+    STR("reason", O, "why the port went down"),
+    ENUM("state", O, "up|down", "administrative state (port.admin)"),
+    END
+};
+static const pn_field_t sw_stats_event[] = {
+    ARR("lans", R, PN_F_MAP, NULL, "one stats reply per LAN"),
+    END
+};
+static const pn_field_t sw_sniff_event[] = {
+    UINT("id", R, "sniffer id"),
+    STR("lan", R, "LAN name"),
+    UINT("port", O, "port captured (0 = whole LAN)"),
+    STR("path", R, "output path"),
+    UINT("frames", O, "frames written"),
+    UINT("drops", O, "frames dropped"),
+    STR("reason", O, "why it stopped"),
+    END
+};
+
 /* --- switchd fields (end) --- */
 
 /* =================================================================== vmd */
@@ -99,7 +293,25 @@ static const pn_field_t daemon_event[] = {
 const pn_opdef_t pn_ops[] = {
     COMMON_OPS("switchd"),
     /* --- switchd ops (begin) --- */
-
+    { "switchd", "lan.add", sw_lan_add_args, sw_lan_reply,
+      "Create a LAN and its VDE control socket RUN/lan/<name>/ctl; persisted in STATE." },
+    { "switchd", "lan.del", sw_lan_del_args, sw_lan_del_reply,
+      "Delete a LAN; refused with busy while ports are attached unless force." },
+    { "switchd", "lan.ls", no_fields, sw_lan_ls_reply, "List LANs." },
+    { "switchd", "lan.show", sw_lan_name_args, sw_lan_show_reply, "One LAN: ports and MAC table." },
+    { "switchd", "port.add_tap", sw_add_tap_args, sw_add_tap_reply,
+      "Create a tap interface whose fd switchd owns and attach it to a LAN." },
+    { "switchd", "port.del", sw_port_del_args, sw_port_del_reply,
+      "Detach a port (a tap disappears; a VDE client's control stream is closed)." },
+    { "switchd", "port.ls", sw_lan_only_args, sw_port_ls_reply, "List a LAN's ports." },
+    { "switchd", "port.set", sw_port_set_args, sw_port_set_reply,
+      "Set a port administratively up or down (cable plugged or unplugged); the client stays connected." },
+    { "switchd", "stats", sw_lan_only_args, sw_stats_reply, "Per-port counters of a LAN." },
+    { "switchd", "stats.watch", sw_stats_watch_args, sw_stats_watch_reply,
+      "Publish switchd.stats every interval until ttl_ms passes without renewal." },
+    { "switchd", "sniff.start", sw_sniff_start_args, sw_sniff_start_reply,
+      "Capture a LAN or one port to a classic pcap file or FIFO (linktype Ethernet); never blocks the switch." },
+    { "switchd", "sniff.stop", sw_sniff_stop_args, sw_sniff_fields, "Stop a sniffer; its final counters." },
     /* --- switchd ops (end) --- */
 
     COMMON_OPS("vmd"),
@@ -123,7 +335,14 @@ const pn_opdef_t pn_ops[] = {
 const pn_evdef_t pn_events[] = {
     COMMON_EVENTS("switchd"),
     /* --- switchd events (begin) --- */
-
+    { "switchd", "switchd.lan", "lan.added", sw_lan_event, "A LAN was created (or restored at start)." },
+    { "switchd", "switchd.lan", "lan.removed", sw_lan_event, "A LAN was deleted." },
+    { "switchd", "switchd.port", "port.up", sw_port_event, "A port was attached (tap created or VDE client connected)." },
+    { "switchd", "switchd.port", "port.down", sw_port_event, "A port went away (deleted, client gone, interface gone)." },
+    { "switchd", "switchd.port", "port.admin", sw_port_event, "A port's administrative state changed." },
+    { "switchd", "switchd.stats", "stats", sw_stats_event, "Periodic counters while a stats.watch is in force." },
+    { "switchd", "switchd.sniff", "sniff.started", sw_sniff_event, "A sniffer began writing." },
+    { "switchd", "switchd.sniff", "sniff.stopped", sw_sniff_event, "A sniffer stopped (asked, LAN or port gone, output failed)." },
     /* --- switchd events (end) --- */
 
     COMMON_EVENTS("vmd"),

@@ -9,7 +9,7 @@ e2fsprogs qemu-utils qemu-system-x86 user-mode-linux busybox-static musl-tools
 linux-image-cloud-amd64 kmod cpio
 vde2 iproute2 iputils-ping tcpdump tshark iperf3 mininet bridge-utils
 mtools dosfstools xorriso cloud-init graphviz
-python3-zmq python3-msgpack tmux socat procps psmisc file
+python3-zmq python3-msgpack tmux socat procps psmisc file jq
 systemd-container debootstrap hyperfine bash-completion
 "
 missing=""

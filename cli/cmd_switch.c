@@ -1,0 +1,523 @@
+/* plugnet lan | port | stats | sniff: the switch's commands. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cli.h"
+
+static bool s_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+/* Print the reply as JSON, or run the human printer. */
+static int s_show(pn_val_t *d, void (*human)(pn_val_t *))
+{
+    if (cli_opts.json)
+        cli_print_json(d);
+    else
+        human(d);
+    pn_val_free(d);
+    return CLI_OK;
+}
+
+static bool s_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-')
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ------------------------------------------------------------------ lan */
+
+static void s_lan_table(pn_val_t *d)
+{
+    cli_table_t *t = cli_table_new("NAME", "MTU", "PORTS", "MACS", "CTL", NULL);
+    pn_val_t *arr = pn_get(d, "lans");
+    for (size_t i = 0; i < pn_len(arr); i++) {
+        pn_val_t *l = pn_at(arr, i);
+        char mtu[24], ports[24], macs[48];
+        snprintf(mtu, sizeof(mtu), "%llu", (unsigned long long)pn_get_uint(l, "mtu", 0));
+        snprintf(ports, sizeof(ports), "%llu", (unsigned long long)pn_get_uint(l, "ports", 0));
+        snprintf(macs, sizeof(macs), "%llu/%llu", (unsigned long long)pn_get_uint(l, "fdb_entries", 0),
+                 (unsigned long long)pn_get_uint(l, "fdb_cap", 0));
+        cli_table_add(t, pn_get_str(l, "name", "?"), mtu, ports, macs, pn_get_str(l, "ctl", ""), NULL);
+    }
+    cli_table_print(t, stdout);
+    cli_table_destroy(&t);
+}
+
+static void s_port_table(pn_val_t *ports)
+{
+    cli_table_t *t = cli_table_new("PORT", "KIND", "ADMIN", "ATTACHED", NULL);
+    for (size_t i = 0; i < pn_len(ports); i++) {
+        pn_val_t *p = pn_at(ports, i);
+        char id[24];
+        snprintf(id, sizeof(id), "%llu", (unsigned long long)pn_get_uint(p, "port", 0));
+        const char *what = pn_get_str(p, "ifname", NULL);
+        if (!what)
+            what = pn_get_str(p, "descr", "");
+        cli_table_add(t, id, pn_get_str(p, "kind", "?"), pn_get_str(p, "admin", "?"), what, NULL);
+    }
+    cli_table_print(t, stdout);
+    cli_table_destroy(&t);
+}
+
+static void s_lan_one(pn_val_t *d)
+{
+    printf("lan %s  mtu %llu  ctl %s\n", pn_get_str(d, "name", "?"),
+           (unsigned long long)pn_get_uint(d, "mtu", 0), pn_get_str(d, "ctl", ""));
+    if (pn_get(d, "ports")) {
+        printf("\n");
+        s_port_table(pn_get(d, "ports"));
+    }
+    pn_val_t *fdb = pn_get(d, "fdb");
+    if (fdb) {
+        printf("\nMAC table: %llu of %llu entries, %llu evicted\n",
+               (unsigned long long)pn_get_uint(d, "fdb_entries", 0),
+               (unsigned long long)pn_get_uint(d, "fdb_cap", 0),
+               (unsigned long long)pn_get_uint(d, "fdb_evictions", 0));
+        cli_table_t *t = cli_table_new("MAC", "PORT", "AGE", NULL);
+        for (size_t i = 0; i < pn_len(fdb); i++) {
+            pn_val_t *e = pn_at(fdb, i);
+            char port[24], age[32];
+            snprintf(port, sizeof(port), "%llu", (unsigned long long)pn_get_uint(e, "port", 0));
+            cli_fmt_duration(pn_get_uint(e, "age_ms", 0), age, sizeof(age));
+            cli_table_add(t, pn_get_str(e, "mac", "?"), port, age, NULL);
+        }
+        cli_table_print(t, stdout);
+        cli_table_destroy(&t);
+    }
+}
+
+static void s_lan_del_human(pn_val_t *d)
+{
+    unsigned long long n = pn_get_uint(d, "ports_closed", 0);
+    if (!cli_opts.quiet && n)
+        printf("lan %s deleted (%llu port%s closed)\n", pn_get_str(d, "name", "?"), n, n == 1 ? "" : "s");
+}
+
+static void s_nothing(pn_val_t *d) { (void)d; }
+
+int cmd_lan(int argc, char **argv)
+{
+    const char *usage = "usage: plugnet lan add NAME [--mtu N] [--fdb-cap N] | del NAME [--force] | ls | show NAME";
+    if (argc < 2 || s_help(argc, argv)) {
+        fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    const char *sub = argv[1];
+    pn_val_t *d = NULL;
+    int r;
+    if (strcmp(sub, "ls") == 0) {
+        if (argc != 2)
+            return cli_usage("lan", "ls takes no arguments");
+        if ((r = cli_call("switchd", "lan.ls", NULL, &d)) != CLI_OK)
+            return r;
+        return s_show(d, s_lan_table);
+    }
+    if (argc < 3)
+        return cli_usage("lan", "%s needs a LAN name\n%s", sub, usage);
+    pn_val_t *a = pn_map();
+    if (strcmp(sub, "add") == 0) {
+        pn_map_set_str(a, "name", argv[2]);
+        for (int i = 3; i < argc; i++) {
+            unsigned long v;
+            const char *key = strcmp(argv[i], "--mtu") == 0 ? "mtu" : strcmp(argv[i], "--fdb-cap") == 0 ? "fdb_cap" : NULL;
+            if (!key || i + 1 >= argc || !s_parse_uint(argv[i + 1], UINT_MAX, &v)) {
+                pn_val_free(a);
+                return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
+            }
+            pn_map_set_uint(a, key, v);
+            i++;
+        }
+        if ((r = cli_call("switchd", "lan.add", a, &d)) != CLI_OK)
+            return r;
+        return s_show(d, s_nothing);
+    }
+    if (strcmp(sub, "del") == 0) {
+        pn_map_set_str(a, "name", argv[2]);
+        for (int i = 3; i < argc; i++) {
+            if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) {
+                pn_map_set_bool(a, "force", true);
+            } else {
+                pn_val_free(a);
+                return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
+            }
+        }
+        if ((r = cli_call("switchd", "lan.del", a, &d)) != CLI_OK)
+            return r;
+        return s_show(d, s_lan_del_human);
+    }
+    if (strcmp(sub, "show") == 0) {
+        if (argc != 3) {
+            pn_val_free(a);
+            return cli_usage("lan", "show takes one LAN name");
+        }
+        pn_map_set_str(a, "name", argv[2]);
+        if ((r = cli_call("switchd", "lan.show", a, &d)) != CLI_OK)
+            return r;
+        return s_show(d, s_lan_one);
+    }
+    pn_val_free(a);
+    return cli_usage("lan", "unknown subcommand '%s'\n%s", sub, usage);
+}
+
+/* ----------------------------------------------------------------- port */
+
+static void s_port_ls_human(pn_val_t *d) { s_port_table(pn_get(d, "ports")); }
+
+int cmd_port(int argc, char **argv)
+{
+    const char *usage = "usage: plugnet port ls LAN | set LAN PORT up|down | add-tap LAN [IFNAME] | del LAN PORT";
+    if (argc < 2 || s_help(argc, argv)) {
+        fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    const char *sub = argv[1];
+    pn_val_t *d = NULL, *a = pn_map();
+    unsigned long port = 0;
+    int r;
+    if (strcmp(sub, "ls") == 0 && argc == 3) {
+        pn_map_set_str(a, "lan", argv[2]);
+        if ((r = cli_call("switchd", "port.ls", a, &d)) != CLI_OK)
+            return r;
+        return s_show(d, s_port_ls_human);
+    }
+    if (strcmp(sub, "set") == 0 && argc == 5 && s_parse_uint(argv[3], 1u << 20, &port) &&
+        (strcmp(argv[4], "up") == 0 || strcmp(argv[4], "down") == 0)) {
+        pn_map_set_str(a, "lan", argv[2]);
+        pn_map_set_uint(a, "port", port);
+        pn_map_set_str(a, "state", argv[4]);
+        if ((r = cli_call("switchd", "port.set", a, &d)) != CLI_OK)
+            return r;
+        return s_show(d, s_nothing);
+    }
+    if (strcmp(sub, "add-tap") == 0 && (argc == 3 || argc == 4)) {
+        pn_map_set_str(a, "lan", argv[2]);
+        if (argc == 4)
+            pn_map_set_str(a, "ifname", argv[3]);
+        if ((r = cli_call("switchd", "port.add_tap", a, &d)) != CLI_OK)
+            return r;
+        if (!cli_opts.json)
+            printf("port %llu %s\n", (unsigned long long)pn_get_uint(d, "port", 0), pn_get_str(d, "ifname", ""));
+        return s_show(d, s_nothing);
+    }
+    if (strcmp(sub, "del") == 0 && argc == 4 && s_parse_uint(argv[3], 1u << 20, &port)) {
+        pn_map_set_str(a, "lan", argv[2]);
+        pn_map_set_uint(a, "port", port);
+        if ((r = cli_call("switchd", "port.del", a, &d)) != CLI_OK)
+            return r;
+        return s_show(d, s_nothing);
+    }
+    pn_val_free(a);
+    return cli_usage("port", "bad arguments\n%s", usage);
+}
+
+/* ---------------------------------------------------------------- stats */
+
+static void s_stats_human(pn_val_t *d)
+{
+    printf("lan %s: %llu MACs (cap %llu, %llu evicted), %llu frames flooded\n", pn_get_str(d, "lan", "?"),
+           (unsigned long long)pn_get_uint(d, "fdb_entries", 0), (unsigned long long)pn_get_uint(d, "fdb_cap", 0),
+           (unsigned long long)pn_get_uint(d, "fdb_evictions", 0), (unsigned long long)pn_get_uint(d, "flooded", 0));
+    cli_table_t *t = cli_table_new("PORT", "KIND", "ADMIN", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES",
+                                   "DROP_RUNT", "DROP_BIG", "DROP_DOWN", "DROP_FULL", NULL);
+    pn_val_t *ports = pn_get(d, "ports");
+    for (size_t i = 0; i < pn_len(ports); i++) {
+        pn_val_t *p = pn_at(ports, i), *dr = pn_get(p, "drops");
+        char c[9][24];
+        snprintf(c[0], 24, "%llu", (unsigned long long)pn_get_uint(p, "port", 0));
+        snprintf(c[1], 24, "%llu", (unsigned long long)pn_get_uint(p, "rx_frames", 0));
+        snprintf(c[2], 24, "%llu", (unsigned long long)pn_get_uint(p, "rx_bytes", 0));
+        snprintf(c[3], 24, "%llu", (unsigned long long)pn_get_uint(p, "tx_frames", 0));
+        snprintf(c[4], 24, "%llu", (unsigned long long)pn_get_uint(p, "tx_bytes", 0));
+        snprintf(c[5], 24, "%llu", (unsigned long long)pn_get_uint(dr, "runt", 0));
+        snprintf(c[6], 24, "%llu", (unsigned long long)pn_get_uint(dr, "oversize", 0));
+        snprintf(c[7], 24, "%llu", (unsigned long long)pn_get_uint(dr, "admin_down", 0));
+        snprintf(c[8], 24, "%llu", (unsigned long long)pn_get_uint(dr, "queue_full", 0));
+        cli_table_add(t, c[0], pn_get_str(p, "kind", "?"), pn_get_str(p, "admin", "?"), c[1], c[2], c[3], c[4],
+                      c[5], c[6], c[7], c[8], NULL);
+    }
+    cli_table_print(t, stdout);
+    cli_table_destroy(&t);
+    pn_val_t *sn = pn_get(d, "sniffers");
+    for (size_t i = 0; i < pn_len(sn); i++) {
+        pn_val_t *s = pn_at(sn, i);
+        printf("sniffer %llu: port %llu -> %s: %llu frames, %llu dropped\n",
+               (unsigned long long)pn_get_uint(s, "id", 0), (unsigned long long)pn_get_uint(s, "port", 0),
+               pn_get_str(s, "path", ""), (unsigned long long)pn_get_uint(s, "frames", 0),
+               (unsigned long long)pn_get_uint(s, "drops", 0));
+    }
+}
+
+static int s_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int s_stats_watch(const char *lan, unsigned interval_ms)
+{
+    int sfd = s_block_signals();
+    char ep[4200];
+    pn_endpoint("switchd", "pub", ep, sizeof(ep));
+    void *sub = zmq_socket(pn_zctx(), ZMQ_SUB);
+    if (!sub || zmq_connect(sub, ep) < 0) {
+        fprintf(stderr, "plugnet stats: cannot subscribe to %s: %s\n", ep, zmq_strerror(zmq_errno()));
+        return CLI_UNREACHABLE;
+    }
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "switchd.stats", 13);
+    int rc = CLI_OK;
+    uint64_t renew = 0;
+    for (;;) {
+        uint64_t now = pn_mono_ms();
+        if (now >= renew) {
+            pn_val_t *a = pn_map();
+            pn_map_set_str(a, "lan", lan);
+            pn_map_set_uint(a, "interval_ms", interval_ms);
+            pn_map_set_uint(a, "ttl_ms", 3 * interval_ms + 3000);
+            if ((rc = cli_call("switchd", "stats.watch", a, NULL)) != CLI_OK)
+                break;
+            renew = now + interval_ms + 1000;
+        }
+        zmq_pollitem_t it[2] = { { sub, 0, ZMQ_POLLIN, 0 }, { NULL, sfd, ZMQ_POLLIN, 0 } };
+        if (zmq_poll(it, 2, 500) < 0 && zmq_errno() != EINTR)
+            break;
+        if (it[1].revents)
+            break;
+        if (!(it[0].revents & ZMQ_POLLIN))
+            continue;
+        zmq_msg_t topic, body;
+        zmq_msg_init(&topic);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&topic, sub, 0) < 0 || !zmq_msg_more(&topic) || zmq_msg_recv(&body, sub, 0) < 0) {
+            zmq_msg_close(&topic);
+            zmq_msg_close(&body);
+            continue;
+        }
+        pn_msg_t m;
+        char err[256];
+        memset(&m, 0, sizeof(m));
+        if (pn_msg_decode_event(zmq_msg_data(&body), zmq_msg_size(&body), &m, err, sizeof(err)) == PN_OK) {
+            pn_val_t *lans = pn_get(m.data, "lans");
+            for (size_t i = 0; i < pn_len(lans); i++) {
+                pn_val_t *l = pn_at(lans, i);
+                if (strcmp(pn_get_str(l, "lan", ""), lan) != 0)
+                    continue;
+                if (cli_opts.json) {
+                    cli_print_json(l);
+                } else {
+                    s_stats_human(l);
+                    printf("\n");
+                }
+                fflush(stdout);
+            }
+        }
+        pn_msg_clear(&m);
+        zmq_msg_close(&topic);
+        zmq_msg_close(&body);
+        if (ferror(stdout))
+            break;
+    }
+    int linger = 0;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_close(sub);
+    close(sfd);
+    return rc;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    const char *usage = "usage: plugnet stats LAN [--watch [--interval MS]]";
+    if (s_help(argc, argv)) {
+        printf("%s\n", usage);
+        return CLI_OK;
+    }
+    const char *lan = NULL;
+    bool watch = false;
+    unsigned long interval = 1000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0)
+            watch = true;
+        else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc && s_parse_uint(argv[i + 1], 3600000, &interval) &&
+                 interval >= 100)
+            i++;
+        else if (!lan && argv[i][0] != '-')
+            lan = argv[i];
+        else
+            return cli_usage("stats", "bad argument '%s'\n%s", argv[i], usage);
+    }
+    if (!lan)
+        return cli_usage("stats", "which LAN?\n%s", usage);
+    if (watch)
+        return s_stats_watch(lan, (unsigned)interval);
+    pn_val_t *a = pn_map(), *d = NULL;
+    pn_map_set_str(a, "lan", lan);
+    int r = cli_call("switchd", "stats", a, &d);
+    if (r != CLI_OK)
+        return r;
+    return s_show(d, s_stats_human);
+}
+
+/* ---------------------------------------------------------------- sniff */
+
+static int s_sniff_stop(unsigned long long id, bool report)
+{
+    pn_val_t *a = pn_map(), *d = NULL;
+    pn_map_set_uint(a, "id", id);
+    int r = cli_call("switchd", "sniff.stop", a, &d);
+    if (r == CLI_OK && report && !cli_opts.quiet)
+        fprintf(stderr, "plugnet sniff: %llu frames captured, %llu dropped\n",
+                (unsigned long long)pn_get_uint(d, "frames", 0), (unsigned long long)pn_get_uint(d, "drops", 0));
+    pn_val_free(d);
+    return r;
+}
+
+static bool s_write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                struct pollfd pf = { fd, POLLOUT, 0 };
+                poll(&pf, 1, 1000);
+                continue;
+            }
+            return false;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+int cmd_sniff(int argc, char **argv)
+{
+    const char *usage = "usage: plugnet sniff LAN[:PORT] -w FILE|-   (Ctrl-C stops)";
+    if (s_help(argc, argv)) {
+        printf("%s\n", usage);
+        return CLI_OK;
+    }
+    const char *target = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (!target && (argv[i][0] != '-' || argv[i][1] == 0))
+            target = argv[i];
+        else
+            return cli_usage("sniff", "bad argument '%s'\n%s", argv[i], usage);
+    }
+    if (!target || !out)
+        return cli_usage("sniff", "need a LAN and -w FILE|-\n%s", usage);
+    char lan[64];
+    unsigned long port = 0;
+    snprintf(lan, sizeof(lan), "%s", target);
+    char *colon = strchr(lan, ':');
+    if (colon) {
+        *colon = 0;
+        if (!s_parse_uint(colon + 1, 1u << 20, &port) || port == 0)
+            return cli_usage("sniff", "bad port in '%s'", target);
+    }
+    bool to_stdout = strcmp(out, "-") == 0;
+    char path[2 * PATH_MAX + 2], tmpdir[64] = "";
+    int ffd = -1;
+    if (to_stdout) {
+        if (isatty(1))
+            return cli_usage("sniff", "refusing to write pcap to a terminal; pipe it (| tcpdump -nr -)");
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/plugnet-sniff.XXXXXX");
+        if (!mkdtemp(tmpdir)) {
+            fprintf(stderr, "plugnet sniff: cannot make a temporary directory: %s\n", strerror(errno));
+            return CLI_REFUSED;
+        }
+        /* switchd may run as another user: let it reach the FIFO. */
+        chmod(tmpdir, 0711);
+        snprintf(path, sizeof(path), "%s/pcap", tmpdir);
+        if (mkfifo(path, 0622) < 0 || (ffd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+            fprintf(stderr, "plugnet sniff: cannot make a FIFO %s: %s\n", path, strerror(errno));
+            rmdir(tmpdir);
+            return CLI_REFUSED;
+        }
+    } else if (out[0] == '/') {
+        snprintf(path, sizeof(path), "%s", out);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd)))
+            return cli_usage("sniff", "cannot resolve '%s'", out);
+        snprintf(path, sizeof(path), "%s/%s", cwd, out);
+    }
+    int sfd = s_block_signals();
+    pn_val_t *a = pn_map(), *d = NULL;
+    pn_map_set_str(a, "lan", lan);
+    if (port)
+        pn_map_set_uint(a, "port", port);
+    pn_map_set_str(a, "path", path);
+    int r = cli_call("switchd", "sniff.start", a, &d);
+    if (r != CLI_OK) {
+        if (ffd >= 0) {
+            close(ffd);
+            unlink(path);
+            rmdir(tmpdir);
+        }
+        return r;
+    }
+    unsigned long long id = pn_get_uint(d, "id", 0);
+    pn_val_free(d);
+    if (!cli_opts.quiet)
+        fprintf(stderr, "plugnet sniff: capturing %s to %s (sniffer %llu); Ctrl-C stops\n", target,
+                to_stdout ? "stdout" : path, id);
+    char buf[65536];
+    bool out_ok = true;
+    for (;;) {
+        struct pollfd pf[2] = { { sfd, POLLIN, 0 }, { ffd, POLLIN, 0 } };
+        int n = poll(pf, ffd >= 0 ? 2 : 1, -1);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (pf[0].revents)
+            break;
+        if (ffd >= 0 && (pf[1].revents & POLLIN)) {
+            ssize_t k = read(ffd, buf, sizeof(buf));
+            if (k > 0 && !s_write_all(1, buf, (size_t)k)) {
+                out_ok = false; /* the reader of our stdout went away */
+                break;
+            }
+        }
+    }
+    r = s_sniff_stop(id, true);
+    if (ffd >= 0) {
+        /* sniff.stop answered after switchd closed its end: what is left
+         * in the pipe is the tail of the capture. */
+        ssize_t k;
+        while (out_ok && (k = read(ffd, buf, sizeof(buf))) > 0)
+            out_ok = s_write_all(1, buf, (size_t)k);
+        close(ffd);
+        unlink(path);
+        rmdir(tmpdir);
+    }
+    close(sfd);
+    return r;
+}

@@ -1,0 +1,332 @@
+/* The data path: receive a batch from one port, learn, look up, queue each
+ * frame on its egress ports (no copy: the queues point into the batch
+ * slots), then flush every touched port with one sendmmsg (VDE) or a
+ * write per frame (tap).  Nothing here blocks: a full egress drops and
+ * counts.  Sniffers tap frames on the way through. */
+#include <errno.h>
+#include <linux/virtio_net.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sw.h"
+
+static pn_ratelimit_t s_rl_io = PN_RATELIMIT_INIT(1000, 5);
+
+/* ------------------------------------------------------------- sniffers */
+
+static void s_sniff_write(sw_lan_t *lan, unsigned port, const void *frame, size_t len, uint64_t ts)
+{
+    for (sw_sniffer_t *s = lan->sniffers; s; s = s->next)
+        if (s->port == port)
+            sw_pcap_write(s->pcap, ts, frame, len);
+}
+
+static void s_sniff_on_out(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    sw_sniffer_t *s = arg;
+    int r = sw_pcap_flush(s->pcap);
+    if (r == 0) {
+        pn_loop_del(loop, s->w);
+        s->w = NULL;
+    } else if (r != -EAGAIN) {
+        sw_sniff_stop(s, "output failed");
+    }
+}
+
+/* After a batch: push out what the sniffers queued. */
+static void s_sniff_flush(sw_lan_t *lan)
+{
+    for (sw_sniffer_t *s = lan->sniffers, *next; s; s = next) {
+        next = s->next;
+        if (s->w || sw_pcap_pending(s->pcap) == 0)
+            continue;
+        int r = sw_pcap_flush(s->pcap);
+        if (r == -EAGAIN)
+            s->w = pn_loop_add_fd(lan->sw->loop, sw_pcap_fd(s->pcap), EPOLLOUT, s_sniff_on_out, s);
+        else if (r < 0)
+            sw_sniff_stop(s, "output failed");
+    }
+}
+
+pn_val_t *sw_sniff_info(sw_sniffer_t *s)
+{
+    pn_val_t *m = pn_map();
+    pn_map_set_uint(m, "id", s->id);
+    pn_map_set_str(m, "lan", s->lan->name);
+    pn_map_set_uint(m, "port", s->port);
+    pn_map_set_str(m, "path", s->path);
+    pn_map_set_uint(m, "frames", sw_pcap_frames(s->pcap));
+    pn_map_set_uint(m, "bytes", sw_pcap_bytes(s->pcap));
+    pn_map_set_uint(m, "drops", sw_pcap_drops(s->pcap));
+    return m;
+}
+
+sw_sniffer_t *sw_sniff_find(sw_t *sw, unsigned id)
+{
+    for (sw_lan_t *l = sw->lans; l; l = l->next)
+        for (sw_sniffer_t *s = l->sniffers; s; s = s->next)
+            if (s->id == id)
+                return s;
+    return NULL;
+}
+
+int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
+                   char *err, size_t errlen)
+{
+    if (port && (port > SW_MAX_PORTS || !lan->ports[port])) {
+        snprintf(err, errlen, "LAN '%s' has no port %u", lan->name, port);
+        return PN_ENOTFOUND;
+    }
+    if (lan->nsniffers >= SW_MAX_SNIFFERS) {
+        snprintf(err, errlen, "LAN '%s' already has %d sniffers", lan->name, SW_MAX_SNIFFERS);
+        return PN_ETOOLARGE;
+    }
+    sw_sniffer_t *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return PN_EINTERNAL;
+    }
+    s->pcap = sw_pcap_open(path, 0);
+    if (!s->pcap) {
+        int e = errno;
+        snprintf(err, errlen, "cannot open %s for writing: %s", path, strerror(e));
+        free(s);
+        return e == EACCES || e == EPERM ? PN_EPERM : e == ENOENT || e == ENOTDIR ? PN_ENOTFOUND : PN_EINVAL;
+    }
+    s->lan = lan;
+    s->port = port;
+    s->id = ++lan->sw->sniff_next;
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    s->next = lan->sniffers;
+    lan->sniffers = s;
+    lan->nsniffers++;
+    if (port)
+        lan->ports[port]->nsniff++;
+    pn_val_t *ev = pn_map();
+    pn_map_set_uint(ev, "id", s->id);
+    pn_map_set_str(ev, "lan", lan->name);
+    pn_map_set_uint(ev, "port", port);
+    pn_map_set_str(ev, "path", s->path);
+    pn_svc_publish(lan->sw->svc, "sniff", "sniff.started", ev);
+    *out = s;
+    return PN_OK;
+}
+
+void sw_sniff_stop(sw_sniffer_t *s, const char *reason)
+{
+    sw_lan_t *lan = s->lan;
+    for (sw_sniffer_t **pp = &lan->sniffers; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    lan->nsniffers--;
+    if (s->port && lan->ports[s->port])
+        lan->ports[s->port]->nsniff--;
+    if (s->w)
+        pn_loop_del(lan->sw->loop, s->w);
+    pn_val_t *ev = sw_sniff_info(s);
+    pn_map_set_str(ev, "reason", reason);
+    pn_map_del(ev, "bytes");
+    pn_svc_publish(lan->sw->svc, "sniff", "sniff.stopped", ev);
+    sw_pcap_destroy(&s->pcap);
+    free(s);
+}
+
+/* ------------------------------------------------------------ forwarding */
+
+static inline void s_enqueue(sw_t *sw, sw_port_t *p, unsigned char *hdr, size_t len, uint64_t ts)
+{
+    if (!p->admin_up) {
+        p->d_admin++;
+        return;
+    }
+    if (p->ntx >= SW_BATCH) { /* cannot happen: one frame per port per slot */
+        p->d_queue++;
+        return;
+    }
+    if (p->nsniff)
+        s_sniff_write(p->lan, p->id, hdr + SW_HDR, len, ts);
+    struct iovec *iov = &p->txiov[p->ntx++];
+    if (p->kind == SW_PORT_TAP) {
+        iov->iov_base = hdr;
+        iov->iov_len = SW_HDR + len;
+    } else {
+        iov->iov_base = hdr + SW_HDR;
+        iov->iov_len = len;
+    }
+    if (!p->dirty) {
+        p->dirty = true;
+        p->next_dirty = sw->dirty;
+        sw->dirty = p;
+    }
+}
+
+static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr, size_t len,
+                      bool trunc, uint64_t now_ms, uint64_t *ts)
+{
+    unsigned char *eth = hdr + SW_HDR;
+    if (len < 14) {
+        in->d_runt++;
+        return;
+    }
+    if (trunc || len > lan->maxframe) {
+        in->d_oversize++;
+        return;
+    }
+    if (!in->admin_up) {
+        in->d_admin++;
+        return;
+    }
+    in->rx_frames++;
+    in->rx_bytes += len;
+    if (lan->nsniffers) {
+        if (!*ts)
+            *ts = pn_now_ns();
+        s_sniff_write(lan, 0, eth, len, *ts);
+        if (in->nsniff)
+            s_sniff_write(lan, in->id, eth, len, *ts);
+    }
+    sw_fdb_learn(lan->fdb, eth + 6, in->id, now_ms);
+    if (!(eth[0] & 1)) {
+        int out = sw_fdb_lookup(lan->fdb, eth, now_ms);
+        if (out >= 0) {
+            sw_port_t *p = (unsigned)out <= SW_MAX_PORTS ? lan->ports[out] : NULL;
+            if (p && p != in)
+                s_enqueue(sw, p, hdr, len, *ts);
+            return; /* never back out of the ingress port */
+        }
+    }
+    lan->flooded++;
+    for (unsigned i = 0; i < lan->nlive; i++) {
+        sw_port_t *p = lan->live[i];
+        if (p != in)
+            s_enqueue(sw, p, hdr, len, *ts);
+    }
+}
+
+static void s_flush_port(sw_port_t *p)
+{
+    unsigned n = p->ntx, done = 0;
+    if (p->kind == SW_PORT_VDE) {
+        for (unsigned i = 0; i < n; i++) {
+            memset(&p->txmsg[i], 0, sizeof(p->txmsg[i]));
+            p->txmsg[i].msg_hdr.msg_iov = &p->txiov[i];
+            p->txmsg[i].msg_hdr.msg_iovlen = 1;
+        }
+        while (done < n) {
+            int r = sendmmsg(p->fd, p->txmsg + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (r < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno != EAGAIN && errno != ENOBUFS)
+                    pn_log_rl(&s_rl_io, PN_LOG_WARNING, "lan %s: port %u: send: %s", p->lan->name, p->id,
+                              strerror(errno));
+                break;
+            }
+            for (int i = 0; i < r; i++) {
+                p->tx_frames++;
+                p->tx_bytes += p->txiov[done + i].iov_len;
+            }
+            done += (unsigned)r;
+        }
+    } else {
+        for (; done < n; done++) {
+            ssize_t r = write(p->fd, p->txiov[done].iov_base, p->txiov[done].iov_len);
+            if (r < 0) {
+                if (errno == EINTR) {
+                    done--;
+                    continue;
+                }
+                if (errno != EAGAIN && errno != ENOBUFS)
+                    pn_log_rl(&s_rl_io, PN_LOG_WARNING, "lan %s: port %u (%s): write: %s", p->lan->name,
+                              p->id, p->ifname, strerror(errno));
+                /* The tap queue is full or the interface is down: drop this
+                 * frame, try the next (a tap write error is per frame). */
+                p->d_queue++;
+                continue;
+            }
+            p->tx_frames++;
+            p->tx_bytes += p->txiov[done].iov_len - SW_HDR;
+        }
+        done = n;
+    }
+    p->d_queue += n - done;
+    p->ntx = 0;
+}
+
+static void s_flush(sw_t *sw, sw_lan_t *lan)
+{
+    while (sw->dirty) {
+        sw_port_t *p = sw->dirty;
+        sw->dirty = p->next_dirty;
+        p->dirty = false;
+        s_flush_port(p);
+    }
+    if (lan->nsniffers)
+        s_sniff_flush(lan);
+}
+
+void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    sw_port_t *in = arg;
+    if (in->dead)
+        return;
+    sw_lan_t *lan = in->lan;
+    sw_t *sw = lan->sw;
+    const char *gone = NULL;
+    size_t want = lan->maxframe + 1; /* one more byte tells oversize apart */
+
+    for (int round = 0; round < SW_ROUNDS && !gone; round++) {
+        int n = 0;
+        if (in->kind == SW_PORT_VDE) {
+            for (int i = 0; i < SW_BATCH; i++) {
+                sw->rxiov[i].iov_base = sw->slots + (size_t)i * SW_SLOT + SW_HDR;
+                sw->rxiov[i].iov_len = want;
+                memset(&sw->rxmsg[i].msg_hdr, 0, sizeof(sw->rxmsg[i].msg_hdr));
+                sw->rxmsg[i].msg_hdr.msg_iov = &sw->rxiov[i];
+                sw->rxmsg[i].msg_hdr.msg_iovlen = 1;
+            }
+            n = recvmmsg(fd, sw->rxmsg, SW_BATCH, MSG_DONTWAIT, NULL);
+            if (n < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                    pn_log_rl(&s_rl_io, PN_LOG_WARNING, "lan %s: port %u: recv: %s", lan->name, in->id,
+                              strerror(errno));
+                break;
+            }
+        } else {
+            for (; n < SW_BATCH; n++) {
+                unsigned char *slot = sw->slots + (size_t)n * SW_SLOT;
+                ssize_t r = read(fd, slot, SW_HDR + SW_FRAME_MAX);
+                if (r < 0) {
+                    if (errno == EAGAIN || errno == EINTR)
+                        break;
+                    /* EBADFD/EIO: the interface was destroyed (its netns
+                     * went away). */
+                    gone = "tap interface gone";
+                    break;
+                }
+                sw->rxmsg[n].msg_len = r > SW_HDR ? (unsigned)(r - SW_HDR) : 0;
+                sw->rxmsg[n].msg_hdr.msg_flags = 0;
+            }
+        }
+        if (n == 0)
+            break;
+        uint64_t now = pn_mono_ms(), ts = 0;
+        for (int i = 0; i < n; i++) {
+            unsigned char *hdr = sw->slots + (size_t)i * SW_SLOT;
+            if (in->kind == SW_PORT_VDE)
+                memset(hdr, 0, SW_HDR);
+            s_forward(sw, lan, in, hdr, sw->rxmsg[i].msg_len,
+                      (sw->rxmsg[i].msg_hdr.msg_flags & MSG_TRUNC) != 0, now, &ts);
+        }
+        s_flush(sw, lan);
+        if (n < SW_BATCH)
+            break;
+    }
+    if (gone)
+        sw_port_remove(in, gone);
+}

@@ -1,0 +1,406 @@
+/* Ports: the VDE control-socket server (accept, handshake, per-port data
+ * socket), tap ports, removal and admin state. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "sw.h"
+
+static pn_ratelimit_t s_rl_hs = PN_RATELIMIT_INIT(1000, 5);
+static pn_ratelimit_t s_rl_accept = PN_RATELIMIT_INIT(1000, 3);
+/* VDE clients come and go at their own pace: their port lines are limited. */
+static pn_ratelimit_t s_rl_vdeport = PN_RATELIMIT_INIT(1000, 10);
+
+static void s_publish_port(sw_port_t *p, const char *type, const char *reason)
+{
+    pn_val_t *ev = pn_map();
+    pn_map_set_str(ev, "lan", p->lan->name);
+    pn_map_set_uint(ev, "port", p->id);
+    pn_map_set_str(ev, "kind", sw_port_kind_name(p->kind));
+    if (p->kind == SW_PORT_TAP)
+        pn_map_set_str(ev, "ifname", p->ifname);
+    else
+        pn_map_set_str(ev, "descr", p->descr);
+    if (reason)
+        pn_map_set_str(ev, "reason", reason);
+    if (strcmp(type, "port.admin") == 0)
+        pn_map_set_str(ev, "state", p->admin_up ? "up" : "down");
+    pn_svc_publish(p->lan->sw->svc, "port", type, ev);
+}
+
+/* The lowest free port number, or the one asked for when it is free. */
+static unsigned s_alloc_id(sw_lan_t *lan, unsigned want)
+{
+    if (want >= 1 && want <= SW_MAX_PORTS && !lan->ports[want])
+        return want;
+    for (unsigned id = 1; id <= SW_MAX_PORTS; id++)
+        if (!lan->ports[id])
+            return id;
+    return 0;
+}
+
+static sw_port_t *s_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind)
+{
+    sw_port_t *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->lan = lan;
+    p->id = id;
+    p->kind = kind;
+    p->fd = p->ctl_fd = -1;
+    p->admin_up = true;
+    return p;
+}
+
+static void s_port_attach(sw_port_t *p)
+{
+    sw_lan_t *lan = p->lan;
+    lan->ports[p->id] = p;
+    p->live_idx = lan->nlive;
+    lan->live[lan->nlive++] = p;
+    s_publish_port(p, "port.up", NULL);
+}
+
+static void s_port_free(void *arg)
+{
+    free(arg);
+}
+
+void sw_port_remove(sw_port_t *p, const char *reason)
+{
+    if (p->dead)
+        return;
+    sw_lan_t *lan = p->lan;
+    sw_t *sw = lan->sw;
+    p->dead = true;
+    /* Sniffers of this very port end with it. */
+    for (sw_sniffer_t *s = lan->sniffers, *next; s; s = next) {
+        next = s->next;
+        if (s->port == p->id)
+            sw_sniff_stop(s, "port removed");
+    }
+    sw_fdb_flush_port(lan->fdb, p->id);
+    lan->ports[p->id] = NULL;
+    sw_port_t *last = lan->live[--lan->nlive];
+    lan->live[p->live_idx] = last;
+    last->live_idx = p->live_idx;
+    if (p->w)
+        pn_loop_del(sw->loop, p->w);
+    if (p->wctl)
+        pn_loop_del(sw->loop, p->wctl);
+    if (p->fd >= 0)
+        close(p->fd);
+    if (p->ctl_fd >= 0)
+        close(p->ctl_fd);
+    if (p->data_path[0])
+        unlink(p->data_path);
+    if (p->kind == SW_PORT_VDE)
+        pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u down: %s", lan->name, p->id, reason);
+    else
+        pn_info("lan %s: tap port %u (%s) down: %s", lan->name, p->id, p->ifname, reason);
+    s_publish_port(p, "port.down", reason);
+    pn_loop_defer(sw->loop, s_port_free, p);
+}
+
+void sw_port_set_admin(sw_port_t *p, bool up)
+{
+    if (p->admin_up == up)
+        return;
+    p->admin_up = up;
+    if (!up)
+        sw_fdb_flush_port(p->lan->fdb, p->id);
+    s_publish_port(p, "port.admin", NULL);
+}
+
+/* ------------------------------------------------------------ handshake */
+
+void sw_hs_close(sw_hs_t *hs, const char *why)
+{
+    sw_lan_t *lan = hs->lan;
+    if (why)
+        pn_log_rl(&s_rl_hs, PN_LOG_WARNING, "lan %s: VDE client refused: %s", lan->name, why);
+    for (sw_hs_t **pp = &lan->pending; *pp; pp = &(*pp)->next)
+        if (*pp == hs) {
+            *pp = hs->next;
+            break;
+        }
+    lan->npending--;
+    pn_loop_del(lan->sw->loop, hs->w);
+    close(hs->fd);
+    hs->dead = true;
+    pn_loop_defer(lan->sw->loop, free, hs);
+}
+
+void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms)
+{
+    for (sw_hs_t *hs = lan->pending, *next; hs; hs = next) {
+        next = hs->next;
+        if (now_ms - hs->started_ms >= SW_HANDSHAKE_MS)
+            sw_hs_close(hs, "handshake timed out");
+    }
+}
+
+static void s_on_ctl(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    sw_port_t *p = arg;
+    char buf[512];
+    /* After the handshake the stream carries nothing we need; its end is
+     * the end of the port.  Read a bounded amount per wakeup. */
+    for (int i = 0; i < 8; i++) {
+        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        sw_port_remove(p, n == 0 ? "client closed its control stream" : "control stream error");
+        return;
+    }
+}
+
+static void s_format_peer(sw_port_t *p, const struct sockaddr_un *sa, int abstract)
+{
+    if (!abstract) {
+        snprintf(p->peer, sizeof(p->peer), "%s", sa->sun_path);
+        return;
+    }
+    /* Abstract names are binary: show them as @ and hex. */
+    size_t o = 0, last = sizeof(sa->sun_path);
+    while (last > 1 && sa->sun_path[last - 1] == 0)
+        last--;
+    p->peer[o++] = '@';
+    for (size_t i = 1; i < last && o + 3 < sizeof(p->peer); i++)
+        o += (size_t)snprintf(p->peer + o, sizeof(p->peer) - o, "%02x", (unsigned char)sa->sun_path[i]);
+    p->peer[o] = 0;
+}
+
+static void s_hs_complete(sw_hs_t *hs, const sw_vde_req_t *req)
+{
+    sw_lan_t *lan = hs->lan;
+    unsigned id = s_alloc_id(lan, req->port);
+    if (!id) {
+        sw_hs_close(hs, "LAN has no free port");
+        return;
+    }
+    sw_port_t *p = s_port_new(lan, id, SW_PORT_VDE);
+    if (!p) {
+        sw_hs_close(hs, "out of memory");
+        return;
+    }
+    snprintf(p->descr, sizeof(p->descr), "%s", req->descr);
+    s_format_peer(p, &req->addr, req->abstract);
+
+    struct sockaddr_un me = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const char *why = NULL;
+    if (fd < 0) {
+        why = "cannot create a data socket";
+        goto fail;
+    }
+    snprintf(p->data_path, sizeof(p->data_path), "%s/.p%u-%d", lan->dir, id, fd);
+    snprintf(me.sun_path, sizeof(me.sun_path), "%s", p->data_path);
+    unlink(p->data_path);
+    if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
+        why = "cannot bind the data socket";
+        p->data_path[0] = 0;
+        goto fail;
+    }
+    /* Connect before replying: libvdeplug unlinks its socket's name right
+     * after it has our answer, and a connected socket also makes the kernel
+     * refuse datagrams from anyone but this client. */
+    if (connect(fd, (const struct sockaddr *)&req->addr, sizeof(req->addr)) < 0) {
+        why = "cannot reach the client's data socket";
+        goto fail;
+    }
+    int sz = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    ssize_t n = send(hs->fd, &me, sizeof(me), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n != (ssize_t)sizeof(me)) {
+        why = "cannot send the handshake reply";
+        goto fail;
+    }
+    p->fd = fd;
+    p->ctl_fd = hs->fd;
+    /* The stream now belongs to the port. */
+    pn_loop_del(lan->sw->loop, hs->w);
+    hs->fd = -1;
+    for (sw_hs_t **pp = &lan->pending; *pp; pp = &(*pp)->next)
+        if (*pp == hs) {
+            *pp = hs->next;
+            break;
+        }
+    lan->npending--;
+    hs->dead = true;
+    pn_loop_defer(lan->sw->loop, free, hs);
+
+    p->w = pn_loop_add_fd(lan->sw->loop, p->fd, EPOLLIN, sw_port_on_data, p);
+    p->wctl = pn_loop_add_fd(lan->sw->loop, p->ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
+    s_port_attach(p);
+    pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u up (%s)", lan->name, id, p->descr);
+    if (!p->w || !p->wctl)
+        sw_port_remove(p, "cannot watch the port's sockets");
+    return;
+fail:
+    if (fd >= 0)
+        close(fd);
+    if (p->data_path[0])
+        unlink(p->data_path);
+    free(p);
+    sw_hs_close(hs, why);
+}
+
+static void s_on_hs(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    sw_hs_t *hs = arg;
+    if (hs->dead)
+        return;
+    ssize_t n = recv(fd, hs->buf + hs->len, sizeof(hs->buf) - hs->len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        sw_hs_close(hs, n == 0 ? "closed in the middle of the handshake" : "control stream error");
+        return;
+    }
+    hs->len += (size_t)n;
+    sw_vde_req_t req;
+    const char *why;
+    int r = sw_vde_parse(hs->buf, hs->len, &req, &why);
+    if (r == -EAGAIN)
+        return;
+    if (r < 0) {
+        sw_hs_close(hs, why);
+        return;
+    }
+    s_hs_complete(hs, &req);
+}
+
+void sw_vde_on_accept(pn_loop_t *loop, int lfd, uint32_t events, void *arg)
+{
+    sw_lan_t *lan = arg;
+    for (int i = 0; i < 16; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                pn_log_rl(&s_rl_accept, PN_LOG_WARNING, "lan %s: accept: %s", lan->name, strerror(errno));
+            return;
+        }
+        if (lan->npending >= SW_MAX_PENDING) {
+            pn_log_rl(&s_rl_hs, PN_LOG_WARNING,
+                      "lan %s: VDE client refused: %d handshakes already in progress", lan->name,
+                      SW_MAX_PENDING);
+            close(fd);
+            continue;
+        }
+        sw_hs_t *hs = calloc(1, sizeof(*hs));
+        if (!hs) {
+            close(fd);
+            continue;
+        }
+        hs->lan = lan;
+        hs->fd = fd;
+        hs->started_ms = pn_mono_ms();
+        hs->w = pn_loop_add_fd(loop, fd, EPOLLIN, s_on_hs, hs);
+        if (!hs->w) {
+            close(fd);
+            free(hs);
+            continue;
+        }
+        hs->next = lan->pending;
+        lan->pending = hs;
+        lan->npending++;
+    }
+}
+
+/* ------------------------------------------------------------------ tap */
+
+static bool s_ifname_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= IFNAMSIZ)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-' || c == '.'))
+            return false;
+    }
+    return strcmp(s, ".") && strcmp(s, "..");
+}
+
+int sw_port_add_tap(sw_lan_t *lan, const char *ifname, sw_port_t **out, char *err, size_t errlen)
+{
+    if (ifname && !s_ifname_ok(ifname)) {
+        snprintf(err, errlen, "ifname '%s' is not a valid interface name (1-15 of A-Z a-z 0-9 _ . -)", ifname);
+        return PN_EINVAL;
+    }
+    unsigned id = s_alloc_id(lan, 0);
+    if (!id) {
+        snprintf(err, errlen, "LAN '%s' has no free port (at most %d)", lan->name, SW_MAX_PORTS);
+        return PN_ETOOLARGE;
+    }
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
+        return errno == EACCES || errno == EPERM ? PN_EPERM : PN_EUNAVAIL;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    if (ifname)
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    else
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "pn%s-%u", lan->name, id);
+    /* A name already in use by another device (or a persistent tap someone
+     * else owns) must not be hijacked. */
+    if (if_nametoindex(ifr.ifr_name) != 0) {
+        snprintf(err, errlen, "interface %s already exists", ifr.ifr_name);
+        close(fd);
+        return PN_EEXIST;
+    }
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot create tap %s: %s", ifr.ifr_name, strerror(e));
+        close(fd);
+        return e == EPERM ? PN_EPERM : e == EBUSY || e == EEXIST ? PN_EEXIST : PN_EINTERNAL;
+    }
+    int hdrsz = SW_HDR;
+    ioctl(fd, TUNSETVNETHDRSZ, &hdrsz);
+    int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sk >= 0) {
+        struct ifreq q;
+        memset(&q, 0, sizeof(q));
+        snprintf(q.ifr_name, sizeof(q.ifr_name), "%s", ifr.ifr_name);
+        q.ifr_mtu = (int)lan->mtu;
+        if (ioctl(sk, SIOCSIFMTU, &q) < 0)
+            pn_warn("tap %s: cannot set mtu %u: %s", ifr.ifr_name, lan->mtu, strerror(errno));
+        if (ioctl(sk, SIOCGIFFLAGS, &q) == 0) {
+            q.ifr_flags |= IFF_UP;
+            ioctl(sk, SIOCSIFFLAGS, &q);
+        }
+        close(sk);
+    }
+    sw_port_t *p = s_port_new(lan, id, SW_PORT_TAP);
+    if (!p) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return PN_EINTERNAL;
+    }
+    p->fd = fd;
+    snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
+    p->w = pn_loop_add_fd(lan->sw->loop, fd, EPOLLIN, sw_port_on_data, p);
+    if (!p->w) {
+        close(fd);
+        free(p);
+        snprintf(err, errlen, "cannot watch the tap fd");
+        return PN_EINTERNAL;
+    }
+    s_port_attach(p);
+    pn_info("lan %s: tap port %u up (%s)", lan->name, id, p->ifname);
+    *out = p;
+    return PN_OK;
+}

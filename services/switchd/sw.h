@@ -1,0 +1,157 @@
+/* plugnet-switchd internals shared by its modules: the daemon, LANs, ports
+ * and sniffers.  The parsing and table modules (vde.h, fdb.h, pcap.h) know
+ * nothing of these. */
+#ifndef SW_H
+#define SW_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "fdb.h"
+#include "pcap.h"
+#include "pn_svc.h"
+#include "vde.h"
+
+#define SW_BATCH 32                 /* frames per recvmmsg/sendmmsg */
+#define SW_ROUNDS 4                 /* batches per wakeup: fairness between ports */
+#define SW_HDR 10                   /* struct virtio_net_hdr in front of tap frames */
+#define SW_FRAME_MAX 65536          /* largest frame a slot holds */
+#define SW_SLOT (SW_HDR + SW_FRAME_MAX + 54)
+#define SW_ETH_OVERHEAD 18          /* Ethernet header + one VLAN tag */
+#define SW_MAX_LANS 1024
+#define SW_MAX_PORTS 1024           /* per LAN */
+#define SW_MAX_PENDING 64           /* VDE handshakes in progress per LAN */
+#define SW_HANDSHAKE_MS 5000
+#define SW_MAX_SNIFFERS 16          /* per LAN */
+
+typedef struct sw sw_t;
+typedef struct sw_lan sw_lan_t;
+typedef struct sw_port sw_port_t;
+typedef struct sw_hs sw_hs_t;
+typedef struct sw_sniffer sw_sniffer_t;
+
+#define SW_PORT_KINDS(X) X(SW_PORT_VDE, "vde") X(SW_PORT_TAP, "tap")
+typedef enum {
+#define X(e, s) e,
+    SW_PORT_KINDS(X)
+#undef X
+} sw_port_kind_t;
+const char *sw_port_kind_name(sw_port_kind_t k);
+
+struct sw_port {
+    sw_lan_t *lan;
+    unsigned id;
+    sw_port_kind_t kind;
+    int fd;                          /* VDE data socket or tap fd */
+    int ctl_fd;                      /* VDE control stream, else -1 */
+    pn_watch_t *w, *wctl;
+    bool admin_up;
+    bool dead;
+    bool dirty;                      /* on the flush list */
+    unsigned live_idx;               /* index in lan->live */
+    unsigned nsniff;                 /* sniffers filtering on this port */
+    char descr[SW_VDE_DESCR_MAX + 1];
+    char ifname[IFNAMSIZ];
+    char data_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char peer[2 * sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
+    uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+    uint64_t d_runt, d_oversize, d_admin, d_queue;
+    unsigned ntx;
+    struct mmsghdr txmsg[SW_BATCH];
+    struct iovec txiov[SW_BATCH];
+    sw_port_t *next_dirty;
+};
+
+struct sw_hs {                       /* a VDE handshake in progress */
+    sw_lan_t *lan;
+    int fd;
+    pn_watch_t *w;
+    uint64_t started_ms;
+    size_t len;
+    bool dead;
+    sw_hs_t *next;
+    unsigned char buf[SW_VDE_REQ_MAX + 1];
+};
+
+struct sw_sniffer {
+    sw_lan_t *lan;
+    unsigned id, port;               /* port 0 = whole LAN */
+    char path[1025];
+    sw_pcap_t *pcap;
+    pn_watch_t *w;                   /* POLLOUT while bytes are pending */
+    sw_sniffer_t *next;
+};
+
+struct sw_lan {
+    sw_t *sw;
+    char name[16];
+    unsigned mtu, maxframe;
+    char dir[108], ctl_path[108];
+    int lfd;
+    pn_watch_t *lw;
+    sw_port_t **ports;               /* by id, SW_MAX_PORTS + 1 entries */
+    sw_port_t **live;                /* dense list of attached ports */
+    unsigned nlive;
+    sw_fdb_t *fdb;
+    uint64_t flooded;
+    unsigned npending;
+    sw_hs_t *pending;
+    sw_sniffer_t *sniffers;
+    unsigned nsniffers;
+    sw_lan_t *next;
+};
+
+struct sw {
+    pn_svc_t *svc;
+    pn_loop_t *loop;
+    sw_lan_t *lans;
+    unsigned nlans;
+    unsigned sniff_next;
+    pn_timer_t *tick;
+    /* stats.watch */
+    pn_timer_t *watch_timer;
+    uint64_t watch_until_ms;
+    unsigned watch_interval_ms;
+    char watch_lan[16];
+    /* The batch: shared by every port, since one loop runs them all. */
+    unsigned char *slots;
+    struct mmsghdr rxmsg[SW_BATCH];
+    struct iovec rxiov[SW_BATCH];
+    sw_port_t *dirty;
+};
+
+/* lan.c */
+int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool persist,
+               sw_lan_t **out, char *err, size_t errlen);
+int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed);
+sw_lan_t *sw_lan_find(sw_t *sw, const char *name);
+int sw_lans_save(sw_t *sw);
+int sw_lans_restore(sw_t *sw);
+pn_val_t *sw_lan_summary(sw_lan_t *lan);
+pn_val_t *sw_lan_stats(sw_lan_t *lan);
+pn_val_t *sw_port_info(sw_port_t *p);
+void sw_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
+
+/* port.c */
+void sw_vde_on_accept(pn_loop_t *loop, int fd, uint32_t events, void *arg);
+int sw_port_add_tap(sw_lan_t *lan, const char *ifname, sw_port_t **out, char *err, size_t errlen);
+void sw_port_remove(sw_port_t *p, const char *reason);
+void sw_port_set_admin(sw_port_t *p, bool up);
+void sw_hs_close(sw_hs_t *hs, const char *why);
+void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms);
+
+/* fwd.c */
+void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg);
+int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
+                   char *err, size_t errlen);
+void sw_sniff_stop(sw_sniffer_t *s, const char *reason);
+sw_sniffer_t *sw_sniff_find(sw_t *sw, unsigned id);
+pn_val_t *sw_sniff_info(sw_sniffer_t *s);
+
+/* ops.c */
+extern const pn_svc_op_t sw_ops[];
+
+#endif
