@@ -4,6 +4,7 @@
 # command a user runs, graph draws them with Graphviz, the man page is built.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lab-lib.sh"
+cd "$TEST_DIR" || exit 1
 
 EX=$PLUGNET_SRC/examples
 BAD=$PLUGNET_SRC/tests/data/topo-bad

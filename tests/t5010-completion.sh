@@ -2,6 +2,7 @@
 # Bash completion of plugnet, driven as bash does it: COMP_WORDS and
 # COMP_CWORD set, the completion function called, COMPREPLY read.
 . "$(dirname "$0")/lib.sh"
+cd "$TEST_DIR" || exit 1
 
 test_lazy_prereq BASH_COMPLETION "bash-completion is not installed" \
     'test -r /usr/share/bash-completion/bash_completion'

@@ -31,10 +31,17 @@ test_expect_success PYZMQ 'it sees a LAN come and go' '
     grep -q "switchd.lan lan.added {\"name\": \"watched\"" events.out
 '
 
-test_expect_success PYZMQ 'it hears all four daemons stop' '
-    plugnet daemons stop &&
+# Restarting a daemon publishes daemon.stopping on the connection the
+# watcher already has (once it has joined that daemon's bus): restart until
+# it has been heard.
+heard_restart() {
+    plugnet daemons restart "$1" >/dev/null &&
+    grep -q "$1.daemon daemon.stopping" events.out
+}
+
+test_expect_success PYZMQ 'it hears each of the four daemons' '
     (for svc in switchd vmd cfgdiskd agentd; do
-        retry_until 10 grep -q "$svc.daemon daemon.stopping" events.out || exit 1
+        retry_until 30 heard_restart $svc || exit 1
     done)
 '
 
