@@ -55,4 +55,16 @@ test_expect_success BASH_COMPLETION 'node names come from the daemons, and none 
     test_cmp /dev/null actual
 '
 
+test_expect_success BASH_COMPLETION 'LAN names come from switchd' '
+    pn_daemons_start switchd &&
+    plugnet lan add core &&
+    plugnet lan add edge &&
+    complete_words plugnet lan del "" >actual &&
+    printf "core\nedge\n" >expect && test_cmp expect actual &&
+    complete_words plugnet sniff e >actual &&
+    echo edge >expect && test_cmp expect actual &&
+    complete_words plugnet nic add n1 eth1 c >actual &&
+    echo core >expect && test_cmp expect actual
+'
+
 test_done
