@@ -340,6 +340,7 @@ static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
         return s_call("vmd", topo_step_op(s->kind), a, s_timeout(), NULL, err, errlen);
     case TOPO_NODE_DEL:
         pn_map_set_str(a, "name", s->node);
+        pn_map_set_bool(a, "force", true);
         r = s_call("vmd", "node.del", a, s_timeout(), NULL, err, errlen);
         if (r == PN_EBUSY) {
             /* Running: a lab going away does not wait for graceful shutdowns. */
@@ -490,7 +491,12 @@ static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, char *err, size_t
                     left--;
                 } else if (!strcmp(st, "crashed") || !strcmp(st, "stopped") ||
                            !strcmp(st, "defined")) {
-                    const char *why = pn_get_str(d, "reason", pn_get_str(d, "exit", ""));
+                    /* The last console line usually says why. */
+                    const pn_val_t *tail = pn_get(d, "console_tail");
+                    const char *why = "";
+                    if (tail && tail->type == PN_ARR && pn_len(tail) &&
+                        pn_at(tail, pn_len(tail) - 1)->type == PN_STR)
+                        why = pn_at(tail, pn_len(tail) - 1)->s.p;
                     snprintf(err, errlen, "node %s %s while booting%s%s (see %s/nodes/%s/console.log)",
                              pg[i].n->name, st, *why ? ": " : "", why, pn_state_dir(),
                              pg[i].n->name);

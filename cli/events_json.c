@@ -7,7 +7,8 @@
  *    "kind": "uml"}}, "attributes": {"source": "vmd", "topic": "vmd.node",
  *    "seq": 12, ...the event's data...}}
  *
- * type and action split the event type at its first dot ("node.running");
+ * type and action split the event type at its first dot ("lan.added"); a
+ * "<obj>.state" event's action is its new state ("node" "running");
  * the actor is the object the event is about (a node, an agent, a LAN or
  * a port, else the daemon); its attributes are the event's scalar fields
  * as strings, as containerlab gives them.
@@ -47,7 +48,13 @@ void cli_event_clab_json(const pn_msg_t *ev, const char *topic, FILE *f)
 
     pn_val_t *o = pn_map(), *actor = pn_map(), *aattr = pn_map(), *attr = pn_map();
     pn_map_set_str(o, "timestamp", ts);
-    if (dot) {
+    const char *state = pn_get_str(data, "state", NULL);
+    if (dot && !strcmp(dot + 1, "state") && state) {
+        /* vmd's node.state carries the new state: that is the action
+         * ("node" "running"), as containerlab's "container" "start". */
+        pn_map_set(o, "type", pn_strn(type, (size_t)(dot - type)));
+        pn_map_set_str(o, "action", state);
+    } else if (dot) {
         pn_map_set(o, "type", pn_strn(type, (size_t)(dot - type)));
         pn_map_set_str(o, "action", dot + 1);
     } else {

@@ -53,6 +53,16 @@ int main(void)
     free(s);
 
     d = pn_map();
+    pn_map_set_str(d, "name", "h2");
+    pn_map_set_str(d, "kind", "qemu");
+    pn_map_set_str(d, "state", "running");
+    pn_map_set_str(d, "from", "starting");
+    s = render("vmd", "node.state", d, "vmd.node");
+    ok(s && strstr(s, "\"type\":\"node\",\"action\":\"running\",\"actor\":{\"id\":\"h2\""),
+       "a state change's action is the new state", s);
+    free(s);
+
+    d = pn_map();
     pn_map_set_str(d, "lan", "core");
     pn_map_set_uint(d, "port", 3);
     pn_map_set_str(d, "kind", "tap");
