@@ -1,8 +1,8 @@
 #!/bin/sh
 # examples/mixed.clab.yml up and down: a UML, a qemu and a namespace node
 # on one bridge, plus a point-to-point link between the UML and ns nodes.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lab-lib.sh"
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lab-lib.sh"
 cd "$TEST_DIR" || exit 1
 LAB=$PLUGNET_SRC/examples/mixed.clab.yml
 

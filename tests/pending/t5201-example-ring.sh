@@ -1,8 +1,8 @@
 #!/bin/sh
 # examples/ring.clab.yml up and down: four namespace routers in a ring of
 # point-to-point links; static routes carry a ping to the far side.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lab-lib.sh"
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lab-lib.sh"
 cd "$TEST_DIR" || exit 1
 LAB=$PLUGNET_SRC/examples/ring.clab.yml
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # examples/star.clab.yml up and down: four namespace hosts on one bridge,
 # whose traffic `plugnet sniff` captures and tshark reads back.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lab-lib.sh"
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lab-lib.sh"
 cd "$TEST_DIR" || exit 1
 LAB=$PLUGNET_SRC/examples/star.clab.yml
 

@@ -2,8 +2,8 @@
 # plugnet up / down on a lab of namespace nodes: create, apply changes live
 # (untouched nodes keep their process), roll back a failing up, report a
 # failing exec line, and take down only what the lab created.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lab-lib.sh"
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lab-lib.sh"
 cd "$TEST_DIR" || exit 1
 
 T=$TEST_TAG
