@@ -555,10 +555,12 @@ static int s_exec_line(const topo_node_t *n, const char *line)
             dup2(fd, STDIN_FILENO);
             close(fd);
         }
-        char **argv = calloc(2 * n->n_env + 8, sizeof *argv);
+        char **argv = calloc(2 * n->n_env + 10, sizeof *argv);
         size_t k = 0;
         argv[k++] = "plugnet";
         argv[k++] = "exec";
+        argv[k++] = "--wait";
+        argv[k++] = "60";
         argv[k++] = (char *)n->name;
         for (size_t i = 0; i < n->n_env; i++) {
             argv[k++] = "-e";
