@@ -333,9 +333,21 @@ static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
         pn_map_set_str(a, "name", s->lan);
         pn_map_set_bool(a, "force", ctx->down);
         return s_call("switchd", "lan.del", a, s_timeout(), NULL, err, errlen);
-    case TOPO_NODE_ADD:
+    case TOPO_NODE_ADD: {
+        pn_val_t *d = NULL;
         pn_val_free(a);
-        return s_call("vmd", "node.add", s_node_add_args(s->spec), s_timeout(), NULL, err, errlen);
+        r = s_call("vmd", "node.add", s_node_add_args(s->spec), s_timeout(), &d, err, errlen);
+        /* vmd may not take a management address: say so rather than
+         * leave the file's mgmt-ipv4 silently unapplied. */
+        const char *got = pn_get_str(d, "mgmt_ip", NULL);
+        size_t wl = strcspn(s->spec->mgmt_ipv4, "/");
+        if (r == 0 && s->spec->mgmt_ipv4[0] && (!got || strncmp(got, s->spec->mgmt_ipv4, wl) != 0 ||
+                                                (got[wl] && got[wl] != '/')))
+            fprintf(stderr, "plugnet: warning: node %s: mgmt-ipv4 %s not applied; its management "
+                            "address is %s\n", s->node, s->spec->mgmt_ipv4, got ? got : "unknown");
+        pn_val_free(d);
+        return r;
+    }
     case TOPO_NODE_START:
     case TOPO_NODE_STOP:
         pn_map_set_str(a, "name", s->node);
