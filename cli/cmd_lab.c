@@ -428,8 +428,9 @@ static void s_on_sigint(int sig)
     s_interrupted = 1;
 }
 
-/* Wait until every booted node is running and, for those with exec lines,
- * its agent is up.  Returns 0, or -1 with err naming the node. */
+/* Wait until every booted node is running (its agent is waited for by the
+ * exec lines themselves: exec --wait).  Returns 0, or -1 with err naming
+ * the node. */
 static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, char *err, size_t errlen)
 {
     if (!p->n_booted)
@@ -469,26 +470,6 @@ static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, char *err, size_t
             pn_val_t *a = pn_map(), *d = NULL;
             char e[512];
             pn_map_set_str(a, "name", pg[i].n->name);
-            if (!strcmp(pg[i].state, "agent")) {
-                /* agent.wait blocks; ask with a short timeout so the
-                 * progress keeps moving. */
-                pn_val_free(a);
-                a = pn_map();
-                pn_map_set_str(a, "node", pg[i].n->name);
-                pn_map_set_uint(a, "timeout_ms", 200);
-                int r = s_call("agentd", "agent.wait", a, 5000, NULL, e, sizeof e);
-                if (r == 0) {
-                    snprintf(pg[i].state, sizeof pg[i].state, "ready");
-                    pg[i].done = true;
-                    pg[i].t_done = pn_mono_ms();
-                    left--;
-                    s_prog_line(&pg[i], tty);
-                } else if (r != PN_EUNAVAIL && r != PN_ENOTFOUND && r != -ETIMEDOUT) {
-                    snprintf(err, errlen, "node %s: its agent did not come up: %s", pg[i].n->name, e);
-                    rc = -1;
-                }
-                continue;
-            }
             if (s_call("vmd", "node.show", a, LAB_READ_MS, &d, e, sizeof e) != 0) {
                 snprintf(err, errlen, "node %s: %s", pg[i].n->name, e);
                 rc = -1;
@@ -497,9 +478,7 @@ static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, char *err, size_t
             const char *st = pn_get_str(d, "state", "?");
             if (strcmp(st, pg[i].state) != 0) {
                 snprintf(pg[i].state, sizeof pg[i].state, "%s", st);
-                if (!strcmp(st, "running") && pg[i].n->n_exec) {
-                    snprintf(pg[i].state, sizeof pg[i].state, "agent");
-                } else if (!strcmp(st, "running")) {
+                if (!strcmp(st, "running")) {
                     pg[i].done = true;
                     pg[i].t_done = pn_mono_ms();
                     left--;

@@ -21,12 +21,12 @@ topology:
         - ip -br addr show eth1
         - echo second line
     $B: {}
-$2
+${2-}
   links:
     - endpoints:
         - {node: $A, interface: eth1, ipv4: 10.51.0.1/24}
         - {node: $B, interface: eth1, ipv4: 10.51.0.2/24}
-$3
+${3-}
 EOF
 }
 
