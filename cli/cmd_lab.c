@@ -431,7 +431,8 @@ static void s_on_sigint(int sig)
 /* Wait until every booted node is running (its agent is waited for by the
  * exec lines themselves: exec --wait).  Returns 0, or -1 with err naming
  * the node. */
-static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, char *err, size_t errlen)
+static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, uint64_t start, char *err,
+                        size_t errlen)
 {
     if (!p->n_booted)
         return 0;
@@ -441,7 +442,6 @@ static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, char *err, size_t
         return -1;
     }
     bool tty = isatty(STDOUT_FILENO);
-    uint64_t start = pn_mono_ms();
     const char *to = getenv("PLUGNET_UP_TIMEOUT");
     uint64_t limit = (to && atoi(to) > 0 ? (uint64_t)atoi(to) : 300) * 1000;
     size_t n = 0;
@@ -502,7 +502,7 @@ static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, char *err, size_t
         }
         s_prog_draw(pg, n, tty, true);
         if (rc == 0 && left) {
-            if (pn_mono_ms() - start > limit) {
+            if (pn_mono_ms() - start > limit) {  /* counted from the start of up */
                 for (size_t i = 0; i < n; i++)
                     if (!pg[i].done) {
                         snprintf(err, errlen, "node %s still %s after %llu s (PLUGNET_UP_TIMEOUT)",
@@ -697,7 +697,7 @@ int cmd_up(int argc, char **argv)
     run_t ctx = { .total = p->n };
     int rc = CLI_OK;
     r = topo_plan_apply(p, s_step, &ctx, true, err, sizeof err);
-    if (r == 0 && s_wait_nodes(t, p, err, sizeof err) < 0) {
+    if (r == 0 && s_wait_nodes(t, p, t0, err, sizeof err) < 0) {
         /* A node that does not boot fails the whole up: undo it all. */
         r = -1;
         s_say("rolling back\n");
