@@ -122,7 +122,7 @@ PROVE_JOBS ?= 2
 TESTS ?= $(UNIT_BINS) $(sort $(wildcard tests/t[0-9]*.sh))
 check: all
 	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) \
-	    prove --exec '' -j$(PROVE_JOBS) --timer $(PROVE_FLAGS) $(TESTS)
+	    prove --exec '' -j$(PROVE_JOBS) --timer --comments $(PROVE_FLAGS) $(TESTS)
 
 check-systemd: all
 	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) prove --exec '' -v tests/systemd/*.sh

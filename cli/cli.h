@@ -72,7 +72,8 @@ void cli_fmt_bytes(uint64_t n, char *out, size_t len);      /* "1.5 MiB" */
     X(up, "bring up a lab from a topology file, or apply its changes")      \
     X(down, "tear down a lab from a topology file")                         \
     X(inspect, "show a lab")                                                \
-    X(graph, "draw the live lab with Graphviz")
+    X(graph, "draw the live lab with Graphviz")                             \
+    X(call, "send one raw request: call SVC OP [KEY=STR | KEY:=NUMBER|true|false]...")
 
 #define X(name, doc) int cmd_##name(int argc, char **argv) __attribute__((weak));
 CLI_COMMANDS(X)

@@ -48,7 +48,7 @@ int cmd_status(int argc, char **argv)
         const char *svc = pn_services[i];
         pn_val_t *d = NULL;
         char err[512];
-        int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms < 3000 ? cli_opts.timeout_ms : 3000, &d,
+        int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms, &d,
                         err, sizeof(err));
         pn_val_t *row = pn_map();
         pn_map_set_str(row, "daemon", svc);
@@ -157,28 +157,24 @@ int cmd_events(int argc, char **argv)
         }
     }
     void *sub = zmq_socket(pn_zctx(), ZMQ_SUB);
-    void *mon = NULL;
     int linger = 0;
     zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
     if (optind >= argc)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
     for (int i = optind; i < argc; i++)
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, argv[i], strlen(argv[i]));
-    /* Watch connections so we can say when we are subscribed. */
-    char monep[64];
-    snprintf(monep, sizeof(monep), "inproc://events-mon-%d", (int)getpid());
-    if (zmq_socket_monitor(sub, monep, ZMQ_EVENT_CONNECTED) == 0) {
-        mon = zmq_socket(pn_zctx(), ZMQ_PAIR);
-        zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof(linger));
-        zmq_connect(mon, monep);
-    }
+    /* Subscribe last to a hello topic of our own: each daemon answers on it
+     * once it has applied our subscriptions (see s_on_sub in svc.c), so
+     * "# subscribed" means no event of interest can be missed from now on. */
+    char hello[64];
+    snprintf(hello, sizeof(hello), "pn.hello.%d.%llu", (int)getpid(), (unsigned long long)pn_mono_ms());
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, hello, strlen(hello));
     int expect = 0;
     for (int i = 0; i < 4; i++) {
         char ep[4200];
         if (pn_endpoint(pn_services[i], "pub", ep, sizeof(ep)) == 0) {
             zmq_connect(sub, ep);
-            struct stat st;
-            if (stat(ep + 6, &st) == 0 && S_ISSOCK(st.st_mode))
+            if (pn_svc_socket_present(pn_services[i]))
                 expect++;
         }
     }
@@ -186,16 +182,15 @@ int cmd_events(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (expect == 0 || !mon) {
+    int acked = 0;
+    bool announced = expect == 0;
+    if (announced)
         fprintf(stderr, "# subscribed\n");
-    }
-    int connected = 0;
-    bool announced = expect == 0 || !mon;
     uint64_t deadline = timeout > 0 ? pn_mono_ms() + (uint64_t)(timeout * 1000) : 0;
     long seen = 0;
     int rc = 0;
     while (!s_interrupted && (count < 0 || seen < count)) {
-        zmq_pollitem_t pi[2] = { { .socket = sub, .events = ZMQ_POLLIN }, { .socket = mon, .events = ZMQ_POLLIN } };
+        zmq_pollitem_t pi[1] = { { .socket = sub, .events = ZMQ_POLLIN } };
         long wait = 1000;
         if (deadline) {
             uint64_t now = pn_mono_ms();
@@ -203,29 +198,12 @@ int cmd_events(int argc, char **argv)
                 break;
             wait = (long)(deadline - now);
         }
-        int n = zmq_poll(pi, mon ? 2 : 1, wait);
+        int n = zmq_poll(pi, 1, wait);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             rc = 1;
             break;
-        }
-        if (mon && (pi[1].revents & ZMQ_POLLIN)) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            zmq_msg_recv(&m, mon, 0);
-            int more = zmq_msg_more(&m);
-            zmq_msg_close(&m);
-            if (more) {
-                zmq_msg_init(&m);
-                zmq_msg_recv(&m, mon, 0);
-                zmq_msg_close(&m);
-            }
-            connected++;
-            if (!announced && connected >= expect) {
-                announced = true;
-                fprintf(stderr, "# subscribed\n");
-            }
         }
         if (!(pi[0].revents & ZMQ_POLLIN))
             continue;
@@ -239,6 +217,15 @@ int cmd_events(int argc, char **argv)
         zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ms);
         if (!more)
             continue;
+        if (strcmp(topic, hello) == 0) {
+            char who[64];
+            zmq_recv(sub, who, sizeof(who), 0);
+            if (!announced && ++acked >= expect) {
+                announced = true;
+                fprintf(stderr, "# subscribed\n");
+            }
+            continue;
+        }
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, sub, 0) < 0) {
@@ -270,10 +257,6 @@ int cmd_events(int argc, char **argv)
         pn_msg_clear(&ev);
         seen++;
     }
-    if (mon) {
-        zmq_socket_monitor(sub, NULL, 0);
-        zmq_close(mon);
-    }
     zmq_close(sub);
     return rc;
 }
@@ -300,7 +283,7 @@ static int s_ping_pid(const char *svc, pid_t *pid)
 {
     pn_val_t *d = NULL;
     char err[256];
-    int r = pn_call(svc, "ping", NULL, 3000, &d, err, sizeof(err));
+    int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err));
     if (r != PN_OK)
         return -1;
     *pid = (pid_t)pn_get_uint(d, "pid", 0);
@@ -501,5 +484,60 @@ int cmd_daemons(int argc, char **argv)
                 break;
             }
         }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ call */
+
+int cmd_call(int argc, char **argv)
+{
+    if (argc < 3 || s_help(argc, argv)) {
+        printf("usage: plugnet call SVC OP [KEY=STRING | KEY:=NUMBER|true|false]...\n"
+               "Send one request and print the reply data as JSON (for scripts and debugging).\n");
+        return argc < 3 ? CLI_USAGE : 0;
+    }
+    const char *svc = argv[1], *op = argv[2];
+    bool known = false;
+    for (int i = 0; i < 4; i++)
+        known |= strcmp(svc, pn_services[i]) == 0;
+    if (!known)
+        return cli_usage("call", "unknown daemon '%s' (switchd, vmd, cfgdiskd, agentd)", svc);
+    pn_val_t *args = pn_map();
+    for (int i = 3; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq || eq == argv[i]) {
+            pn_val_free(args);
+            return cli_usage("call", "argument '%s' is not KEY=VALUE", argv[i]);
+        }
+        bool typed = eq[-1] == ':';
+        char key[256];
+        size_t kl = (size_t)(eq - argv[i]) - (typed ? 1 : 0);
+        if (kl == 0 || kl >= sizeof(key)) {
+            pn_val_free(args);
+            return cli_usage("call", "argument '%s' has a bad key", argv[i]);
+        }
+        memcpy(key, argv[i], kl);
+        key[kl] = 0;
+        const char *v = eq + 1;
+        if (!typed) {
+            pn_map_set_str(args, key, v);
+        } else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+            pn_map_set_bool(args, key, v[0] == 't');
+        } else {
+            char *end;
+            errno = 0;
+            long long n = strtoll(v, &end, 10);
+            if (*v == 0 || *end || errno) {
+                pn_val_free(args);
+                return cli_usage("call", "'%s' is not a number or boolean", v);
+            }
+            pn_map_set_int(args, key, n);
+        }
+    }
+    pn_val_t *data = NULL;
+    int rc = cli_call(svc, op, args, &data);
+    if (rc == CLI_OK)
+        cli_print_json(data);
+    pn_val_free(data);
     return rc;
 }

@@ -493,12 +493,18 @@ int cmd_sniff(int argc, char **argv)
     char buf[65536];
     bool out_ok = true;
     for (;;) {
-        struct pollfd pf[2] = { { sfd, POLLIN, 0 }, { ffd, POLLIN, 0 } };
-        int n = poll(pf, ffd >= 0 ? 2 : 1, -1);
+        /* With -w -, also watch stdout: a reader that went away (tcpdump -c)
+         * shows as POLLERR on our end of the pipe, even with nothing to write. */
+        struct pollfd pf[3] = { { sfd, POLLIN, 0 }, { ffd, POLLIN, 0 }, { 1, 0, 0 } };
+        int n = poll(pf, ffd >= 0 ? 3 : 1, -1);
         if (n < 0 && errno != EINTR)
             break;
         if (pf[0].revents)
             break;
+        if (ffd >= 0 && (pf[2].revents & (POLLERR | POLLHUP | POLLNVAL))) {
+            out_ok = false;
+            break;
+        }
         if (ffd >= 0 && (pf[1].revents & POLLIN)) {
             ssize_t k = read(ffd, buf, sizeof(buf));
             if (k > 0 && !s_write_all(1, buf, (size_t)k)) {

@@ -275,11 +275,220 @@ static const pn_field_t sw_sniff_event[] = {
 
 /* =================================================================== vmd */
 /* --- vmd fields (begin) --- */
+static const pn_field_t vm_nic_spec[] = {
+    NAME("lan", R, "LAN the NIC plugs into"),
+    STR("mac", O, "MAC xx:xx:xx:xx:xx:xx (default: the seed rule 02:00:n/100:n%100:00:E)"),
+    STR("ip", O, "address with prefix (\"10.0.0.1/24\"); default none (mgmt: the seed rule)"),
+    IFNAME("ifname", O, "NIC name (default: the next free ethN)"),
+    END
+};
+static const pn_field_t vm_node_add_args[] = {
+    NAME("name", R, "node name"),
+    ENUM("kind", R, "uml|qemu|ns", "kind of machine"),
+    STR("image", O, "root image: a path, or absent for the tiny default guest", .max = 1024),
+    UINT("mem", O, "memory in MiB (uml default 64, qemu 128)", .min = 16, .max = 1048576),
+    UINT("cpus", O, "virtual CPUs (qemu)", .min = 1, .max = 64),
+    UINT("number", O, "node number 1..25599 (default: the lowest free)", .min = 1, .max = 25599),
+    ARR("nics", O, PN_F_MAP, vm_nic_spec, "NICs besides eth0 on mgmt (at most 31)"),
+    BOOL("mgmt", O, "eth0 on the management LAN (default true)"),
+    BOOL("persistent", O, "write the image itself (locked to this node) instead of a COW overlay"),
+    ARR("cmd", O, PN_F_STR, NULL, "ns: the command to run (default: an idle init)"),
+    STR("script", O, "uml/qemu: a startup script for the config disk", .max = 65536),
+    BOOL("start", O, "start it at once"),
+    END
+};
+static const pn_field_t vm_name_args[] = {
+    NAME("name", R, "node name"),
+    END
+};
+static const pn_field_t vm_stop_args[] = {
+    NAME("name", R, "node name"),
+    UINT("timeout_ms", O, "graceful stop budget before the kill (default 5000)", .max = 600000),
+    END
+};
+static const pn_field_t vm_del_args[] = {
+    NAME("name", R, "node name"),
+    BOOL("force", O, "kill it first when running"),
+    END
+};
+static const pn_field_t vm_nic_fields[] = {
+    STR("ifname", R, "ethN"),
+    STR("lan", R, "LAN"),
+    STR("mac", R, "MAC"),
+    STR("ip", O, "address with prefix"),
+    STR("host_if", O, "ns: the switchd tap behind it"),
+    UINT("port", O, "ns: its switchd port"),
+    END
+};
+static const pn_field_t vm_node_fields[] = {
+    STR("name", R, "node name"),
+    STR("kind", R, "uml|qemu|ns"),
+    UINT("number", R, "node number"),
+    STR("state", R, "defined|starting|running|stopping|stopped|crashed"),
+    STR("image", O, "root image"),
+    UINT("mem", O, "MiB"),
+    UINT("cpus", O, "CPUs"),
+    BOOL("persistent", O, "writes its image"),
+    STR("mgmt_ip", O, "management address"),
+    ARR("nics", R, PN_F_MAP, vm_nic_fields, "NICs"),
+    UINT("pid", O, "guest process (uml/qemu) or command (ns) while running"),
+    UINT("monitor_pid", O, "vmd's per-node monitor process while running"),
+    STR("accel", O, "qemu: kvm or tcg"),
+    STR("accel_reason", O, "qemu: why that accelerator"),
+    STR("dir", O, "the node's state directory"),
+    STR("console_log", O, "console log file"),
+    STR("console_sock", O, "console socket"),
+    STR("agent_sock", O, "agent channel socket"),
+    STR("control_sock", O, "QMP (qemu) or mconsole (uml) socket"),
+    STR("netns", O, "ns: the network namespace name"),
+    STR("cfgdisk", O, "config disk image"),
+    INT("exit_status", O, "crashed: exit code, or -signal"),
+    ARR("console_tail", O, PN_F_STR, NULL, "crashed: the last console lines"),
+    UINT("started_ns", O, "when it was started (unix ns)"),
+    BOOL("adopted", O, "running since before this vmd started"),
+    END
+};
+static const pn_field_t vm_node_ls_reply[] = {
+    ARR("nodes", R, PN_F_MAP, vm_node_fields, "every node"),
+    END
+};
+static const pn_field_t vm_nic_add_args[] = {
+    NAME("node", R, "node name"),
+    IFNAME("ifname", R, "the new NIC"),
+    NAME("lan", R, "LAN"),
+    STR("ip", O, "address with prefix"),
+    STR("mac", O, "MAC (default: the seed rule)"),
+    END
+};
+static const pn_field_t vm_nic_del_args[] = {
+    NAME("node", R, "node name"),
+    IFNAME("ifname", R, "the NIC to remove"),
+    END
+};
+static const pn_field_t vm_state_event[] = {
+    STR("name", R, "node name"),
+    STR("kind", R, "uml|qemu|ns"),
+    STR("state", R, "the new state"),
+    STR("from", R, "the previous state"),
+    INT("exit_status", O, "crashed/stopped: exit code, or -signal"),
+    ARR("console_tail", O, PN_F_STR, NULL, "crashed: the last console lines"),
+    UINT("pid", O, "running: the guest's pid"),
+    END
+};
+static const pn_field_t vm_nic_event[] = {
+    STR("node", R, "node name"),
+    STR("ifname", R, "NIC"),
+    STR("lan", R, "LAN"),
+    STR("mac", R, "MAC"),
+    END
+};
+static const pn_field_t vm_name_event[] = {
+    STR("name", R, "node name"),
+    END
+};
 
 /* --- vmd fields (end) --- */
 
 /* ============================================================== cfgdiskd */
 /* --- cfgdiskd fields (begin) --- */
+
+static const pn_field_t cd_route_fields[] = {
+    STR("dst", R, "destination network ADDRESS/PREFIX (no host bits), or \"default\""),
+    STR("via", O, "next hop address, of the same family as dst (absent: on-link)"),
+    END
+};
+
+static const pn_field_t cd_nic_fields[] = {
+    IFNAME("ifname", R, "the NIC's name in the spec (eth0..eth31)"),
+    STR("mac", R, "unicast MAC xx:xx:xx:xx:xx:xx; the guest finds the NIC by it, not by name"),
+    ARR("addrs", O, PN_F_STR, NULL, "addresses with prefix, IPv4 or IPv6 (\"10.0.0.1/24\", \"fd00::1/64\")"),
+    ARR("routes", O, PN_F_MAP, cd_route_fields, "routes through this NIC"),
+    STR("gateway", O, "default gateway through this NIC (one per address family per node)"),
+    END
+};
+
+static const pn_field_t cd_host_fields[] = {
+    STR("ip", R, "address, IPv4 or IPv6, without prefix"),
+    ARR("names", R, PN_F_STR, NULL, "host names (RFC 1123) for that address"),
+    END
+};
+
+static const pn_field_t cd_file_fields[] = {
+    STR("path", R, "absolute, normalised guest path (no '.', '..' or '//').", .max = 1024),
+    BIN("content", R, "file content, bin or str.", .max = 64u << 20),
+    ANY("mode", O, "file mode: a number (420) or an octal string (\"0644\"); default 0644"),
+    END
+};
+
+static const pn_field_t cd_build_args[] = {
+    NAME("name", R, "node name."),
+    STR("hostname", O, "host name (RFC 1123); default: the node name.", .max = 253),
+    UINT("number", R, "node number.", .min = 1, .max = 25599),
+    ENUM("format", O, "plugnet|cidata", "disk format: the PLUGNET ext2 disk (default) or a cloud-init NoCloud seed."),
+    ARR("nics", O, PN_F_MAP, cd_nic_fields, "NICs (at most 32)"),
+    STR("mgmt_ip", O, "management address with prefix (recorded in plugnet.conf as PLUGNET_MGMT_IP)"),
+    ARR("keys", O, PN_F_STR, NULL, "SSH public keys for root, one authorized_keys line each (at most 64)"),
+    ARR("hosts", O, PN_F_MAP, cd_host_fields, "/etc/hosts entries for the whole lab"),
+    ARR("files", O, PN_F_MAP, cd_file_fields, "extra files copied into the guest (at most 256)"),
+    BIN("script", O, "startup script run by the guest after configuration (bin or str).", .max = 64u << 20),
+    END
+};
+
+static const pn_field_t cd_build_reply[] = {
+    STR("path", R, "the disk image (in STATE/cfgdisk/; share it read-only, do not modify it)"),
+    STR("sha256", R, "SHA-256 of the image bytes"),
+    UINT("size", R, "image size in bytes"),
+    BOOL("cached", R, "true when the image came from the cache and no work was done"),
+    STR("key", R, "cache key: SHA-256 of the normalised spec (and of the agent binary)"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
+    END
+};
+
+static const pn_field_t cd_disk_fields[] = {
+    STR("path", R, "image path"),
+    STR("key", R, "cache key"),
+    STR("sha256", R, "SHA-256 of the image bytes"),
+    UINT("size", R, "bytes"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
+    STR("name", R, "node name of the spec it was built from"),
+    UINT("built_ns", R, "when it was built (unix ns)"),
+    END
+};
+
+static const pn_field_t cd_ls_reply[] = {
+    ARR("disks", R, PN_F_MAP, cd_disk_fields, "every cached disk"),
+    END
+};
+
+static const pn_field_t cd_gc_args[] = {
+    ARR("keep", O, PN_F_STR, NULL, "disks in use: image paths, cache keys or image sha256s"),
+    END
+};
+
+static const pn_field_t cd_gc_reply[] = {
+    ARR("removed", R, PN_F_STR, NULL, "paths of the removed images"),
+    UINT("kept", R, "disks kept"),
+    UINT("freed", R, "bytes freed"),
+    END
+};
+
+static const pn_field_t cd_built_event[] = {
+    STR("name", R, "node name."),
+    STR("path", R, "image path"),
+    STR("sha256", R, "SHA-256 of the image"),
+    UINT("size", R, "bytes"),
+    ENUM("format", R, "plugnet|cidata", "disk format."),
+    STR("key", R, "cache key"),
+    UINT("build_ms", R, "build time"),
+    END
+};
+
+static const pn_field_t cd_gc_event[] = {
+    UINT("removed", R, "disks removed"),
+    UINT("kept", R, "disks kept"),
+    UINT("freed", R, "bytes freed"),
+    END
+};
 
 /* --- cfgdiskd fields (end) --- */
 
@@ -316,12 +525,29 @@ const pn_opdef_t pn_ops[] = {
 
     COMMON_OPS("vmd"),
     /* --- vmd ops (begin) --- */
+    { "vmd", "node.add", vm_node_add_args, vm_node_fields,
+      "Define a node (and start it with start: true); refused when its name, number or a MAC is in use." },
+    { "vmd", "node.start", vm_name_args, vm_node_fields, "Start a defined, stopped or crashed node." },
+    { "vmd", "node.stop", vm_stop_args, vm_node_fields,
+      "Graceful stop (ACPI powerdown / mconsole halt / SIGTERM), then a kill after timeout_ms." },
+    { "vmd", "node.kill", vm_name_args, vm_node_fields, "Kill a node at once (it ends stopped)." },
+    { "vmd", "node.reboot", vm_name_args, vm_node_fields, "Stop (kill) and start again." },
+    { "vmd", "node.del", vm_del_args, vm_name_event, "Delete a node that is not running, and its files." },
+    { "vmd", "node.ls", no_fields, vm_node_ls_reply, "Every node." },
+    { "vmd", "node.show", vm_name_args, vm_node_fields, "One node in full." },
+    { "vmd", "nic.add", vm_nic_add_args, vm_node_fields, "Plug a NIC into a node, live when it runs." },
+    { "vmd", "nic.del", vm_nic_del_args, vm_node_fields, "Unplug a NIC, live when it runs." },
 
     /* --- vmd ops (end) --- */
 
     COMMON_OPS("cfgdiskd"),
     /* --- cfgdiskd ops (begin) --- */
-
+    { "cfgdiskd", "disk.build", cd_build_args, cd_build_reply,
+      "Build (or find in the cache) a node's config disk: the PLUGNET ext2 disk or a cloud-init "
+      "NoCloud seed. The same spec always gives the same file, byte for byte." },
+    { "cfgdiskd", "disk.ls", no_fields, cd_ls_reply, "List the cached disks." },
+    { "cfgdiskd", "disk.gc", cd_gc_args, cd_gc_reply,
+      "Remove every cached disk not named in keep (the caller passes the set in use)." },
     /* --- cfgdiskd ops (end) --- */
 
     COMMON_OPS("agentd"),
@@ -347,12 +573,20 @@ const pn_evdef_t pn_events[] = {
 
     COMMON_EVENTS("vmd"),
     /* --- vmd events (begin) --- */
+    { "vmd", "vmd.node", "node.state", vm_state_event,
+      "A node changed state: defined, starting, running, stopping, stopped, crashed." },
+    { "vmd", "vmd.node", "node.added", vm_name_event, "A node was defined." },
+    { "vmd", "vmd.node", "node.removed", vm_name_event, "A node was deleted." },
+    { "vmd", "vmd.nic", "nic.added", vm_nic_event, "A NIC was plugged in." },
+    { "vmd", "vmd.nic", "nic.removed", vm_nic_event, "A NIC was unplugged." },
 
     /* --- vmd events (end) --- */
 
     COMMON_EVENTS("cfgdiskd"),
     /* --- cfgdiskd events (begin) --- */
-
+    { "cfgdiskd", "cfgdiskd.disk", "disk.built", cd_built_event,
+      "A disk was built (not published for cache hits)." },
+    { "cfgdiskd", "cfgdiskd.disk", "disk.gc", cd_gc_event, "disk.gc removed disks." },
     /* --- cfgdiskd events (end) --- */
 
     COMMON_EVENTS("agentd"),

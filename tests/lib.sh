@@ -86,6 +86,9 @@ test_expect_success() {
     test_count=$((test_count + 1))
     test_cleanup=":"
     _out="$TEST_DIR/out.$test_count"
+    # Bodies run inside the test's directory, so scratch files never land
+    # in the source tree (top-level code keeps its cwd for sourcing).
+    cd "$TEST_DIR" || return 1
     eval "$2" >"$_out" 2>&1 </dev/null
     _rc=$?
     eval "$test_cleanup" >>"$_out" 2>&1 </dev/null

@@ -25,10 +25,94 @@ sw_stat() {
     plugnet --json stats "$1" | jq -r ".ports[] | select(.port == $2) | .$3"
 }
 
-# sw_ping NS ADDR [COUNT]: a quick ping that succeeds when every reply came.
+# sw_ping NS ADDR [COUNT]: a quick ping; succeeds when any reply came back.
 sw_ping() {
     ip netns exec "$1" ping -n -q -c "${3:-1}" -i 0.2 -W 1 "$2" >/dev/null 2>&1
 }
 
 # Scratch files of the tests go to the test's own directory.
 cd "$TEST_DIR" || exit 1
+
+# ---------------------------------------------------------------- guests
+
+# sw_guest_root DIR: a busybox root for UML (hostfs) whose /init brings
+# eth0 up with pn_ip=ADDR from the kernel command line; with pn_peer=ADDR it
+# pings the peer, prints "PNGUEST PING_OK" and leaves /tmp/done.<pn_run>;
+# without, it waits (at most 60 s) for that file.  Then it halts.
+sw_guest_root() {
+    mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" "$1/etc" &&
+    cp /bin/busybox "$1/bin/busybox" &&
+    cat >"$1/init" <<'EOS' &&
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+for a in $(cat /proc/cmdline); do case $a in pn_*=*) export "$a";; esac; done
+echo "PNGUEST $pn_name up"
+ip link set lo up
+ip link set eth0 up
+ip addr add $pn_ip/24 dev eth0
+if [ -n "$pn_peer" ]; then
+    i=0
+    while [ $i -lt 60 ]; do ping -c 1 -W 1 $pn_peer >/dev/null 2>&1 && break; i=$((i+1)); done
+    ping -c 3 -W 2 $pn_peer && echo "PNGUEST PING_OK"
+    touch /tmp/done.$pn_run
+else
+    i=0
+    while [ $i -lt 600 ] && [ ! -e /tmp/done.$pn_run ]; do sleep 0.1; i=$((i+1)); done
+fi
+echo "PNGUEST $pn_name halting"
+halt -f
+EOS
+    chmod +x "$1/init"
+}
+
+# sw_uml ROOT LOG ETH0-SPEC pn_...=...: run a UML guest (foreground, at
+# most 90 s) with the console on LOG, the way vmd runs them (vm-uml-exec:
+# the AVX-512 host workaround, and glibc in the guest kept off AVX).
+sw_uml() {
+    _root=$1 _log=$2 _eth=$3
+    shift 3
+    timeout 90 vm-uml-exec --tunables "$(command -v linux)" mem=64M root=/dev/root rootfstype=hostfs \
+        rootflags="$_root" rw init=/init "eth0=$_eth" con=null con0=null,fd:1 "$@" \
+        </dev/null >"$_log" 2>&1
+}
+
+SW_QEMU_KVER=$(ls /lib/modules 2>/dev/null | grep -- -cloud-amd64 | sort -V | tail -n1)
+SW_QEMU_KERNEL=/boot/vmlinuz-$SW_QEMU_KVER
+
+# sw_qemu_initrd DIR: DIR/initrd.gz, a busybox initramfs that loads the
+# virtio-net modules of the host's cloud kernel (dependencies first) and
+# runs the same /init as sw_guest_root (it powers off instead of halting).
+sw_qemu_initrd() {
+    _d=$1/initrd
+    sw_guest_root "$_d" &&
+    mkdir -p "$_d/lib/modules" &&
+    _m=/lib/modules/$SW_QEMU_KVER/kernel &&
+    for _k in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
+              drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci net/core/failover \
+              drivers/net/net_failover drivers/net/virtio_net; do
+        cp "$_m/$_k.ko" "$_d/lib/modules/" || return 1
+        echo "insmod /lib/modules/$(basename $_k).ko" >>"$_d/modules"
+    done &&
+    sed -i -e 's|^mount -t sysfs sys /sys$|&\n. /modules|' -e 's|^halt -f$|poweroff -f|' "$_d/init" &&
+    (cd "$_d" && find . | cpio -o -H newc --quiet | gzip -1) >"$1/initrd.gz"
+}
+
+# sw_qemu INITRD LOG NETDEV-OPTS pn_...=...: a qemu TCG guest (foreground,
+# at most 150 s) with the serial console on LOG.
+sw_qemu() {
+    _i=$1 _log=$2 _net=$3
+    shift 3
+    timeout 150 qemu-system-x86_64 -accel tcg -m 256 -smp 1 -nographic -no-reboot -nodefaults \
+        -serial "file:$_log" -kernel "$SW_QEMU_KERNEL" -initrd "$_i" \
+        -append "console=ttyS0 panic=-1 quiet $*" \
+        -netdev "$_net" -device virtio-net-pci,netdev=n0,mac=02:00:00:00:02:01 </dev/null
+}
+
+# sw_stop_clean: stop switchd and check its log holds no sanitizer report
+# (with SANITIZE=1, leaks are reported at exit).
+sw_stop_clean() {
+    plugnet daemons stop switchd >/dev/null &&
+    ! grep -E -A20 "Sanitizer|runtime error" "$PLUGNET_STATE_DIR/log/switchd.log"
+}

@@ -73,6 +73,16 @@ test_expect_success 'lan.added and lan.removed are published' '
     grep -q "\"action\":\"removed\".*\"name\":\"evt\"" events
 '
 
+watch_lines() { test "$(grep -c "\"lan\":\"back\"" watch.out)" -ge "$1"; }
+test_expect_success 'stats --watch prints the counters every interval until stopped' '
+    plugnet --json stats back --watch --interval 200 >watch.out 2>watch.err &
+    wpid=$!
+    test_when_finished "kill $wpid 2>/dev/null"
+    retry_until 20 watch_lines 3 &&
+    kill -INT $wpid && wait $wpid &&
+    jq -e ".ports and .fdb_cap" <watch.out >/dev/null
+'
+
 test_expect_success 'unknown LANs are not_found' '
     ! plugnet lan show nope 2>err && grep -q not_found err &&
     ! plugnet port ls nope 2>err && grep -q not_found err &&

@@ -48,6 +48,17 @@ test_expect_success ROOT,NETNS 'the MAC table shows both stations on their ports
     test "$(jq -r ".fdb[] | select(.mac == \"$maca\") | .port" show.json)" = 1
 '
 
+test_expect_success ROOT,NETNS 'port ls follows a tap renamed inside its namespace' '
+    ip -n $B link set "tb$TEST_TAG" down &&
+    ip -n $B link set "tb$TEST_TAG" name eth7 &&
+    ip -n $B link set eth7 up &&
+    plugnet port ls net1 | grep -q "^2  *tap  *up  *eth7" &&
+    ip -n $B link set eth7 down &&
+    ip -n $B link set eth7 name "tb$TEST_TAG" &&
+    ip -n $B link set "tb$TEST_TAG" up &&
+    retry_until 10 sw_ping $A 10.31.0.2
+'
+
 test_expect_success ROOT,NETNS 'admin down stops the ping, up restores it' '
     plugnet port set net1 2 down &&
     plugnet port ls net1 | grep -q "^2  *tap  *down" &&

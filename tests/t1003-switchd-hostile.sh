@@ -54,4 +54,8 @@ test_expect_success ROOT,NETNS 'each refusal is logged, naming the problem, and 
     test "$lines" -lt 200
 '
 
+test_expect_success 'switchd stops cleanly (no sanitizer report)' '
+    sw_stop_clean
+'
+
 test_done

@@ -48,14 +48,32 @@ test_expect_success ROOT,NETNS 'sniff -w - streams pcap into tcpdump -r -' '
     grep -q "10.35.0.3 > 10.35.0.2: ICMP echo request" stream.out
 '
 
-test_expect_success ROOT,NETNS 'a port sniff sees only that port' '
+test_expect_success ROOT,NETNS 'when tcpdump -c has had enough, sniff -w - ends too' '
+    { timeout 30 sh -c "plugnet sniff net1 -w - 2>c.err | tcpdump -c 2 -nr - icmp >c.out 2>&1" & } &&
+    ppid=$! &&
+    test_when_finished "kill $ppid 2>/dev/null" &&
+    retry_until 10 grep -q capturing c.err &&
+    ip netns exec $A ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
+    wait $ppid &&
+    test "$(grep -c "ICMP echo" c.out)" = 2 &&
+    retry_until 10 grep -q "frames captured" c.err &&
+    test "$(plugnet --json stats net1 | jq ".sniffers | length")" = 0
+'
+
+test_expect_success ROOT,NETNS 'a port sniff sees only that port, a LAN sniff beside it sees all' '
     plugnet sniff net1:3 -w port.pcap 2>port.err &
     spid=$!
-    test_when_finished "kill $spid 2>/dev/null"
+    plugnet sniff net1 -w all.pcap 2>all.err &
+    apid=$!
+    test_when_finished "kill $spid $apid 2>/dev/null"
     retry_until 10 grep -q capturing port.err &&
+    retry_until 10 grep -q capturing all.err &&
     ip netns exec $A ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
     ip netns exec $C ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
-    kill -INT $spid && wait $spid &&
+    kill -INT $spid $apid && wait $spid && wait $apid &&
+    tcpdump -nr all.pcap >all.out 2>&1 &&
+    grep -q "10.35.0.1 > 10.35.0.2: ICMP echo request" all.out &&
+    grep -q "10.35.0.3 > 10.35.0.2: ICMP echo request" all.out &&
     tcpdump -nr port.pcap >port.out 2>&1 &&
     grep -q "10.35.0.3 > 10.35.0.2: ICMP echo request" port.out &&
     grep -q "10.35.0.2 > 10.35.0.3: ICMP echo reply" port.out &&
@@ -89,6 +107,10 @@ test_expect_success ROOT,NETNS 'a FIFO nobody reads: the switch goes on, drops a
 test_expect_success ROOT 'sniffing a missing LAN or port is refused' '
     ! plugnet sniff nope -w x.pcap 2>err && grep -q not_found err &&
     ! plugnet sniff net1:77 -w x.pcap 2>err && grep -q not_found err
+'
+
+test_expect_success 'switchd stops cleanly (no sanitizer report)' '
+    sw_stop_clean
 '
 
 test_done

@@ -14,6 +14,10 @@
  *                                   them; prints "frames_per_s N" as seen
  *                                   by the receiver
  *   pn-swgen hold DIR N             hold N idle ports until stdin closes
+ *   pn-swgen send DIR SIZE...       one port sends one broadcast frame of
+ *                                   each SIZE (0 and runts allowed), prints
+ *                                   "sent", then holds the port until stdin
+ *                                   closes
  *
  * DIR is the switch directory holding "ctl" (vde_switch -s DIR).
  */
@@ -321,6 +325,29 @@ static int s_hold(const char *dir, int n)
     return 0;
 }
 
+static int s_send(const char *dir, int n, char **sizes)
+{
+    vconn_t c;
+    if (s_vconnect(dir, &c, 0) < 0)
+        return 2;
+    unsigned char bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, src[6] = { 0x02, 0x55, 0, 0, 0, 1 };
+    for (int i = 0; i < n; i++) {
+        size_t len = (size_t)atol(sizes[i]);
+        if (len > sizeof(s_frame))
+            len = sizeof(s_frame);
+        s_mk_frame(s_frame, bcast, src, len < 14 ? 14 : len);
+        if (send(c.data, s_frame, len, 0) < 0)
+            fprintf(stderr, "pn-swgen: send %zu bytes: %s\n", len, strerror(errno));
+    }
+    printf("sent\n");
+    fflush(stdout);
+    char b[64];
+    while (read(0, b, sizeof(b)) > 0)
+        ;
+    s_vclose(&c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "hostile") == 0)
@@ -339,6 +366,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 5 && strcmp(argv[1], "rate") == 0)
         return s_rate(argv[2], (size_t)atol(argv[3]), atof(argv[4]));
+    if (argc >= 4 && strcmp(argv[1], "send") == 0)
+        return s_send(argv[2], argc - 3, argv + 3);
     if (argc >= 4 && strcmp(argv[1], "hold") == 0)
         return s_hold(argv[2], atoi(argv[3]));
     if (argc >= 4 && strcmp(argv[1], "flood") == 0)

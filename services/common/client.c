@@ -14,6 +14,7 @@ struct pn_client {
     char svc[32];
     void *sock;
     uint64_t next_id;
+    bool seen; /* the daemon answered once: skip the presence check */
 };
 
 /* A daemon is reachable when its ipc socket accepts a plain connect();
@@ -73,7 +74,7 @@ int pn_client_call(pn_client_t *c, const char *op, pn_val_t *args, int timeout_m
         *data = NULL;
     if (errmsg && errlen)
         errmsg[0] = 0;
-    if (!pn_svc_socket_present(c->svc)) {
+    if (!c->seen && !pn_svc_socket_present(c->svc)) {
         pn_val_free(args);
         snprintf(errmsg, errlen, "plugnet-%s is not running (no socket in %s)", c->svc, pn_run_dir());
         return -ECONNREFUSED;
@@ -134,6 +135,7 @@ int pn_client_call(pn_client_t *c, const char *op, pn_val_t *args, int timeout_m
             pn_msg_clear(&rep);
             continue;
         }
+        c->seen = true;
         if (!rep.ok) {
             int e = rep.err;
             snprintf(errmsg, errlen, "%s", rep.errmsg ? rep.errmsg : "");

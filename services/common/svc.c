@@ -92,6 +92,13 @@ void pn_svc_destroy(pn_svc_t **sp)
         close(s->lockfd);
     free(s);
     *sp = NULL;
+    /* Terminating the context is what lets lingering messages (the
+     * daemon.stopping event) leave before the process exits; every socket
+     * has a bounded linger, so this cannot hang. */
+    if (s_ctx) {
+        zmq_ctx_term(s_ctx);
+        s_ctx = NULL;
+    }
 }
 
 void *pn_svc_user(pn_svc_t *s) { return s->user; }
@@ -283,9 +290,11 @@ static void s_on_ctl(pn_loop_t *loop, void *zsock, void *arg)
         if (!more)
             break;
     }
-    if (n < 2 || overflow) {
-        /* A ROUTER always prefixes the peer identity, so n >= 2 for any
-         * real request; anything else is garbage to drop. */
+    /* A ROUTER prefixes the peer identity; a REQ peer adds an empty
+     * delimiter.  So a request is [id, payload] or [id, "", payload];
+     * anything else is garbage to drop without a reply. */
+    bool shape = n == 2 || (n == 3 && zmq_msg_size(&frames[1]) == 0);
+    if (!shape || overflow) {
         for (int i = 0; i < n; i++)
             zmq_msg_close(&frames[i]);
         s->bad_requests++;
@@ -312,6 +321,27 @@ static void s_on_ctl(pn_loop_t *loop, void *zsock, void *arg)
     s_dispatch(s, r);
     if (!r->held)
         s_req_free(r);
+}
+
+/* The event socket is an XPUB so subscribers can learn when their
+ * subscriptions are in effect: a subscriber subscribes to its topics, then
+ * to "pn.hello.<token>"; subscriptions travel in order on one pipe, so when
+ * that last one arrives here every earlier one is applied, and the answer
+ * on the hello topic tells the subscriber it will miss nothing from now on. */
+static void s_on_sub(pn_loop_t *loop, void *zsock, void *arg)
+{
+    pn_svc_t *s = arg;
+    char buf[256];
+    int n = zmq_recv(zsock, buf, sizeof(buf) - 1, ZMQ_DONTWAIT);
+    if (n <= 1)
+        return;
+    if (n > (int)sizeof(buf) - 1)
+        n = (int)sizeof(buf) - 1;
+    buf[n] = 0;
+    if (buf[0] == 1 && strncmp(buf + 1, "pn.hello.", 9) == 0) {
+        zmq_send(zsock, buf + 1, (size_t)n - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(zsock, s->name, strlen(s->name), ZMQ_DONTWAIT);
+    }
 }
 
 /* ----------------------------------------------------------- start, run */
@@ -354,7 +384,7 @@ static int s_bind(pn_svc_t *s, void **sock, int type, const char *kind, char *pa
     *sock = zmq_socket(pn_zctx(), type);
     if (!*sock)
         return -errno;
-    int linger = type == ZMQ_PUB ? 200 : 0;
+    int linger = type == ZMQ_XPUB ? 200 : 0;
     zmq_setsockopt(*sock, ZMQ_LINGER, &linger, sizeof(linger));
     int64_t maxmsg = PN_ZMQ_MAXMSG;
     zmq_setsockopt(*sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
@@ -429,8 +459,12 @@ int pn_svc_start(pn_svc_t *s, int argc, char **argv)
 
     if ((r = s_bind(s, &s->ctl, ZMQ_ROUTER, "ctl", s->ctl_path, sizeof(s->ctl_path))) < 0)
         return r;
-    if ((r = s_bind(s, &s->pub, ZMQ_PUB, "pub", s->pub_path, sizeof(s->pub_path))) < 0)
+    if ((r = s_bind(s, &s->pub, ZMQ_XPUB, "pub", s->pub_path, sizeof(s->pub_path))) < 0)
         return r;
+    int verbose = 1;
+    zmq_setsockopt(s->pub, ZMQ_XPUB_VERBOSE, &verbose, sizeof(verbose));
+    if (!pn_loop_add_zsock(s->loop, s->pub, s_on_sub, s))
+        return -ENOMEM;
     if (!pn_loop_add_zsock(s->loop, s->ctl, s_on_ctl, s))
         return -ENOMEM;
     pn_loop_add_signal(s->loop, SIGTERM, s_on_term, s);

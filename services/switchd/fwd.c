@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gso.h"
 #include "sw.h"
 
 static pn_ratelimit_t s_rl_io = PN_RATELIMIT_INIT(1000, 5);
@@ -130,7 +131,7 @@ void sw_sniff_stop(sw_sniffer_t *s, const char *reason)
         pn_loop_del(lan->sw->loop, s->w);
     pn_val_t *ev = sw_sniff_info(s);
     pn_map_set_str(ev, "reason", reason);
-    pn_map_del(ev, "bytes");
+    pn_val_free(pn_map_del(ev, "bytes"));
     pn_svc_publish(lan->sw->svc, "sniff", "sniff.stopped", ev);
     sw_pcap_destroy(&s->pcap);
     free(s);
@@ -138,31 +139,74 @@ void sw_sniff_stop(sw_sniffer_t *s, const char *reason)
 
 /* ------------------------------------------------------------ forwarding */
 
+static void s_flush_port(sw_t *sw, sw_port_t *p);
+static void s_flush_ports(sw_t *sw);
+
+static inline void s_queue(sw_t *sw, sw_port_t *p, void *base, size_t len)
+{
+    if (p->ntx >= SW_TXQ)
+        s_flush_port(sw, p);
+    struct iovec *iov = &p->txiov[p->ntx++];
+    iov->iov_base = base;
+    iov->iov_len = len;
+    if (!p->dirty) {
+        p->dirty = true;
+        p->next_dirty = sw->dirty;
+        sw->dirty = p;
+    }
+}
+
+/* A port without offloads gets an offloaded frame: segment it (or fill in
+ * its checksum) once into the arena, then queue the pieces. */
+static void s_queue_soft(sw_t *sw, sw_port_t *p, unsigned char *hdr, size_t len)
+{
+    const struct virtio_net_hdr *vh = (const void *)hdr;
+    unsigned char *eth = hdr + SW_HDR;
+    if (sw->soft_src != hdr) {
+        size_t need = len + (len / 512 + 2) * 128;
+        if (sw->arena_used + need > SW_ARENA) {
+            s_flush_ports(sw); /* queues point into the arena: empty them first */
+            sw->arena_used = 0;
+        }
+        sw->soft_src = hdr;
+        unsigned char *o = sw->arena + sw->arena_used;
+        if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+            sw->soft_n = sw_gso_segment(eth, len, vh, o, SW_ARENA - sw->arena_used, sw->soft_iov,
+                                        SW_SOFT_SEGS);
+        } else {
+            memcpy(o, eth, len);
+            sw->soft_n = sw_csum_complete(o, len, vh) == 0 ? 1 : -EINVAL;
+            sw->soft_iov[0].iov_base = o;
+            sw->soft_iov[0].iov_len = len;
+        }
+        for (int i = 0; i < sw->soft_n; i++)
+            sw->arena_used += sw->soft_iov[i].iov_len;
+    }
+    if (sw->soft_n < 0) {
+        p->d_oversize++; /* a super-frame we cannot cut for this port */
+        return;
+    }
+    for (int i = 0; i < sw->soft_n; i++)
+        s_queue(sw, p, sw->soft_iov[i].iov_base, sw->soft_iov[i].iov_len);
+}
+
 static inline void s_enqueue(sw_t *sw, sw_port_t *p, unsigned char *hdr, size_t len, uint64_t ts)
 {
     if (!p->admin_up) {
         p->d_admin++;
         return;
     }
-    if (p->ntx >= SW_BATCH) { /* cannot happen: one frame per port per slot */
-        p->d_queue++;
-        return;
-    }
     if (p->nsniff)
         s_sniff_write(p->lan, p->id, hdr + SW_HDR, len, ts);
-    struct iovec *iov = &p->txiov[p->ntx++];
     if (p->kind == SW_PORT_TAP) {
-        iov->iov_base = hdr;
-        iov->iov_len = SW_HDR + len;
-    } else {
-        iov->iov_base = hdr + SW_HDR;
-        iov->iov_len = len;
+        s_queue(sw, p, hdr, SW_HDR + len);
+        return;
     }
-    if (!p->dirty) {
-        p->dirty = true;
-        p->next_dirty = sw->dirty;
-        sw->dirty = p;
-    }
+    const struct virtio_net_hdr *vh = (const void *)hdr;
+    if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE || (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+        s_queue_soft(sw, p, hdr, len);
+    else
+        s_queue(sw, p, hdr + SW_HDR, len);
 }
 
 static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr, size_t len,
@@ -173,7 +217,10 @@ static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr
         in->d_runt++;
         return;
     }
-    if (trunc || len > lan->maxframe) {
+    const struct virtio_net_hdr *vh = (const void *)hdr;
+    bool gso = vh->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+    /* A super-frame's segments must fit the LAN too. */
+    if (trunc || (len > lan->maxframe && !gso) || (gso && vh->gso_size > lan->mtu)) {
         in->d_oversize++;
         return;
     }
@@ -208,64 +255,154 @@ static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr
     }
 }
 
-static void s_flush_port(sw_port_t *p)
+void sw_port_backlog_free(sw_port_t *p)
+{
+    for (unsigned i = 0; i < p->bl_n; i++)
+        free(p->bl[(p->bl_head + i) % SW_BACKLOG].iov_base);
+    p->lan->sw->bl_total -= p->bl_bytes;
+    free(p->bl);
+    p->bl = NULL;
+    p->bl_n = p->bl_head = 0;
+    p->bl_bytes = 0;
+}
+
+static void s_want_out(sw_t *sw, sw_port_t *p, bool on)
+{
+    if (p->want_out == on || !p->w)
+        return;
+    if (pn_loop_mod_fd(sw->loop, p->w, on ? EPOLLIN | EPOLLOUT : EPOLLIN) == 0)
+        p->want_out = on;
+}
+
+/* Keep a copy of a frame the client cannot take now. */
+static void s_backlog_push(sw_t *sw, sw_port_t *p, const struct iovec *f)
+{
+    if (!p->bl && !(p->bl = calloc(SW_BACKLOG, sizeof(*p->bl)))) {
+        p->d_queue++;
+        return;
+    }
+    void *c;
+    if (p->bl_n >= SW_BACKLOG || p->bl_bytes + f->iov_len > SW_BACKLOG_BYTES ||
+        sw->bl_total + f->iov_len > SW_BACKLOG_TOTAL || !(c = malloc(f->iov_len ? f->iov_len : 1))) {
+        p->d_queue++;
+        return;
+    }
+    memcpy(c, f->iov_base, f->iov_len);
+    struct iovec *slot = &p->bl[(p->bl_head + p->bl_n) % SW_BACKLOG];
+    slot->iov_base = c;
+    slot->iov_len = f->iov_len;
+    p->bl_n++;
+    p->bl_bytes += f->iov_len;
+    sw->bl_total += f->iov_len;
+}
+
+/* Send what the socket takes from iov[0..n); returns how many went.
+ * *blocked tells a full socket apart from an error. */
+static unsigned s_sendv(sw_t *sw, sw_port_t *p, struct iovec *iov, unsigned n, bool *blocked)
+{
+    unsigned done = 0;
+    *blocked = false;
+    for (unsigned i = 0; i < n; i++) {
+        memset(&sw->txmsg[i], 0, sizeof(sw->txmsg[i]));
+        sw->txmsg[i].msg_hdr.msg_iov = &iov[i];
+        sw->txmsg[i].msg_hdr.msg_iovlen = 1;
+    }
+    while (done < n) {
+        int r = sendmmsg(p->fd, sw->txmsg + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == ENOBUFS)
+                *blocked = true;
+            else if (errno != ECONNREFUSED)
+                pn_log_rl(&s_rl_io, PN_LOG_WARNING, "lan %s: port %u: send: %s", p->lan->name, p->id,
+                          strerror(errno));
+            break;
+        }
+        for (int i = 0; i < r; i++) {
+            p->tx_frames++;
+            p->tx_bytes += iov[done + i].iov_len;
+        }
+        done += (unsigned)r;
+    }
+    return done;
+}
+
+/* Push the backlog out while the socket takes it. */
+static void s_backlog_drain(sw_t *sw, sw_port_t *p)
+{
+    struct iovec v[SW_TXQ];
+    bool blocked = false;
+    while (p->bl_n > 0 && !blocked) {
+        unsigned n = p->bl_n < SW_TXQ ? p->bl_n : SW_TXQ;
+        for (unsigned i = 0; i < n; i++)
+            v[i] = p->bl[(p->bl_head + i) % SW_BACKLOG];
+        unsigned done = s_sendv(sw, p, v, n, &blocked);
+        if (done < n && !blocked)
+            done = n; /* a hard error: these frames are lost */
+        for (unsigned i = 0; i < done; i++) {
+            free(v[i].iov_base);
+            p->bl_bytes -= v[i].iov_len;
+            sw->bl_total -= v[i].iov_len;
+        }
+        p->bl_head = (p->bl_head + done) % SW_BACKLOG;
+        p->bl_n -= done;
+    }
+    s_want_out(sw, p, p->bl_n > 0);
+}
+
+static void s_flush_port(sw_t *sw, sw_port_t *p)
 {
     unsigned n = p->ntx, done = 0;
     if (p->kind == SW_PORT_VDE) {
-        for (unsigned i = 0; i < n; i++) {
-            memset(&p->txmsg[i], 0, sizeof(p->txmsg[i]));
-            p->txmsg[i].msg_hdr.msg_iov = &p->txiov[i];
-            p->txmsg[i].msg_hdr.msg_iovlen = 1;
-        }
-        while (done < n) {
-            int r = sendmmsg(p->fd, p->txmsg + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (r < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno != EAGAIN && errno != ENOBUFS)
-                    pn_log_rl(&s_rl_io, PN_LOG_WARNING, "lan %s: port %u: send: %s", p->lan->name, p->id,
-                              strerror(errno));
-                break;
-            }
-            for (int i = 0; i < r; i++) {
-                p->tx_frames++;
-                p->tx_bytes += p->txiov[done + i].iov_len;
-            }
-            done += (unsigned)r;
+        bool blocked = false;
+        if (p->bl_n == 0)
+            done = s_sendv(sw, p, p->txiov, n, &blocked);
+        if (p->bl_n > 0 || blocked) {
+            /* Keep order: what did not go waits behind the backlog. */
+            for (unsigned i = done; i < n; i++)
+                s_backlog_push(sw, p, &p->txiov[i]);
+            s_want_out(sw, p, p->bl_n > 0);
+        } else {
+            p->d_queue += n - done;
         }
     } else {
-        for (; done < n; done++) {
-            ssize_t r = write(p->fd, p->txiov[done].iov_base, p->txiov[done].iov_len);
+        for (unsigned i = 0; i < n; i++) {
+            ssize_t r;
+            do
+                r = write(p->fd, p->txiov[i].iov_base, p->txiov[i].iov_len);
+            while (r < 0 && errno == EINTR);
             if (r < 0) {
-                if (errno == EINTR) {
-                    done--;
-                    continue;
-                }
-                if (errno != EAGAIN && errno != ENOBUFS)
+                if (errno != EAGAIN && errno != ENOBUFS && errno != EIO)
                     pn_log_rl(&s_rl_io, PN_LOG_WARNING, "lan %s: port %u (%s): write: %s", p->lan->name,
                               p->id, p->ifname, strerror(errno));
-                /* The tap queue is full or the interface is down: drop this
-                 * frame, try the next (a tap write error is per frame). */
+                /* The tap queue is full or the interface is down: this
+                 * frame is lost, the next may pass. */
                 p->d_queue++;
                 continue;
             }
             p->tx_frames++;
-            p->tx_bytes += p->txiov[done].iov_len - SW_HDR;
+            p->tx_bytes += p->txiov[i].iov_len - SW_HDR;
         }
-        done = n;
     }
-    p->d_queue += n - done;
     p->ntx = 0;
 }
 
-static void s_flush(sw_t *sw, sw_lan_t *lan)
+static void s_flush_ports(sw_t *sw)
 {
     while (sw->dirty) {
         sw_port_t *p = sw->dirty;
         sw->dirty = p->next_dirty;
         p->dirty = false;
-        s_flush_port(p);
+        s_flush_port(sw, p);
     }
+}
+
+static void s_flush(sw_t *sw, sw_lan_t *lan)
+{
+    s_flush_ports(sw);
+    sw->arena_used = 0;
+    sw->soft_src = NULL;
     if (lan->nsniffers)
         s_sniff_flush(lan);
 }
@@ -277,6 +414,10 @@ void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         return;
     sw_lan_t *lan = in->lan;
     sw_t *sw = lan->sw;
+    if (events & EPOLLOUT)
+        s_backlog_drain(sw, in);
+    if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        return;
     const char *gone = NULL;
     size_t want = lan->maxframe + 1; /* one more byte tells oversize apart */
 

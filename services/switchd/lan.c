@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -168,7 +170,8 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
         r = PN_EINTERNAL;
         goto fail;
     }
-    chmod(lan->ctl_path, 0666 & ~077);
+    /* Like the ipc sockets: owner and group only. */
+    chmod(lan->ctl_path, 0660);
     lan->lw = pn_loop_add_fd(sw->loop, lan->lfd, EPOLLIN, sw_vde_on_accept, lan);
     if (!lan->lw) {
         snprintf(err, errlen, "cannot watch %s", lan->ctl_path);
@@ -264,6 +267,12 @@ pn_val_t *sw_port_info(sw_port_t *p)
         pn_map_set_str(m, "descr", p->descr);
         pn_map_set_str(m, "peer", p->peer);
     } else {
+        /* vmd may have renamed the interface in its namespace: ask the
+         * kernel for the name it has now. */
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        if (ioctl(p->fd, TUNGETIFF, &ifr) == 0 && ifr.ifr_name[0])
+            snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
         pn_map_set_str(m, "ifname", p->ifname);
     }
     return m;
@@ -302,6 +311,28 @@ pn_val_t *sw_lan_stats(sw_lan_t *lan)
         pn_arr_push(sn, sw_sniff_info(s));
     pn_map_set(m, "sniffers", sn);
     return m;
+}
+
+/* At exit: close and free every LAN (their ports are gone already); the
+ * LAN list stays in STATE for the next start. */
+void sw_lans_free(sw_t *sw)
+{
+    while (sw->lans) {
+        sw_lan_t *lan = sw->lans;
+        sw->lans = lan->next;
+        while (lan->nlive > 0)
+            sw_port_remove(lan->live[lan->nlive - 1], "switchd stopping");
+        while (lan->pending)
+            sw_hs_close(lan->pending, NULL);
+        while (lan->sniffers)
+            sw_sniff_stop(lan->sniffers, "switchd stopping");
+        if (lan->lw)
+            pn_loop_del(sw->loop, lan->lw);
+        close(lan->lfd);
+        unlink(lan->ctl_path);
+        s_lan_free(lan);
+    }
+    sw->nlans = 0;
 }
 
 /* Once a second: age the MAC tables, time out stalled handshakes. */

@@ -39,7 +39,8 @@ int main(int argc, char **argv)
     /* The batch slots: reserved once, touched only as frames need them. */
     sw->slots = mmap(NULL, (size_t)SW_BATCH * SW_SLOT, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (sw->slots == MAP_FAILED)
+    sw->arena = mmap(NULL, SW_ARENA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (sw->slots == MAP_FAILED || sw->arena == MAP_FAILED)
         return 1;
     pn_svc_t *svc = pn_svc_new("switchd", sw_ops, sw);
     if (!svc)
@@ -55,8 +56,14 @@ int main(int argc, char **argv)
     sw_lans_restore(sw);
     sw->tick = pn_loop_add_timer(sw->loop, 1000, true, sw_tick, sw);
     int rc = pn_svc_run(svc);
+    sw_lans_free(sw);
+    if (sw->tick)
+        pn_loop_del_timer(sw->loop, sw->tick);
+    if (sw->watch_timer)
+        pn_loop_del_timer(sw->loop, sw->watch_timer);
     pn_svc_destroy(&svc);
     munmap(sw->slots, (size_t)SW_BATCH * SW_SLOT);
+    munmap(sw->arena, SW_ARENA);
     free(sw);
     return rc;
 }

@@ -99,6 +99,7 @@ void sw_port_remove(sw_port_t *p, const char *reason)
         close(p->ctl_fd);
     if (p->data_path[0])
         unlink(p->data_path);
+    sw_port_backlog_free(p);
     if (p->kind == SW_PORT_VDE)
         pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u down: %s", lan->name, p->id, reason);
     else
@@ -370,6 +371,10 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, sw_port_t **out, char *er
     }
     int hdrsz = SW_HDR;
     ioctl(fd, TUNSETVNETHDRSZ, &hdrsz);
+    /* Let the kernel hand us TCP super-frames and leave checksums to us:
+     * between taps they then cross whole (see gso.h). */
+    if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) < 0)
+        pn_warn("tap %s: no offloads (%s); frames will be switched one by one", ifr.ifr_name, strerror(errno));
     int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sk >= 0) {
         struct ifreq q;

@@ -18,8 +18,14 @@
 #define SW_BATCH 32                 /* frames per recvmmsg/sendmmsg */
 #define SW_ROUNDS 4                 /* batches per wakeup: fairness between ports */
 #define SW_HDR 10                   /* struct virtio_net_hdr in front of tap frames */
-#define SW_FRAME_MAX 65536          /* largest frame a slot holds */
-#define SW_SLOT (SW_HDR + SW_FRAME_MAX + 54)
+#define SW_FRAME_MAX 65600          /* largest frame a slot holds: a 64 KiB GSO super-frame */
+#define SW_SLOT (SW_HDR + SW_FRAME_MAX + 62)
+#define SW_TXQ 128                  /* frames queued per egress port before a flush */
+#define SW_ARENA (1u << 20)         /* software-segmented frames of one batch */
+#define SW_BACKLOG 512              /* frames a VDE port keeps while its client is busy */
+#define SW_BACKLOG_BYTES (1u << 20)
+#define SW_BACKLOG_TOTAL (32u << 20) /* all ports together */
+#define SW_SOFT_SEGS 64             /* segments of one super-frame (64 KiB / 1 KiB mss) */
 #define SW_ETH_OVERHEAD 18          /* Ethernet header + one VLAN tag */
 #define SW_MAX_LANS 1024
 #define SW_MAX_PORTS 1024           /* per LAN */
@@ -60,9 +66,15 @@ struct sw_port {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
     uint64_t d_runt, d_oversize, d_admin, d_queue;
     unsigned ntx;
-    struct mmsghdr txmsg[SW_BATCH];
-    struct iovec txiov[SW_BATCH];
+    struct iovec txiov[SW_TXQ];
     sw_port_t *next_dirty;
+    /* Frames a VDE client could not take yet (its socket queue was full):
+     * copies, sent in order when the socket turns writable.  Bounded; past
+     * the bound frames are dropped as queue_full. */
+    struct iovec *bl;
+    unsigned bl_head, bl_n;
+    size_t bl_bytes;
+    bool want_out;
 };
 
 struct sw_hs {                       /* a VDE handshake in progress */
@@ -121,6 +133,15 @@ struct sw {
     struct mmsghdr rxmsg[SW_BATCH];
     struct iovec rxiov[SW_BATCH];
     sw_port_t *dirty;
+    struct mmsghdr txmsg[SW_TXQ];   /* scratch of one port's flush */
+    /* Super-frames segmented (or checksummed) for ports without offloads:
+     * the segments of the frame in hand, reused when it is flooded. */
+    size_t bl_total;                /* bytes held in all backlogs */
+    unsigned char *arena;
+    size_t arena_used;
+    const unsigned char *soft_src;
+    int soft_n;
+    struct iovec soft_iov[SW_SOFT_SEGS];
 };
 
 /* lan.c */
@@ -130,6 +151,7 @@ int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed);
 sw_lan_t *sw_lan_find(sw_t *sw, const char *name);
 int sw_lans_save(sw_t *sw);
 int sw_lans_restore(sw_t *sw);
+void sw_lans_free(sw_t *sw);
 pn_val_t *sw_lan_summary(sw_lan_t *lan);
 pn_val_t *sw_lan_stats(sw_lan_t *lan);
 pn_val_t *sw_port_info(sw_port_t *p);
@@ -144,6 +166,7 @@ void sw_hs_close(sw_hs_t *hs, const char *why);
 void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms);
 
 /* fwd.c */
+void sw_port_backlog_free(sw_port_t *p);
 void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg);
 int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
                    char *err, size_t errlen);

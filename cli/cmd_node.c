@@ -1,0 +1,365 @@
+/* plugnet node | nic | console: the node lifecycle commands (vmd). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Booting may take a while (the first qemu node probes the accelerator). */
+#define NODE_SLOW_MS 120000
+
+static int s_slow(void) { return cli_opts.timeout_ms > NODE_SLOW_MS ? cli_opts.timeout_ms : NODE_SLOW_MS; }
+
+static bool s_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-')
+        return false;
+    *out = v;
+    return true;
+}
+
+static void s_node_human(pn_val_t *n)
+{
+    printf("%s: %s %s node #%llu\n", pn_get_str(n, "name", "?"), pn_get_str(n, "state", "?"),
+           pn_get_str(n, "kind", "?"), (unsigned long long)pn_get_uint(n, "number", 0));
+    static const char *const keys[] = { "image", "mgmt_ip", "accel", "accel_reason", "dir", "console_log",
+                                        "console_sock", "control_sock", "agent_sock", "netns", "cfgdisk", NULL };
+    for (int i = 0; keys[i]; i++)
+        if (pn_get_str(n, keys[i], NULL))
+            printf("  %-13s %s\n", keys[i], pn_get_str(n, keys[i], ""));
+    if (pn_get(n, "mem"))
+        printf("  %-13s %llu MiB, %llu cpu\n", "memory", (unsigned long long)pn_get_uint(n, "mem", 0),
+               (unsigned long long)pn_get_uint(n, "cpus", 1));
+    if (pn_get(n, "pid"))
+        printf("  %-13s %llu%s\n", "pid", (unsigned long long)pn_get_uint(n, "pid", 0),
+               pn_get_bool(n, "adopted", false) ? " (adopted)" : "");
+    if (pn_get(n, "exit_status"))
+        printf("  %-13s %lld\n", "exit_status", (long long)pn_get_int(n, "exit_status", 0));
+    pn_val_t *nics = pn_get(n, "nics");
+    for (size_t i = 0; i < pn_len(nics); i++) {
+        pn_val_t *c = pn_at(nics, i);
+        printf("  %-5s lan %-15s mac %s%s%s\n", pn_get_str(c, "ifname", "?"), pn_get_str(c, "lan", "?"),
+               pn_get_str(c, "mac", "?"), pn_get_str(c, "ip", NULL) ? " ip " : "", pn_get_str(c, "ip", ""));
+    }
+    pn_val_t *tail = pn_get(n, "console_tail");
+    if (pn_len(tail)) {
+        printf("  last console lines:\n");
+        for (size_t i = 0; i < pn_len(tail); i++)
+            printf("    | %s\n", pn_at(tail, i)->type == PN_STR ? pn_at(tail, i)->s.p : "");
+    }
+}
+
+static int s_show(pn_val_t *d, void (*human)(pn_val_t *))
+{
+    if (cli_opts.json)
+        cli_print_json(d);
+    else if (human)
+        human(d);
+    pn_val_free(d);
+    return CLI_OK;
+}
+
+static void s_ls_human(pn_val_t *d)
+{
+    cli_table_t *t = cli_table_new("NAME", "KIND", "NUM", "STATE", "MGMT", "NICS", NULL);
+    pn_val_t *arr = pn_get(d, "nodes");
+    for (size_t i = 0; i < pn_len(arr); i++) {
+        pn_val_t *n = pn_at(arr, i);
+        char num[16], nics[16];
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)pn_get_uint(n, "number", 0));
+        snprintf(nics, sizeof(nics), "%zu", pn_len(pn_get(n, "nics")));
+        cli_table_add(t, pn_get_str(n, "name", "?"), pn_get_str(n, "kind", "?"), num, pn_get_str(n, "state", "?"),
+                      pn_get_str(n, "mgmt_ip", "-"), nics, NULL);
+    }
+    cli_table_print(t, stdout);
+    cli_table_destroy(&t);
+}
+
+/* --nic LAN[,ip=A/P][,mac=M][,ifname=ethN] */
+static pn_val_t *s_nic_spec(const char *spec)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    pn_val_t *m = pn_map();
+    char *save = NULL;
+    int i = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), i++) {
+        if (i == 0 && !strchr(tok, '=')) {
+            pn_map_set_str(m, "lan", tok);
+            continue;
+        }
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            pn_val_free(m);
+            return NULL;
+        }
+        *eq = 0;
+        if (!strcmp(tok, "ip") || !strcmp(tok, "mac") || !strcmp(tok, "ifname") || !strcmp(tok, "lan"))
+            pn_map_set_str(m, tok, eq + 1);
+        else {
+            pn_val_free(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+static int s_read_file(const char *path, char **out)
+{
+    size_t len;
+    int r = pn_file_read(path, 65536, out, &len);
+    return r;
+}
+
+static int s_node_add(int argc, char **argv)
+{
+    if (argc < 3)
+        return cli_usage("node", "add NAME --kind uml|qemu|ns [--image I] [--mem MB] [--cpus N] [--number N] "
+                                 "[--nic LAN[,ip=A/P][,mac=M]]... [--no-mgmt] [--persistent] [--start] "
+                                 "[--script FILE] [-- CMD...]");
+    pn_val_t *a = pn_map(), *nics = pn_arr();
+    pn_map_set_str(a, "name", argv[2]);
+    for (int i = 3; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        unsigned long u;
+        if (!strcmp(o, "--")) {
+            pn_val_t *cmd = pn_arr();
+            for (i++; i < argc; i++)
+                pn_arr_push(cmd, pn_str(argv[i]));
+            pn_map_set(a, "cmd", cmd);
+            break;
+        } else if (!strcmp(o, "--persistent"))
+            pn_map_set_bool(a, "persistent", true);
+        else if (!strcmp(o, "--start"))
+            pn_map_set_bool(a, "start", true);
+        else if (!strcmp(o, "--no-mgmt"))
+            pn_map_set_bool(a, "mgmt", false);
+        else if (!v)
+            goto usage;
+        else if (!strcmp(o, "--kind"))
+            pn_map_set_str(a, "kind", v), i++;
+        else if (!strcmp(o, "--image"))
+            pn_map_set_str(a, "image", v), i++;
+        else if (!strcmp(o, "--mem") && s_uint(v, 1u << 30, &u))
+            pn_map_set_uint(a, "mem", u), i++;
+        else if (!strcmp(o, "--cpus") && s_uint(v, 1024, &u))
+            pn_map_set_uint(a, "cpus", u), i++;
+        else if (!strcmp(o, "--number") && s_uint(v, 1u << 30, &u))
+            pn_map_set_uint(a, "number", u), i++;
+        else if (!strcmp(o, "--nic")) {
+            pn_val_t *n = s_nic_spec(v);
+            if (!n) {
+                pn_val_free(a);
+                pn_val_free(nics);
+                return cli_usage("node", "--nic wants LAN[,ip=A/P][,mac=M], not '%s'", v);
+            }
+            pn_arr_push(nics, n);
+            i++;
+        } else if (!strcmp(o, "--script")) {
+            char *s = NULL;
+            if (s_read_file(v, &s) < 0) {
+                pn_val_free(a);
+                pn_val_free(nics);
+                return cli_usage("node", "cannot read the script %s", v);
+            }
+            pn_map_set_str(a, "script", s);
+            free(s);
+            i++;
+        } else
+            goto usage;
+    }
+    if (!pn_get(a, "kind"))
+        pn_map_set_str(a, "kind", "uml");
+    pn_map_set(a, "nics", nics);
+    pn_val_t *d = NULL;
+    int r = cli_call_t("vmd", "node.add", a, s_slow(), &d);
+    return r == CLI_OK ? s_show(d, cli_opts.quiet ? NULL : s_node_human) : r;
+usage:
+    pn_val_free(a);
+    pn_val_free(nics);
+    return cli_usage("node", "add: bad or incomplete option near '%s'", argv[argc - 1]);
+}
+
+int cmd_node(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage("node", "add|start|stop|kill|reboot|del|ls|show ...");
+    const char *sub = argv[1];
+    if (!strcmp(sub, "add"))
+        return s_node_add(argc, argv);
+    if (!strcmp(sub, "ls")) {
+        pn_val_t *d = NULL;
+        int r = cli_call("vmd", "node.ls", NULL, &d);
+        return r == CLI_OK ? s_show(d, s_ls_human) : r;
+    }
+    if (!strcmp(sub, "show")) {
+        if (argc != 3)
+            return cli_usage("node", "show NAME");
+        pn_val_t *a = pn_map(), *d = NULL;
+        pn_map_set_str(a, "name", argv[2]);
+        int r = cli_call("vmd", "node.show", a, &d);
+        return r == CLI_OK ? s_show(d, s_node_human) : r;
+    }
+    static const char *const many[] = { "start", "stop", "kill", "reboot", "del", NULL };
+    for (int k = 0; many[k]; k++) {
+        if (strcmp(sub, many[k]))
+            continue;
+        bool force = false;
+        int rc = CLI_OK, names = 0;
+        for (int i = 2; i < argc; i++)
+            if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
+                force = true;
+        for (int i = 2; i < argc; i++) {
+            if (argv[i][0] == '-')
+                continue;
+            names++;
+            char op[32];
+            snprintf(op, sizeof(op), "node.%s", sub);
+            pn_val_t *a = pn_map(), *d = NULL;
+            pn_map_set_str(a, "name", argv[i]);
+            if (force && !strcmp(sub, "del"))
+                pn_map_set_bool(a, "force", true);
+            int r = cli_call_t("vmd", op, a, s_slow(), &d);
+            if (r == CLI_OK && cli_opts.json)
+                cli_print_json(d);
+            pn_val_free(d);
+            if (r != CLI_OK)
+                rc = r;
+        }
+        if (!names)
+            return cli_usage("node", "%s NAME...", sub);
+        return rc;
+    }
+    return cli_usage("node", "unknown subcommand '%s'", sub);
+}
+
+int cmd_nic(int argc, char **argv)
+{
+    if (argc >= 5 && !strcmp(argv[1], "add")) {
+        pn_val_t *a = pn_map();
+        pn_map_set_str(a, "node", argv[2]);
+        pn_map_set_str(a, "ifname", argv[3]);
+        pn_map_set_str(a, "lan", argv[4]);
+        for (int i = 5; i < argc; i++) {
+            if (i + 1 < argc && (!strcmp(argv[i], "--ip") || !strcmp(argv[i], "--mac"))) {
+                pn_map_set_str(a, argv[i] + 2, argv[i + 1]);
+                i++;
+            } else {
+                pn_val_free(a);
+                return cli_usage("nic", "add NODE ethN LAN [--ip A/P] [--mac M]");
+            }
+        }
+        pn_val_t *d = NULL;
+        int r = cli_call_t("vmd", "nic.add", a, s_slow(), &d);
+        return r == CLI_OK ? s_show(d, cli_opts.json ? NULL : NULL) : r;
+    }
+    if (argc == 4 && !strcmp(argv[1], "del")) {
+        pn_val_t *a = pn_map(), *d = NULL;
+        pn_map_set_str(a, "node", argv[2]);
+        pn_map_set_str(a, "ifname", argv[3]);
+        int r = cli_call_t("vmd", "nic.del", a, s_slow(), &d);
+        return r == CLI_OK ? s_show(d, NULL) : r;
+    }
+    return cli_usage("nic", "add NODE ethN LAN [--ip A/P] [--mac M] | del NODE ethN");
+}
+
+/* ------------------------------------------------------------ console */
+
+static struct termios s_saved;
+static bool s_raw;
+
+static void s_restore(void)
+{
+    if (s_raw)
+        tcsetattr(0, TCSAFLUSH, &s_saved);
+    s_raw = false;
+}
+
+int cmd_console(int argc, char **argv)
+{
+    if (argc != 2)
+        return cli_usage("console", "NAME   (detach with Ctrl-])");
+    pn_val_t *a = pn_map(), *d = NULL;
+    pn_map_set_str(a, "name", argv[1]);
+    int r = cli_call("vmd", "node.show", a, &d);
+    if (r != CLI_OK)
+        return r;
+    const char *sock = pn_get_str(d, "console_sock", NULL);
+    if (!sock || strcmp(pn_get_str(d, "state", ""), "running")) {
+        fprintf(stderr, "plugnet: node '%s' is %s%s\n", argv[1], pn_get_str(d, "state", "?"),
+                sock ? "; start it first" : " and has no console socket (an ns node: use plugnet exec)");
+        pn_val_free(d);
+        return CLI_REFUSED;
+    }
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    pn_val_free(d);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        fprintf(stderr, "plugnet: cannot connect to %s: %s\n", sa.sun_path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return CLI_UNREACHABLE;
+    }
+    bool tty = isatty(0);
+    if (tty && tcgetattr(0, &s_saved) == 0) {
+        struct termios t = s_saved;
+        cfmakeraw(&t);
+        if (tcsetattr(0, TCSAFLUSH, &t) == 0) {
+            s_raw = true;
+            atexit(s_restore);
+        }
+        fprintf(stderr, "plugnet: connected to %s's console; Ctrl-] detaches\r\n", argv[1]);
+    }
+    char buf[4096];
+    bool in_open = true;
+    for (;;) {
+        struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = in_open ? 0 : -1, .events = POLLIN } };
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[0].revents) {
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n <= 0)
+                break;
+            if (write(1, buf, (size_t)n) < 0)
+                break;
+        }
+        if (p[1].revents) {
+            ssize_t n = read(0, buf, sizeof(buf));
+            if (n <= 0) {
+                in_open = false;
+                shutdown(fd, SHUT_WR);
+                continue;
+            }
+            if (tty) {
+                void *k = memchr(buf, 0x1d, (size_t)n);
+                if (k) {
+                    if ((char *)k > buf && write(fd, buf, (size_t)((char *)k - buf)) < 0)
+                        break;
+                    break;
+                }
+            }
+            if (write(fd, buf, (size_t)n) < 0)
+                break;
+        }
+    }
+    s_restore();
+    if (tty)
+        fprintf(stderr, "\nplugnet: detached\n");
+    close(fd);
+    return CLI_OK;
+}

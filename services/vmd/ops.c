@@ -1,0 +1,332 @@
+/* Every op of plugnet-vmd, in one table at the end. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+vm_t *vm_self;
+
+static vm_t *s_vm(pn_svc_t *svc) { return pn_svc_user(svc); }
+
+static vm_node_t *s_need(pn_svc_t *svc, pn_req_t *req, const char *key)
+{
+    const char *name = pn_get_str(pn_req_args(req), key, "");
+    vm_node_t *nd = vm_node_find(s_vm(svc), name);
+    if (!nd)
+        pn_req_fail(req, PN_ENOTFOUND, "node '%s' does not exist", name);
+    return nd;
+}
+
+static bool s_live(const vm_node_t *nd)
+{
+    return nd->state == VM_STARTING || nd->state == VM_RUNNING || nd->state == VM_STOPPING;
+}
+
+static void op_node_add(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    pn_val_t *a = pn_req_args(req);
+    char err[512];
+    int code;
+    vm_node_t *nd = vm_node_from_args(vm, a, &code, err, sizeof(err));
+    if (!nd) {
+        pn_req_fail(req, code, "%s", err);
+        return;
+    }
+    /* Unknown LANs are refused now, not at the first start. */
+    for (unsigned i = 0; i < nd->nnics; i++) {
+        if (strcmp(nd->nics[i].lan, "mgmt") == 0)
+            continue;
+        int r = vm_peer_lan_exists(nd->nics[i].lan, err, sizeof(err));
+        if (r != PN_OK) {
+            pn_req_fail(req, r, "%s: %s", nd->nics[i].ifname, err);
+            vm_node_free(nd);
+            return;
+        }
+    }
+    int r = vm_node_save(vm, nd);
+    if (r < 0) {
+        pn_req_fail(req, PN_EINTERNAL, "cannot save node '%s' under %s: %s", nd->name, vm->nodes_dir, strerror(-r));
+        vm_node_files_rm(vm, nd);
+        vm_node_free(nd);
+        return;
+    }
+    nd->next = vm->nodes;
+    vm->nodes = nd;
+    vm->nnodes++;
+    pn_val_t *ev = pn_map();
+    pn_map_set_str(ev, "name", nd->name);
+    pn_svc_publish(svc, "node", "node.added", ev);
+    vm_set_state(vm, nd, VM_DEFINED);
+    if (pn_get_bool(a, "start", false)) {
+        r = vm_start(vm, nd, err, sizeof(err));
+        if (r != PN_OK) {
+            pn_req_fail(req, r, "node '%s' was defined but did not start: %s", nd->name, err);
+            return;
+        }
+    }
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
+static void op_node_start(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    vm_node_t *nd = s_need(svc, req, "name");
+    if (!nd)
+        return;
+    if (s_live(nd)) {
+        pn_req_fail(req, PN_EBUSY, "node '%s' is %s already", nd->name, vm_state_name(nd->state));
+        return;
+    }
+    char err[1024];
+    int r = vm_start(vm, nd, err, sizeof(err));
+    if (r != PN_OK) {
+        pn_req_fail(req, r, "cannot start node '%s': %s", nd->name, err);
+        return;
+    }
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
+static void op_node_stop(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    vm_node_t *nd = s_need(svc, req, "name");
+    if (!nd)
+        return;
+    if (!s_live(nd)) {
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+        return;
+    }
+    if (nd->waiting) {
+        pn_req_fail(req, PN_EBUSY, "node '%s' is being stopped already", nd->name);
+        return;
+    }
+    unsigned t = (unsigned)pn_get_uint(pn_req_args(req), "timeout_ms", 5000);
+    nd->waiting = pn_req_hold(req);
+    if (nd->state != VM_STOPPING)
+        vm_stop(vm, nd, t);
+}
+
+static void op_node_kill(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    vm_node_t *nd = s_need(svc, req, "name");
+    if (!nd)
+        return;
+    if (!s_live(nd)) {
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+        return;
+    }
+    vm_kill(vm, nd);
+    if (nd->waiting)
+        pn_req_fail(req, PN_EBUSY, "node '%s' is being stopped already; it was killed", nd->name);
+    else
+        nd->waiting = pn_req_hold(req);
+}
+
+static void op_node_reboot(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    vm_node_t *nd = s_need(svc, req, "name");
+    if (!nd)
+        return;
+    if (!s_live(nd)) {
+        char err[1024];
+        int r = vm_start(vm, nd, err, sizeof(err));
+        if (r != PN_OK)
+            pn_req_fail(req, r, "cannot start node '%s': %s", nd->name, err);
+        else
+            pn_req_ok(req, vm_node_to_val(vm, nd, true));
+        return;
+    }
+    nd->restart_after = true;
+    vm_kill(vm, nd);
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
+static void s_unlink_node(vm_t *vm, vm_node_t *nd)
+{
+    for (vm_node_t **pp = &vm->nodes; *pp; pp = &(*pp)->next)
+        if (*pp == nd) {
+            *pp = nd->next;
+            vm->nnodes--;
+            return;
+        }
+}
+
+static void op_node_del(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    vm_node_t *nd = s_need(svc, req, "name");
+    if (!nd)
+        return;
+    if (s_live(nd)) {
+        if (!pn_get_bool(pn_req_args(req), "force", false)) {
+            pn_req_fail(req, PN_EBUSY, "node '%s' is %s: stop it first, or use force", nd->name,
+                        vm_state_name(nd->state));
+            return;
+        }
+        /* Kill it and wait for the monitor here: deletion is final. */
+        vm_kill(vm, nd);
+        if (nd->mon_pid > 1) {
+            for (int i = 0; i < 50 && kill(nd->mon_pid, 0) == 0; i++) {
+                if (waitpid(nd->mon_pid, NULL, WNOHANG) == nd->mon_pid)
+                    break;
+                usleep(20000);
+            }
+        }
+        if (nd->watch)
+            pn_loop_del(pn_svc_loop(vm->svc), nd->watch);
+        if (nd->pidfd >= 0)
+            close(nd->pidfd);
+        if (nd->stop_timer)
+            pn_loop_del_timer(pn_svc_loop(vm->svc), nd->stop_timer);
+        if (nd->waiting)
+            pn_req_fail(nd->waiting, PN_ENOTFOUND, "node '%s' was deleted", nd->name);
+        nd->watch = NULL;
+        nd->pidfd = -1;
+        nd->stop_timer = NULL;
+        nd->waiting = NULL;
+        for (unsigned i = 0; i < nd->nnics; i++)
+            vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
+        vm_peer_agent_unregister(nd);
+    }
+    char ns[64];
+    if (nd->kind == VM_NS) {
+        vm_ns_name(vm, nd, ns, sizeof(ns));
+        char path[128];
+        snprintf(path, sizeof(path), "/run/netns/%s", ns);
+        if (access(path, F_OK) == 0) {
+            char *argv[] = { (char *)"ip", (char *)"netns", (char *)"del", ns, NULL };
+            vm_run_cmd(argv, NULL, NULL, 0);
+        }
+    }
+    s_unlink_node(vm, nd);
+    vm_node_files_rm(vm, nd);
+    pn_val_t *ev = pn_map();
+    pn_map_set_str(ev, "name", nd->name);
+    pn_svc_publish(svc, "node", "node.removed", ev);
+    pn_val_t *d = pn_map();
+    pn_map_set_str(d, "name", nd->name);
+    vm_node_free(nd);
+    pn_req_ok(req, d);
+}
+
+static void op_node_ls(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    /* By node number: stable and readable. */
+    vm_node_t **v = calloc(vm->nnodes + 1, sizeof(*v));
+    unsigned n = 0;
+    for (vm_node_t *nd = vm->nodes; nd && v; nd = nd->next)
+        v[n++] = nd;
+    for (unsigned i = 1; i < n; i++)
+        for (unsigned j = i; j > 0 && v[j - 1]->number > v[j]->number; j--) {
+            vm_node_t *t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    pn_val_t *arr = pn_arr();
+    for (unsigned i = 0; i < n; i++)
+        pn_arr_push(arr, vm_node_to_val(vm, v[i], false));
+    free(v);
+    pn_val_t *d = pn_map();
+    pn_map_set(d, "nodes", arr);
+    pn_req_ok(req, d);
+}
+
+static void op_node_show(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_node_t *nd = s_need(svc, req, "name");
+    if (nd)
+        pn_req_ok(req, vm_node_to_val(s_vm(svc), nd, true));
+}
+
+static void s_nic_event(vm_t *vm, vm_node_t *nd, const vm_nic_t *c, const char *type)
+{
+    char mac[18];
+    pn_mac_format(c->mac, mac);
+    pn_val_t *d = pn_map();
+    pn_map_set_str(d, "node", nd->name);
+    pn_map_set_str(d, "ifname", c->ifname);
+    pn_map_set_str(d, "lan", c->lan);
+    pn_map_set_str(d, "mac", mac);
+    pn_svc_publish(vm->svc, "nic", type, d);
+}
+
+static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    vm_node_t *nd = s_need(svc, req, "node");
+    if (!nd)
+        return;
+    if (nd->state == VM_STARTING || nd->state == VM_STOPPING) {
+        pn_req_fail(req, PN_EBUSY, "node '%s' is %s; try again when it is running or stopped", nd->name,
+                    vm_state_name(nd->state));
+        return;
+    }
+    vm_nic_t c;
+    char err[1024];
+    int r = vm_nic_from_args(vm, nd, pn_req_args(req), &c, err, sizeof(err));
+    if (r == PN_OK)
+        r = vm_nic_plug(vm, nd, &c, err, sizeof(err));
+    if (r != PN_OK) {
+        pn_req_fail(req, r, "cannot add %s to node '%s': %s", pn_get_str(pn_req_args(req), "ifname", "?"), nd->name,
+                    err);
+        return;
+    }
+    nd->nics[nd->nnics++] = c;
+    vm_node_save(vm, nd);
+    s_nic_event(vm, nd, &c, "nic.added");
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
+static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    vm_node_t *nd = s_need(svc, req, "node");
+    if (!nd)
+        return;
+    const char *ifn = pn_get_str(pn_req_args(req), "ifname", "");
+    int i = vm_nic_index(nd, ifn);
+    if (i < 0) {
+        pn_req_fail(req, PN_ENOTFOUND, "node '%s' has no %s", nd->name, ifn);
+        return;
+    }
+    if (nd->state == VM_STARTING || nd->state == VM_STOPPING) {
+        pn_req_fail(req, PN_EBUSY, "node '%s' is %s; try again when it is running or stopped", nd->name,
+                    vm_state_name(nd->state));
+        return;
+    }
+    char err[1024];
+    int r = vm_nic_unplug(vm, nd, &nd->nics[i], err, sizeof(err));
+    if (r != PN_OK) {
+        pn_req_fail(req, r, "cannot remove %s from node '%s': %s", ifn, nd->name, err);
+        return;
+    }
+    vm_nic_t c = nd->nics[i];
+    memmove(&nd->nics[i], &nd->nics[i + 1], sizeof(nd->nics[0]) * (nd->nnics - (unsigned)i - 1));
+    nd->nnics--;
+    vm_node_save(vm, nd);
+    s_nic_event(vm, nd, &c, "nic.removed");
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
+const pn_svc_op_t vm_ops[] = {
+    { "node.add", op_node_add },
+    { "node.start", op_node_start },
+    { "node.stop", op_node_stop },
+    { "node.kill", op_node_kill },
+    { "node.reboot", op_node_reboot },
+    { "node.del", op_node_del },
+    { "node.ls", op_node_ls },
+    { "node.show", op_node_show },
+    { "nic.add", op_nic_add },
+    { "nic.del", op_nic_del },
+    { NULL, NULL },
+};

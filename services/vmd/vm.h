@@ -1,0 +1,167 @@
+/* plugnet-vmd: node lifecycle for three kinds of machine (uml, qemu, ns).
+ *
+ * A node is defined by its spec (saved in STATE/nodes/<name>/node.mp) and,
+ * while it runs, by a monitor process: a child of vmd, in its own session,
+ * that starts the guest, serves its console and agent sockets where the
+ * guest cannot (UML), writes console.log, reaps the guest and records its
+ * exit status in STATE/nodes/<name>/exit.  vmd watches the monitor through
+ * a pidfd, so a vmd killed and started again adopts running nodes by the
+ * monitor's pid and process start time; nothing about a running guest
+ * lives only in vmd's memory.
+ */
+#ifndef VM_H
+#define VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pn_svc.h"
+
+#define VM_MAX_NICS 32
+#define VM_MAX_NODES 4096
+
+#define VM_KINDS(X) X(VM_UML, "uml") X(VM_QEMU, "qemu") X(VM_NS, "ns")
+typedef enum {
+#define X(e, s) e,
+    VM_KINDS(X)
+#undef X
+} vm_kind_t;
+
+#define VM_STATES(X)                 \
+    X(VM_DEFINED, "defined")         \
+    X(VM_STARTING, "starting")       \
+    X(VM_RUNNING, "running")         \
+    X(VM_STOPPING, "stopping")       \
+    X(VM_STOPPED, "stopped")         \
+    X(VM_CRASHED, "crashed")
+typedef enum {
+#define X(e, s) e,
+    VM_STATES(X)
+#undef X
+} vm_state_t;
+
+const char *vm_kind_name(vm_kind_t k);
+int vm_kind_parse(const char *s);
+const char *vm_state_name(vm_state_t s);
+int vm_state_parse(const char *s);
+
+typedef struct {
+    char ifname[8];     /* eth0..eth31 */
+    char lan[16];
+    uint8_t mac[6];
+    char ip[64];        /* "" = none */
+    char host_if[16];   /* ns: the switchd tap (its name on the host) */
+    unsigned port;      /* ns: its switchd port, 0 = none */
+} vm_nic_t;
+
+typedef struct vm_node vm_node_t;
+struct vm_node {
+    char name[16];
+    vm_kind_t kind;
+    unsigned number;
+    vm_state_t state;
+    char image[1024];       /* "" = the default image */
+    unsigned mem, cpus;
+    bool persistent, mgmt;
+    pn_val_t *cmd;          /* ns: array of strings, or NULL */
+    char *script;           /* uml/qemu: startup script, or NULL */
+    vm_nic_t nics[VM_MAX_NICS];
+    unsigned nnics;
+
+    /* While running. */
+    pid_t mon_pid, guest_pid;
+    uint64_t mon_start;     /* /proc/PID/stat start time of the monitor */
+    uint64_t started_ns;
+    int pidfd;
+    pn_watch_t *watch;
+    pn_timer_t *stop_timer;
+    bool stop_requested, restart_after;
+    bool adopted;
+    char cfgdisk[1024];
+    char accel[8];
+    int exit_status;        /* exit code, or -signal */
+    bool have_exit;
+    pn_val_t *console_tail; /* crashed */
+    pn_req_t *waiting;      /* a held node.stop waiting for the end */
+
+    vm_node_t *next;
+};
+
+typedef struct vm vm_t;
+struct vm {
+    pn_svc_t *svc;
+    vm_node_t *nodes;
+    unsigned nnodes;
+    char nodes_dir[4096];     /* STATE/nodes */
+    char mgmt_prefix[16];     /* "172.30" */
+    char tag[8];              /* short hash of STATE: unique host names */
+    char mgmt_if[16];         /* the host's tap on mgmt */
+    bool mgmt_ready;
+    /* The default image (build/image/manifest). */
+    char rootfs[1024], uml_kernel[1024], qemu_kernel[1024], qemu_initrd[1024];
+    char manifest[1024];
+    /* qemu accelerator, probed once. */
+    int accel_known;          /* 0 unknown, 1 known */
+    bool kvm;
+    char accel_reason[160];
+};
+
+/* The daemon's one instance (callbacks that carry a node reach it here). */
+extern vm_t *vm_self;
+
+/* ------------------------------------------------------------ vm_node.c */
+vm_node_t *vm_node_find(vm_t *vm, const char *name);
+vm_node_t *vm_node_by_number(vm_t *vm, unsigned n);
+/* Seed rule: MAC of ethE of node n. */
+void vm_seed_mac(unsigned n, unsigned e, uint8_t mac[6]);
+/* Seed rule: management address "<prefix>.<n/100>.<n%100>/16". */
+void vm_seed_mgmt_ip(const char *prefix, unsigned n, char *out, size_t len);
+void vm_node_dir(vm_t *vm, const vm_node_t *nd, const char *file, char *out, size_t len);
+pn_val_t *vm_node_to_val(vm_t *vm, const vm_node_t *nd, bool full);
+/* Persist the spec and runtime facts (atomic). */
+int vm_node_save(vm_t *vm, vm_node_t *nd);
+/* Build a node from node.add args (validated by the schema); on failure
+ * returns NULL with code/err set. */
+vm_node_t *vm_node_from_args(vm_t *vm, pn_val_t *a, int *code, char *err, size_t errlen);
+vm_node_t *vm_node_from_val(vm_t *vm, pn_val_t *v);
+void vm_node_free(vm_node_t *nd);
+int vm_nic_index(const vm_node_t *nd, const char *ifname);
+int vm_nic_from_args(vm_t *vm, vm_node_t *nd, pn_val_t *a, vm_nic_t *c, char *err, size_t errlen);
+void vm_load_all(vm_t *vm);
+int vm_parse_ip(const char *s, char *norm, size_t len); /* "A/P" -> 0 or -EINVAL */
+
+/* ------------------------------------------------------------- vm_run.c */
+/* Start: returns PN_OK or an error code with err set (everything undone). */
+int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen);
+/* Graceful stop request; the monitor's exit finishes it. */
+void vm_stop(vm_t *vm, vm_node_t *nd, unsigned timeout_ms);
+void vm_kill(vm_t *vm, vm_node_t *nd);
+/* Called once per node at startup: adopt a running monitor. */
+void vm_adopt(vm_t *vm, vm_node_t *nd);
+void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st);
+int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
+int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
+void vm_node_files_rm(vm_t *vm, vm_node_t *nd);
+void vm_ns_name(vm_t *vm, const vm_node_t *nd, char *out, size_t len);
+/* Monitor process entry (never returns). */
+uint64_t vm_proc_start_time(pid_t pid);
+int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen);
+
+/* ------------------------------------------------------------ vm_peer.c */
+/* Thin calls to switchd, cfgdiskd and agentd. */
+int vm_peer_lan_ensure(const char *lan, char *err, size_t errlen);
+int vm_peer_lan_exists(const char *lan, char *err, size_t errlen);
+int vm_peer_tap_add(const char *lan, char *ifname_out, unsigned *port, char *err, size_t errlen);
+void vm_peer_port_del(const char *lan, unsigned port);
+int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *err, size_t errlen);
+void vm_peer_agent_register(vm_t *vm, vm_node_t *nd);
+void vm_peer_agent_unregister(vm_node_t *nd);
+void vm_lan_dir(const char *lan, char *out, size_t len);
+
+/* ----------------------------------------------------------- vm_image.c */
+int vm_manifest_load(vm_t *vm);
+/* The qemu accelerator: probe once (blocking, bounded). */
+void vm_accel(vm_t *vm);
+
+#endif

@@ -1,0 +1,166 @@
+/* vm_peer: vmd's calls to switchd, cfgdiskd and agentd.  Kept thin: each
+ * function is one request with a bounded wait, and its error is one
+ * sentence the user can act on. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vm.h"
+
+#define VM_PEER_TIMEOUT_MS 10000
+
+static int s_call(const char *svc, const char *op, pn_val_t *args, int timeout_ms, pn_val_t **data, char *err,
+                  size_t errlen)
+{
+    char msg[512] = "";
+    int r = pn_call(svc, op, args, timeout_ms, data, msg, sizeof(msg));
+    if (r == PN_OK)
+        return PN_OK;
+    if (r < 0) {
+        snprintf(err, errlen, "%s is unreachable (%s)%s%s", svc, strerror(-r), msg[0] ? ": " : "", msg);
+        return PN_EUNAVAIL;
+    }
+    snprintf(err, errlen, "%s", msg);
+    return r;
+}
+
+void vm_lan_dir(const char *lan, char *out, size_t len)
+{
+    snprintf(out, len, "%s/lan/%s", pn_run_dir(), lan);
+}
+
+int vm_peer_lan_exists(const char *lan, char *err, size_t errlen)
+{
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "name", lan);
+    pn_val_t *d = NULL;
+    int r = s_call("switchd", "lan.show", a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
+    pn_val_free(d);
+    return r;
+}
+
+int vm_peer_lan_ensure(const char *lan, char *err, size_t errlen)
+{
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "name", lan);
+    pn_val_t *d = NULL;
+    int r = s_call("switchd", "lan.add", a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
+    pn_val_free(d);
+    return r == PN_EEXIST ? PN_OK : r;
+}
+
+int vm_peer_tap_add(const char *lan, char *ifname_out, unsigned *port, char *err, size_t errlen)
+{
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "lan", lan);
+    if (ifname_out[0])
+        pn_map_set_str(a, "ifname", ifname_out);
+    pn_val_t *d = NULL;
+    int r = s_call("switchd", "port.add_tap", a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
+    if (r != PN_OK)
+        return r;
+    snprintf(ifname_out, 16, "%s", pn_get_str(d, "ifname", ""));
+    *port = (unsigned)pn_get_uint(d, "port", 0);
+    pn_val_free(d);
+    return PN_OK;
+}
+
+void vm_peer_port_del(const char *lan, unsigned port)
+{
+    if (!port)
+        return;
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "lan", lan);
+    pn_map_set_uint(a, "port", port);
+    char err[256];
+    pn_val_t *d = NULL;
+    if (s_call("switchd", "port.del", a, VM_PEER_TIMEOUT_MS, &d, err, sizeof(err)) != PN_OK)
+        pn_debug("vmd: port.del %s/%u: %s", lan, port, err);
+    pn_val_free(d);
+}
+
+int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *err, size_t errlen)
+{
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "name", nd->name);
+    pn_map_set_uint(a, "number", nd->number);
+    pn_val_t *nics = pn_arr();
+    for (unsigned i = 0; i < nd->nnics; i++) {
+        char mac[18];
+        pn_mac_format(nd->nics[i].mac, mac);
+        pn_val_t *c = pn_map();
+        pn_map_set_str(c, "ifname", nd->nics[i].ifname);
+        pn_map_set_str(c, "mac", mac);
+        if (nd->nics[i].ip[0]) {
+            pn_val_t *addrs = pn_arr();
+            pn_arr_push(addrs, pn_str(nd->nics[i].ip));
+            pn_map_set(c, "addrs", addrs);
+        }
+        pn_arr_push(nics, c);
+    }
+    pn_map_set(a, "nics", nics);
+    if (nd->mgmt && nd->nnics && strcmp(nd->nics[0].lan, "mgmt") == 0)
+        pn_map_set_str(a, "mgmt_ip", nd->nics[0].ip);
+    /* Every node's management address, so names resolve across the lab. */
+    pn_val_t *hosts = pn_arr();
+    for (vm_node_t *o = vm->nodes; o; o = o->next) {
+        if (!o->mgmt || !o->nnics || strcmp(o->nics[0].lan, "mgmt") != 0)
+            continue;
+        char ip[64];
+        snprintf(ip, sizeof(ip), "%s", o->nics[0].ip);
+        char *slash = strchr(ip, '/');
+        if (slash)
+            *slash = 0;
+        pn_val_t *h = pn_map(), *names = pn_arr();
+        pn_map_set_str(h, "ip", ip);
+        pn_arr_push(names, pn_str(o->name));
+        pn_map_set(h, "names", names);
+        pn_arr_push(hosts, h);
+    }
+    pn_map_set(a, "hosts", hosts);
+    if (nd->script)
+        pn_map_set_str(a, "script", nd->script);
+    pn_val_t *d = NULL;
+    int r = s_call("cfgdiskd", "disk.build", a, 30000, &d, err, errlen);
+    if (r != PN_OK)
+        return r;
+    snprintf(path, pathlen, "%s", pn_get_str(d, "path", ""));
+    pn_val_free(d);
+    if (!path[0]) {
+        snprintf(err, errlen, "cfgdiskd answered disk.build without a path");
+        return PN_EINTERNAL;
+    }
+    return PN_OK;
+}
+
+/* agentd may be absent (it lands in its own issue): then nothing to do. */
+void vm_peer_agent_register(vm_t *vm, vm_node_t *nd)
+{
+    if (!pn_svc_socket_present("agentd"))
+        return;
+    char p[4200], err[256];
+    vm_node_dir(vm, nd, "agent.sock", p, sizeof(p));
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "node", nd->name);
+    pn_map_set_str(a, "kind", vm_kind_name(nd->kind));
+    pn_map_set_str(a, "path", p);
+    if (nd->started_ns)
+        pn_map_set_uint(a, "started_ns", nd->started_ns);
+    pn_val_t *d = NULL;
+    int r = s_call("agentd", "agent.register", a, 2000, &d, err, sizeof(err));
+    if (r != PN_OK && r != PN_EUNSUP)
+        pn_info("vmd: %s: agent.register: %s", nd->name, err);
+    pn_val_free(d);
+}
+
+void vm_peer_agent_unregister(vm_node_t *nd)
+{
+    if (!pn_svc_socket_present("agentd"))
+        return;
+    char err[256];
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "node", nd->name);
+    pn_val_t *d = NULL;
+    (void)s_call("agentd", "agent.unregister", a, 2000, &d, err, sizeof(err));
+    pn_val_free(d);
+}

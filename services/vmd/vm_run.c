@@ -1,0 +1,1130 @@
+/* vm_run: starting, supervising, stopping and adopting nodes; live NICs. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vm.h"
+#include "vm_ctl.h"
+#include "vm_host.h"
+
+#define VM_CONSOLE_TAIL 20
+
+static void s_on_monitor_exit(pn_loop_t *loop, int fd, uint32_t events, void *arg);
+
+void vm_ns_name(vm_t *vm, const vm_node_t *nd, char *out, size_t len)
+{
+    snprintf(out, len, "pn%s-%s", vm->tag, nd->name);
+}
+
+uint64_t vm_proc_start_time(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    /* Field 22 (starttime), counted after the ")" that ends the comm. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return 0;
+    int field = 2;
+    for (p++; *p && field < 22; p++)
+        if (*p == ' ')
+            field++;
+    return strtoull(p, NULL, 10);
+}
+
+/* A child about to exec: default signal dispositions, nothing blocked
+ * (vmd blocks the signals its signalfd reads). */
+static void s_child_signals(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+}
+
+int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen)
+{
+    int in[2] = { -1, -1 }, o[2];
+    if (pipe2(o, O_CLOEXEC) < 0)
+        return -errno;
+    if (input && pipe2(in, O_CLOEXEC) < 0) {
+        close(o[0]);
+        close(o[1]);
+        return -errno;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = -errno;
+        close(o[0]);
+        close(o[1]);
+        if (input) {
+            close(in[0]);
+            close(in[1]);
+        }
+        return e;
+    }
+    if (pid == 0) {
+        s_child_signals();
+        if (input)
+            dup2(in[0], 0);
+        else {
+            int nul = open("/dev/null", O_RDONLY);
+            dup2(nul, 0);
+        }
+        dup2(o[1], 1);
+        dup2(o[1], 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(o[1]);
+    if (input) {
+        close(in[0]);
+        size_t n = strlen(input), off = 0;
+        while (off < n) {
+            ssize_t w = write(in[1], input + off, n - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        close(in[1]);
+    }
+    size_t have = 0;
+    char sink[512];
+    for (;;) {
+        ssize_t r;
+        if (out && have + 1 < outlen)
+            r = read(o[0], out + have, outlen - 1 - have);
+        else
+            r = read(o[0], sink, sizeof(sink));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (out && have + 1 < outlen)
+            have += (size_t)r;
+    }
+    if (out && outlen)
+        out[have] = 0;
+    close(o[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* ip(8), with its message (first line) in err on failure. */
+static int s_ip(const char *input, char *err, size_t errlen, const char *a0, const char *a1, const char *a2)
+{
+    char *argv[6] = { (char *)"ip", (char *)a0, (char *)a1, (char *)a2, NULL, NULL };
+    char out[512];
+    int r = vm_run_cmd(argv, input, out, sizeof(out));
+    if (r != 0) {
+        out[strcspn(out, "\n")] = 0;
+        snprintf(err, errlen, "ip %s %s: %s", a0 ? a0 : "", a1 ? a1 : "", out[0] ? out : "failed");
+        return PN_EINTERNAL;
+    }
+    return PN_OK;
+}
+
+/* ------------------------------------------------------------ events */
+
+void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st)
+{
+    vm_state_t from = nd->state;
+    nd->state = st;
+    vm_node_save(vm, nd);
+    pn_val_t *d = pn_map();
+    pn_map_set_str(d, "name", nd->name);
+    pn_map_set_str(d, "kind", vm_kind_name(nd->kind));
+    pn_map_set_str(d, "state", vm_state_name(st));
+    pn_map_set_str(d, "from", vm_state_name(from));
+    if ((st == VM_CRASHED || st == VM_STOPPED) && nd->have_exit)
+        pn_map_set_int(d, "exit_status", nd->exit_status);
+    if (st == VM_CRASHED && nd->console_tail)
+        pn_map_set(d, "console_tail", pn_val_dup(nd->console_tail));
+    if (st == VM_RUNNING && nd->guest_pid)
+        pn_map_set_uint(d, "pid", (uint64_t)nd->guest_pid);
+    pn_svc_publish(vm->svc, "node", "node.state", d);
+}
+
+/* --------------------------------------------------------- management */
+
+/* The management LAN and the host's own tap on it (once per vmd). */
+static int s_mgmt_ready(vm_t *vm, char *err, size_t errlen)
+{
+    if (vm->mgmt_ready)
+        return PN_OK;
+    int r = vm_peer_lan_ensure("mgmt", err, errlen);
+    if (r != PN_OK)
+        return r;
+    char path[128];
+    snprintf(path, sizeof(path), "/sys/class/net/%s", vm->mgmt_if);
+    if (access(path, F_OK) != 0) {
+        char ifn[16];
+        unsigned port;
+        snprintf(ifn, sizeof(ifn), "%s", vm->mgmt_if);
+        r = vm_peer_tap_add("mgmt", ifn, &port, err, errlen);
+        if (r != PN_OK)
+            return r;
+        char addr[64];
+        snprintf(addr, sizeof(addr), "%s.255.254/16", vm->mgmt_prefix);
+        char cmds[256];
+        snprintf(cmds, sizeof(cmds), "addr replace %s dev %s\nlink set %s up\n", addr, vm->mgmt_if, vm->mgmt_if);
+        r = s_ip(cmds, err, errlen, "-batch", "-", NULL);
+        if (r != PN_OK)
+            return r;
+    }
+    vm->mgmt_ready = true;
+    return PN_OK;
+}
+
+/* ---------------------------------------------------------------- ns */
+
+static int s_ns_nic_in(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
+{
+    char ns[64];
+    vm_ns_name(vm, nd, ns, sizeof(ns));
+    c->host_if[0] = 0;
+    int r = vm_peer_tap_add(c->lan, c->host_if, &c->port, err, errlen);
+    if (r != PN_OK)
+        return r;
+    char mac[18], cmds[512];
+    pn_mac_format(c->mac, mac);
+    {
+        char *argv[] = { (char *)"ip", (char *)"link", (char *)"set", c->host_if, (char *)"netns", ns, NULL };
+        char out[256];
+        if (vm_run_cmd(argv, NULL, out, sizeof(out)) != 0) {
+            out[strcspn(out, "\n")] = 0;
+            snprintf(err, errlen, "cannot move %s into %s: %s", c->host_if, ns, out);
+            vm_peer_port_del(c->lan, c->port);
+            c->port = 0;
+            return PN_EINTERNAL;
+        }
+    }
+    int n = snprintf(cmds, sizeof(cmds), "link set %s name %s address %s\n", c->host_if, c->ifname, mac);
+    if (c->ip[0])
+        n += snprintf(cmds + n, sizeof(cmds) - (size_t)n, "addr add %s dev %s\n", c->ip, c->ifname);
+    snprintf(cmds + n, sizeof(cmds) - (size_t)n, "link set %s up\n", c->ifname);
+    char *argv[] = { (char *)"ip", (char *)"-n", ns, (char *)"-batch", (char *)"-", NULL };
+    char out[256];
+    if (vm_run_cmd(argv, cmds, out, sizeof(out)) != 0) {
+        out[strcspn(out, "\n")] = 0;
+        snprintf(err, errlen, "cannot configure %s in %s: %s", c->ifname, ns, out);
+        vm_peer_port_del(c->lan, c->port);
+        c->port = 0;
+        return PN_EINTERNAL;
+    }
+    return PN_OK;
+}
+
+static void s_ns_teardown(vm_t *vm, vm_node_t *nd)
+{
+    for (unsigned i = 0; i < nd->nnics; i++) {
+        vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
+        nd->nics[i].port = 0;
+        nd->nics[i].host_if[0] = 0;
+    }
+    char ns[64], err[256];
+    vm_ns_name(vm, nd, ns, sizeof(ns));
+    char path[128];
+    snprintf(path, sizeof(path), "/run/netns/%s", ns);
+    if (access(path, F_OK) == 0)
+        (void)s_ip(NULL, err, sizeof(err), "netns", "del", ns);
+}
+
+static int s_ns_setup(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
+{
+    char ns[64];
+    vm_ns_name(vm, nd, ns, sizeof(ns));
+    char path[128];
+    snprintf(path, sizeof(path), "/run/netns/%s", ns);
+    if (access(path, F_OK) == 0) {
+        char e2[256];
+        (void)s_ip(NULL, e2, sizeof(e2), "netns", "del", ns);
+    }
+    int r = s_ip(NULL, err, errlen, "netns", "add", ns);
+    if (r != PN_OK)
+        return r;
+    char *argv[] = { (char *)"ip", (char *)"-n", ns, (char *)"link", (char *)"set", (char *)"lo", (char *)"up", NULL };
+    vm_run_cmd(argv, NULL, NULL, 0);
+    for (unsigned i = 0; i < nd->nnics; i++) {
+        r = s_ns_nic_in(vm, nd, &nd->nics[i], err, errlen);
+        if (r != PN_OK) {
+            s_ns_teardown(vm, nd);
+            return r;
+        }
+    }
+    return PN_OK;
+}
+
+/* The idle init of an ns node without a command: reap what gets orphaned
+ * under it, end on SIGTERM/SIGINT. */
+static void s_idle_init(void)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig != SIGCHLD)
+            _exit(0);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+    }
+}
+
+/* ------------------------------------------------------------ monitor */
+
+#define MON_MAX_CLIENTS 8
+
+typedef struct {
+    int con;        /* UML console socketpair end, -1 otherwise */
+    int agent;      /* UML agent line socketpair end, -1 otherwise */
+    int con_ls, agent_ls;
+    int clients[MON_MAX_CLIENTS];
+    int agent_client;
+    int log;
+} mon_t;
+
+static int s_listen_unix(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -1;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    unlink(path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+        close(fd);
+        return -1;
+    }
+    chmod(path, 0600);
+    return fd;
+}
+
+static void s_write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* The monitor's loop: relay consoles/agent (UML), wait for the guest. */
+static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
+{
+    char buf[16384];
+    for (;;) {
+        struct pollfd p[4 + MON_MAX_CLIENTS + 1];
+        int np = 0;
+        p[np++] = (struct pollfd){ .fd = gpidfd, .events = POLLIN };
+        int i_con = -1, i_cls = -1, i_ag = -1, i_als = -1, i_ac = -1, i_cl0 = -1;
+        if (m->con >= 0) {
+            i_con = np;
+            p[np++] = (struct pollfd){ .fd = m->con, .events = POLLIN };
+        }
+        if (m->con_ls >= 0) {
+            i_cls = np;
+            p[np++] = (struct pollfd){ .fd = m->con_ls, .events = POLLIN };
+        }
+        if (m->agent >= 0) {
+            i_ag = np;
+            /* Read the guest's line only while someone takes it. */
+            p[np++] = (struct pollfd){ .fd = m->agent, .events = m->agent_client >= 0 ? POLLIN : 0 };
+        }
+        if (m->agent_ls >= 0) {
+            i_als = np;
+            p[np++] = (struct pollfd){ .fd = m->agent_ls, .events = POLLIN };
+        }
+        if (m->agent_client >= 0) {
+            i_ac = np;
+            p[np++] = (struct pollfd){ .fd = m->agent_client, .events = POLLIN };
+        }
+        i_cl0 = np;
+        for (int c = 0; c < MON_MAX_CLIENTS; c++)
+            p[np++] = (struct pollfd){ .fd = m->clients[c], .events = POLLIN };
+        if (poll(p, (nfds_t)np, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (p[0].revents)
+            break;
+        if (i_con >= 0 && p[i_con].revents) {
+            ssize_t n = read(m->con, buf, sizeof(buf));
+            if (n > 0) {
+                if (m->log >= 0)
+                    s_write_all(m->log, buf, (size_t)n);
+                for (int c = 0; c < MON_MAX_CLIENTS; c++)
+                    if (m->clients[c] >= 0 && send(m->clients[c], buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+                        errno != EAGAIN) {
+                        close(m->clients[c]);
+                        m->clients[c] = -1;
+                    }
+            } else if (n == 0) {
+                close(m->con);
+                m->con = -1;
+            }
+        }
+        if (i_cls >= 0 && (p[i_cls].revents & POLLIN)) {
+            int fd = accept4(m->con_ls, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                int c = 0;
+                while (c < MON_MAX_CLIENTS && m->clients[c] >= 0)
+                    c++;
+                if (c == MON_MAX_CLIENTS)
+                    close(fd);
+                else
+                    m->clients[c] = fd;
+            }
+        }
+        for (int c = 0; c < MON_MAX_CLIENTS; c++) {
+            if (p[i_cl0 + c].fd < 0 || !p[i_cl0 + c].revents)
+                continue;
+            ssize_t n = read(m->clients[c], buf, sizeof(buf));
+            if (n <= 0) {
+                close(m->clients[c]);
+                m->clients[c] = -1;
+            } else if (m->con >= 0)
+                s_write_all(m->con, buf, (size_t)n);
+        }
+        if (i_als >= 0 && (p[i_als].revents & POLLIN)) {
+            int fd = accept4(m->agent_ls, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                /* The newest connection wins: agentd reconnects. */
+                if (m->agent_client >= 0)
+                    close(m->agent_client);
+                m->agent_client = fd;
+            }
+        }
+        if (i_ag >= 0 && p[i_ag].revents && m->agent_client >= 0) {
+            ssize_t n = read(m->agent, buf, sizeof(buf));
+            if (n > 0)
+                s_write_all(m->agent_client, buf, (size_t)n);
+        }
+        if (i_ac >= 0 && p[i_ac].revents && m->agent_client >= 0) {
+            ssize_t n = read(m->agent_client, buf, sizeof(buf));
+            if (n <= 0) {
+                close(m->agent_client);
+                m->agent_client = -1;
+            } else if (m->agent >= 0)
+                s_write_all(m->agent, buf, (size_t)n);
+        }
+    }
+    siginfo_t si = { 0 };
+    int status = 0;
+    if (waitid(P_PID, (id_t)guest, &si, WEXITED) == 0)
+        status = si.si_code == CLD_EXITED ? si.si_status : -si.si_status;
+    /* Drain what the guest wrote last. */
+    if (m->con >= 0) {
+        ssize_t n;
+        while ((n = recv(m->con, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+            if (m->log >= 0)
+                s_write_all(m->log, buf, (size_t)n);
+    }
+    return status;
+}
+
+/* In the monitor (a fresh child of vmd): start the guest and supervise it.
+ * Never returns. */
+static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
+{
+    setsid();
+    s_child_signals();
+    /* A terminal's ^C or a hangup must not end the node. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    char dir[4200];
+    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
+    if (chdir(dir) < 0)
+        _exit(120);
+    mon_t m = { .con = -1, .agent = -1, .con_ls = -1, .agent_ls = -1, .agent_client = -1, .log = -1 };
+    for (int c = 0; c < MON_MAX_CLIENTS; c++)
+        m.clients[c] = -1;
+    m.log = open("console.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int gcon = -1, gagent = -1;
+    if (nd->kind == VM_UML) {
+        int sp[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
+            m.con = sp[0];
+            gcon = sp[1];
+        }
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
+            m.agent = sp[0];
+            gagent = sp[1];
+        }
+        m.con_ls = s_listen_unix("console.sock");
+        m.agent_ls = s_listen_unix("agent.sock");
+    }
+    int netns = -1;
+    if (nd->kind == VM_NS) {
+        char ns[64], path[128];
+        vm_ns_name(vm, nd, ns, sizeof(ns));
+        snprintf(path, sizeof(path), "/run/netns/%s", ns);
+        netns = open(path, O_RDONLY | O_CLOEXEC);
+        if (netns < 0)
+            _exit(121);
+    }
+    pid_t g = fork();
+    if (g < 0)
+        _exit(122);
+    if (g == 0) {
+        setpgid(0, 0);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        int nul = open("/dev/null", O_RDWR);
+        if (nd->kind == VM_UML) {
+            dup2(gcon, 0);
+            dup2(gcon, 1);
+            dup2(m.log >= 0 ? m.log : nul, 2);
+            dup2(gagent, 3);
+            syscall(SYS_close_range, 4, ~0u, 0);
+            if (vm_uml_xstate_workaround() < 0)
+                dprintf(2, "plugnet: cannot install the UML xstate workaround\n");
+        } else {
+            dup2(nul, 0);
+            dup2(m.log >= 0 ? m.log : nul, 1);
+            dup2(m.log >= 0 ? m.log : nul, 2);
+            if (nd->kind == VM_NS) {
+                if (setns(netns, CLONE_NEWNET) < 0 || unshare(CLONE_NEWUTS) < 0) {
+                    dprintf(2, "plugnet: cannot enter the node's namespaces: %s\n", strerror(errno));
+                    _exit(123);
+                }
+                sethostname(nd->name, strlen(nd->name));
+            }
+            syscall(SYS_close_range, 3, ~0u, 0);
+        }
+        if (nd->kind == VM_NS && !argv)
+            s_idle_init();
+        execvp(argv[0], argv);
+        dprintf(2, "plugnet: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    if (gcon >= 0)
+        close(gcon);
+    if (gagent >= 0)
+        close(gagent);
+    if (netns >= 0)
+        close(netns);
+    int gpidfd = (int)syscall(SYS_pidfd_open, g, 0);
+    int32_t gp = g;
+    if (write(report, &gp, sizeof(gp)) != sizeof(gp))
+        _exit(124);
+    close(report);
+    int status = gpidfd >= 0 ? s_monitor_loop(&m, g, gpidfd) : 0;
+    if (gpidfd < 0) {
+        int st;
+        waitpid(g, &st, 0);
+        status = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+    }
+    /* UML leaves helper processes: end the guest's whole group. */
+    kill(-g, SIGKILL);
+    char line[32];
+    int n = snprintf(line, sizeof(line), "%d\n", status);
+    int fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd >= 0) {
+        s_write_all(fd, line, (size_t)n);
+        close(fd);
+        rename("exit.tmp", "exit");
+    }
+    unlink("console.sock");
+    unlink("agent.sock");
+    _exit(0);
+}
+
+/* --------------------------------------------------------------- argv */
+
+typedef struct {
+    char *v[160];
+    int n;
+    char store[32768];
+    size_t used;
+} argv_t;
+
+static void a_add(argv_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void a_add(argv_t *a, const char *fmt, ...)
+{
+    if (a->n >= 158 || a->used >= sizeof(a->store))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(a->store + a->used, sizeof(a->store) - a->used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || a->used + (size_t)n + 1 > sizeof(a->store))
+        return;
+    a->v[a->n++] = a->store + a->used;
+    a->v[a->n] = NULL;
+    a->used += (size_t)n + 1;
+}
+
+static void s_uml_nic_arg(char *out, size_t len, const vm_nic_t *c)
+{
+    char mac[18], lan[4200];
+    pn_mac_format(c->mac, mac);
+    vm_lan_dir(c->lan, lan, sizeof(lan));
+    snprintf(out, len, "%s=daemon,%s,unix,%s/ctl", c->ifname, mac, lan);
+}
+
+static int s_uml_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t errlen)
+{
+    char dir[4200];
+    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
+    const char *img = nd->image[0] ? nd->image : vm->rootfs;
+    if (!vm->uml_kernel[0]) {
+        snprintf(err, errlen, "no UML kernel in %s: run 'make image'", vm->manifest);
+        return PN_ENOTFOUND;
+    }
+    a_add(a, "%s", vm->uml_kernel);
+    a_add(a, "mem=%uM", nd->mem);
+    a_add(a, "umid=uml");
+    a_add(a, "uml_dir=%s", dir);
+    if (nd->persistent)
+        a_add(a, "ubd0=%s", img);
+    else
+        a_add(a, "ubd0=%s/cow,%s", dir, img);
+    if (nd->cfgdisk[0])
+        a_add(a, "ubd1r=%s", nd->cfgdisk);
+    a_add(a, "root=/dev/ubda");
+    a_add(a, "rw");
+    a_add(a, "quiet");
+    a_add(a, "con=null");
+    a_add(a, "ssl=null");
+    a_add(a, "con0=fd:0,fd:1");
+    a_add(a, "ssl1=fd:3");
+    for (unsigned i = 0; i < nd->nnics; i++) {
+        char nic[4400];
+        s_uml_nic_arg(nic, sizeof(nic), &nd->nics[i]);
+        a_add(a, "%s", nic);
+    }
+    a_add(a, "%s", VM_UML_GLIBC_TUNABLES);
+    return PN_OK;
+}
+
+static int s_qemu_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t errlen)
+{
+    char dir[4200];
+    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
+    const char *img = nd->image[0] ? nd->image : vm->rootfs;
+    vm_accel(vm);
+    snprintf(nd->accel, sizeof(nd->accel), "%s", vm->kvm ? "kvm" : "tcg");
+    a_add(a, "qemu-system-x86_64");
+    a_add(a, "-name");
+    a_add(a, "%s", nd->name);
+    a_add(a, "-accel");
+    a_add(a, "%s", nd->accel);
+    if (vm->kvm) {
+        a_add(a, "-cpu");
+        a_add(a, "host");
+    }
+    a_add(a, "-m");
+    a_add(a, "%u", nd->mem);
+    a_add(a, "-smp");
+    a_add(a, "%u", nd->cpus);
+    a_add(a, "-display");
+    a_add(a, "none");
+    a_add(a, "-nodefaults");
+    if (!nd->image[0]) {
+        if (!vm->qemu_kernel[0]) {
+            snprintf(err, errlen, "no qemu kernel in %s: run 'make image'", vm->manifest);
+            return PN_ENOTFOUND;
+        }
+        a_add(a, "-kernel");
+        a_add(a, "%s", vm->qemu_kernel);
+        a_add(a, "-initrd");
+        a_add(a, "%s", vm->qemu_initrd);
+        a_add(a, "-append");
+        a_add(a, "console=ttyS0 quiet root=/dev/vda");
+    }
+    /* Several nodes share the base image read-only and vmd keeps the
+     * persistent lock itself: qemu's own image locking would refuse that. */
+    if (nd->persistent)
+        a_add(a, "-drive");
+    else
+        a_add(a, "-drive");
+    if (nd->persistent)
+        a_add(a, "file=%s,format=raw,if=virtio,file.locking=off", img);
+    else
+        a_add(a, "file=%s/disk.qcow2,format=qcow2,if=virtio,file.locking=off,backing.file.locking=off", dir);
+    if (nd->cfgdisk[0]) {
+        a_add(a, "-drive");
+        a_add(a, "file=%s,format=raw,if=virtio,readonly=on,file.locking=off", nd->cfgdisk);
+    }
+    a_add(a, "-chardev");
+    a_add(a, "socket,id=con0,path=%s/console.sock,server=on,wait=off,logfile=%s/console.log,logappend=on", dir, dir);
+    a_add(a, "-serial");
+    a_add(a, "chardev:con0");
+    a_add(a, "-device");
+    a_add(a, "virtio-serial-pci,id=vser0");
+    a_add(a, "-chardev");
+    a_add(a, "socket,id=agent0,path=%s/agent.sock,server=on,wait=off", dir);
+    a_add(a, "-device");
+    a_add(a, "virtserialport,bus=vser0.0,chardev=agent0,name=org.plugnet.agent.0");
+    a_add(a, "-qmp");
+    a_add(a, "unix:%s/qmp.sock,server=on,wait=off", dir);
+    for (unsigned i = 0; i < nd->nnics; i++) {
+        char mac[18], lan[4200];
+        pn_mac_format(nd->nics[i].mac, mac);
+        vm_lan_dir(nd->nics[i].lan, lan, sizeof(lan));
+        a_add(a, "-netdev");
+        a_add(a, "vde,id=net-%s,sock=%s", nd->nics[i].ifname, lan);
+        a_add(a, "-device");
+        a_add(a, "virtio-net-pci,netdev=net-%s,mac=%s,id=dev-%s", nd->nics[i].ifname, mac, nd->nics[i].ifname);
+    }
+    return PN_OK;
+}
+
+static int s_qemu_overlay(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
+{
+    if (nd->persistent)
+        return PN_OK;
+    char path[4300];
+    vm_node_dir(vm, nd, "disk.qcow2", path, sizeof(path));
+    if (access(path, F_OK) == 0)
+        return PN_OK;
+    const char *img = nd->image[0] ? nd->image : vm->rootfs;
+    char fmt[16] = "raw";
+    {
+        /* A qcow2 base image starts with "QFI\xfb". */
+        int fd = open(img, O_RDONLY | O_CLOEXEC);
+        unsigned char m[4] = { 0 };
+        if (fd >= 0) {
+            if (read(fd, m, 4) == 4 && m[0] == 'Q' && m[1] == 'F' && m[2] == 'I' && m[3] == 0xfb)
+                snprintf(fmt, sizeof(fmt), "qcow2");
+            close(fd);
+        }
+    }
+    char *argv[] = { (char *)"qemu-img", (char *)"create", (char *)"-q", (char *)"-f", (char *)"qcow2", (char *)"-b",
+                     (char *)img, (char *)"-F", fmt, path, NULL };
+    char out[512];
+    if (vm_run_cmd(argv, NULL, out, sizeof(out)) != 0) {
+        out[strcspn(out, "\n")] = 0;
+        snprintf(err, errlen, "cannot create the overlay %s: %s", path, out);
+        return PN_EINTERNAL;
+    }
+    return PN_OK;
+}
+
+/* -------------------------------------------------------------- start */
+
+static void s_watch(vm_t *vm, vm_node_t *nd)
+{
+    nd->pidfd = (int)syscall(SYS_pidfd_open, nd->mon_pid, 0);
+    if (nd->pidfd >= 0) {
+        fcntl(nd->pidfd, F_SETFD, FD_CLOEXEC);
+        nd->watch = pn_loop_add_fd(pn_svc_loop(vm->svc), nd->pidfd, EPOLLIN, s_on_monitor_exit, nd);
+    }
+}
+
+int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
+{
+    char dir[4200], path[4300];
+    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
+    int r = pn_mkdirs(dir, 0750);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-r));
+        return PN_EINTERNAL;
+    }
+    if (nd->kind != VM_NS && !nd->image[0] && !vm->rootfs[0] && vm_manifest_load(vm) < 0) {
+        snprintf(err, errlen, "no default image: run 'make image' (no manifest at %s)", vm->manifest);
+        return PN_ENOTFOUND;
+    }
+    for (unsigned i = 0; i < nd->nnics; i++) {
+        if (strcmp(nd->nics[i].lan, "mgmt") == 0) {
+            if ((r = s_mgmt_ready(vm, err, errlen)) != PN_OK)
+                return r;
+        } else if ((r = vm_peer_lan_exists(nd->nics[i].lan, err, errlen)) != PN_OK)
+            return r;
+    }
+    vm_node_dir(vm, nd, "exit", path, sizeof(path));
+    unlink(path);
+    pn_val_destroy(&nd->console_tail);
+    nd->have_exit = false;
+    nd->stop_requested = false;
+    nd->adopted = false;
+    argv_t *a = calloc(1, sizeof(*a));
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return PN_EINTERNAL;
+    }
+    char **argv = NULL;
+    if (nd->kind == VM_NS) {
+        if ((r = s_ns_setup(vm, nd, err, errlen)) != PN_OK)
+            goto fail;
+        if (nd->cmd) {
+            for (size_t i = 0; i < pn_len(nd->cmd) && i < 150; i++) {
+                pn_val_t *s = pn_at(nd->cmd, i);
+                a_add(a, "%s", s && s->type == PN_STR ? s->s.p : "");
+            }
+            argv = a->v;
+        }
+    } else {
+        r = vm_peer_cfgdisk(vm, nd, nd->cfgdisk, sizeof(nd->cfgdisk), err, errlen);
+        if (r != PN_OK)
+            goto fail;
+        if (nd->kind == VM_QEMU && (r = s_qemu_overlay(vm, nd, err, errlen)) != PN_OK)
+            goto fail;
+        r = nd->kind == VM_UML ? s_uml_argv(vm, nd, a, err, errlen) : s_qemu_argv(vm, nd, a, err, errlen);
+        if (r != PN_OK)
+            goto fail;
+        argv = a->v;
+        /* Fresh sockets: a stale one would look alive to a client. */
+        static const char *const stale[] = { "console.sock", "agent.sock", "qmp.sock", NULL };
+        for (int i = 0; stale[i]; i++) {
+            vm_node_dir(vm, nd, stale[i], path, sizeof(path));
+            unlink(path);
+        }
+    }
+    int rep[2];
+    if (pipe2(rep, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        r = PN_EINTERNAL;
+        goto fail;
+    }
+    pid_t mon = fork();
+    if (mon < 0) {
+        close(rep[0]);
+        close(rep[1]);
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        r = PN_EINTERNAL;
+        goto fail;
+    }
+    if (mon == 0) {
+        close(rep[0]);
+        /* Keep only the report pipe: the instance lock and the zmq sockets
+         * must not outlive vmd in its monitors. */
+        int keep = fcntl(rep[1], F_DUPFD, 100);
+        for (int fd = 3; fd < 100; fd++)
+            close(fd);
+        syscall(SYS_close_range, 101, ~0u, 0);
+        s_monitor(vm, nd, argv, keep);
+    }
+    close(rep[1]);
+    int32_t gp = 0;
+    struct pollfd pf = { .fd = rep[0], .events = POLLIN };
+    ssize_t got = 0;
+    if (poll(&pf, 1, 5000) > 0)
+        got = read(rep[0], &gp, sizeof(gp));
+    close(rep[0]);
+    nd->mon_pid = mon;
+    nd->mon_start = vm_proc_start_time(mon);
+    nd->guest_pid = got == sizeof(gp) ? gp : 0;
+    nd->started_ns = pn_now_ns();
+    free(a);
+    if (!nd->guest_pid) {
+        kill(mon, SIGKILL);
+        waitpid(mon, NULL, 0);
+        if (nd->kind == VM_NS)
+            s_ns_teardown(vm, nd);
+        snprintf(err, errlen, "the node's monitor did not start the guest");
+        nd->mon_pid = 0;
+        return PN_EINTERNAL;
+    }
+    s_watch(vm, nd);
+    vm_set_state(vm, nd, VM_STARTING);
+    vm_set_state(vm, nd, VM_RUNNING);
+    vm_peer_agent_register(vm, nd);
+    return PN_OK;
+fail:
+    free(a);
+    return r;
+}
+
+/* --------------------------------------------------------- monitor end */
+
+static pn_val_t *s_console_tail(vm_t *vm, vm_node_t *nd)
+{
+    char path[4300];
+    vm_node_dir(vm, nd, "console.log", path, sizeof(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    pn_val_t *arr = pn_arr();
+    if (fd < 0)
+        return arr;
+    char buf[4096];
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t from = end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0;
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, from);
+    close(fd);
+    if (n <= 0)
+        return arr;
+    buf[n] = 0;
+    /* Keep printable lines, the last VM_CONSOLE_TAIL of them. */
+    char *lines[VM_CONSOLE_TAIL];
+    int nl = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(buf, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
+        for (char *c = l; *c; c++)
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+                *c = ' ';
+        if (nl == VM_CONSOLE_TAIL) {
+            memmove(lines, lines + 1, sizeof(lines[0]) * (VM_CONSOLE_TAIL - 1));
+            nl--;
+        }
+        lines[nl++] = l;
+    }
+    for (int i = 0; i < nl; i++)
+        pn_arr_push(arr, pn_str(lines[i]));
+    return arr;
+}
+
+static void s_finish(vm_t *vm, vm_node_t *nd)
+{
+    if (nd->watch) {
+        pn_loop_del(pn_svc_loop(vm->svc), nd->watch);
+        nd->watch = NULL;
+    }
+    if (nd->pidfd >= 0) {
+        close(nd->pidfd);
+        nd->pidfd = -1;
+    }
+    if (nd->stop_timer) {
+        pn_loop_del_timer(pn_svc_loop(vm->svc), nd->stop_timer);
+        nd->stop_timer = NULL;
+    }
+    /* Reap it when it is our child (not after an adoption). */
+    if (nd->mon_pid)
+        waitpid(nd->mon_pid, NULL, WNOHANG);
+    char path[4300], *buf = NULL;
+    size_t len;
+    vm_node_dir(vm, nd, "exit", path, sizeof(path));
+    if (pn_file_read(path, 64, &buf, &len) == 0) {
+        nd->exit_status = atoi(buf);
+        nd->have_exit = true;
+        free(buf);
+    } else {
+        nd->have_exit = false;
+    }
+    /* The guest's whole process group, in case the monitor was killed. */
+    if (nd->guest_pid > 1)
+        kill(-nd->guest_pid, SIGKILL);
+    if (nd->kind == VM_NS)
+        s_ns_teardown(vm, nd);
+    vm_peer_agent_unregister(nd);
+    bool crashed = !nd->stop_requested;
+    if (crashed) {
+        pn_val_free(nd->console_tail);
+        nd->console_tail = s_console_tail(vm, nd);
+    }
+    nd->mon_pid = 0;
+    nd->guest_pid = 0;
+    vm_set_state(vm, nd, crashed ? VM_CRASHED : VM_STOPPED);
+    if (nd->waiting) {
+        pn_req_ok(nd->waiting, vm_node_to_val(vm, nd, true));
+        nd->waiting = NULL;
+    }
+    if (nd->restart_after) {
+        nd->restart_after = false;
+        char err[512];
+        if (vm_start(vm, nd, err, sizeof(err)) != PN_OK)
+            pn_warn("vmd: %s: restart failed: %s", nd->name, err);
+    }
+}
+
+static void s_on_monitor_exit(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    vm_node_t *nd = arg;
+    (void)loop;
+    (void)fd;
+    (void)events;
+    s_finish(vm_self, nd);
+}
+
+/* --------------------------------------------------------------- stop */
+
+static void s_stop_timeout(pn_loop_t *loop, pn_timer_t *t, void *arg)
+{
+    vm_node_t *nd = arg;
+    (void)loop;
+    (void)t;
+    nd->stop_timer = NULL;
+    if (nd->guest_pid > 1)
+        kill(-nd->guest_pid, SIGKILL);
+}
+
+void vm_kill(vm_t *vm, vm_node_t *nd)
+{
+    (void)vm;
+    nd->stop_requested = true;
+    if (nd->state == VM_RUNNING || nd->state == VM_STARTING)
+        vm_set_state(vm, nd, VM_STOPPING);
+    if (nd->guest_pid > 1)
+        kill(-nd->guest_pid, SIGKILL);
+}
+
+void vm_stop(vm_t *vm, vm_node_t *nd, unsigned timeout_ms)
+{
+    nd->stop_requested = true;
+    vm_set_state(vm, nd, VM_STOPPING);
+    char path[4300], err[512];
+    int r = -1;
+    if (nd->kind == VM_QEMU) {
+        vm_node_dir(vm, nd, "qmp.sock", path, sizeof(path));
+        r = vm_qmp(path, "{\"execute\":\"system_powerdown\"}", err, sizeof(err), 2000);
+    } else if (nd->kind == VM_UML) {
+        vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
+        r = vm_mconsole(path, "halt", err, sizeof(err), 2000);
+    } else if (nd->guest_pid > 1) {
+        r = kill(nd->guest_pid, SIGTERM);
+    }
+    if (r < 0)
+        timeout_ms = 0;
+    nd->stop_timer = pn_loop_add_timer(pn_svc_loop(vm->svc), timeout_ms ? timeout_ms : 1, false, s_stop_timeout, nd);
+}
+
+/* -------------------------------------------------------------- adopt */
+
+void vm_adopt(vm_t *vm, vm_node_t *nd)
+{
+    bool was_live = nd->state == VM_STARTING || nd->state == VM_RUNNING || nd->state == VM_STOPPING;
+    if (!was_live) {
+        /* Nodes that were not running come back as defined. */
+        nd->state = VM_DEFINED;
+        return;
+    }
+    if (nd->mon_pid > 1 && nd->mon_start && vm_proc_start_time(nd->mon_pid) == nd->mon_start) {
+        s_watch(vm, nd);
+        if (nd->pidfd >= 0) {
+            nd->adopted = true;
+            nd->state = VM_RUNNING;
+            vm_node_save(vm, nd);
+            pn_notice("vmd: adopted node %s (monitor %d, guest %d)", nd->name, (int)nd->mon_pid, (int)nd->guest_pid);
+            vm_peer_agent_register(vm, nd);
+            return;
+        }
+    }
+    /* It ended while vmd was away. */
+    nd->stop_requested = false;
+    s_finish(vm, nd);
+}
+
+/* ---------------------------------------------------------- live NICs */
+
+int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
+{
+    int r;
+    if (strcmp(c->lan, "mgmt") == 0)
+        r = s_mgmt_ready(vm, err, errlen);
+    else
+        r = vm_peer_lan_exists(c->lan, err, errlen);
+    if (r != PN_OK)
+        return r;
+    if (nd->state != VM_RUNNING)
+        return PN_OK;
+    char path[4300], cmd[8192];
+    if (nd->kind == VM_NS)
+        return s_ns_nic_in(vm, nd, c, err, errlen);
+    if (nd->kind == VM_UML) {
+        char nic[4400], reply[600];
+        s_uml_nic_arg(nic, sizeof(nic), c);
+        snprintf(cmd, sizeof(cmd), "config %s", nic);
+        vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
+        if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
+            snprintf(err, errlen, "UML refused %s: %s", c->ifname, reply);
+            return PN_EINTERNAL;
+        }
+        return PN_OK;
+    }
+    char mac[18], lan[4200];
+    pn_mac_format(c->mac, mac);
+    vm_lan_dir(c->lan, lan, sizeof(lan));
+    vm_node_dir(vm, nd, "qmp.sock", path, sizeof(path));
+    snprintf(cmd, sizeof(cmd),
+             "{\"execute\":\"netdev_add\",\"arguments\":{\"type\":\"vde\",\"id\":\"net-%s\",\"sock\":\"%s\"}}",
+             c->ifname, lan);
+    if (vm_qmp(path, cmd, err, errlen, 5000) < 0)
+        return PN_EINTERNAL;
+    snprintf(cmd, sizeof(cmd),
+             "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-net-pci\",\"netdev\":\"net-%s\","
+             "\"mac\":\"%s\",\"id\":\"dev-%s\"}}",
+             c->ifname, mac, c->ifname);
+    if (vm_qmp(path, cmd, err, errlen, 5000) < 0) {
+        char e2[256];
+        snprintf(cmd, sizeof(cmd), "{\"execute\":\"netdev_del\",\"arguments\":{\"id\":\"net-%s\"}}", c->ifname);
+        vm_qmp(path, cmd, e2, sizeof(e2), 5000);
+        return PN_EINTERNAL;
+    }
+    return PN_OK;
+}
+
+int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
+{
+    if (nd->state != VM_RUNNING)
+        return PN_OK;
+    char path[4300], cmd[512];
+    if (nd->kind == VM_NS) {
+        char ns[64];
+        vm_ns_name(vm, nd, ns, sizeof(ns));
+        vm_peer_port_del(c->lan, c->port);
+        char *argv[] = { (char *)"ip", (char *)"-n", ns, (char *)"link", (char *)"del", c->ifname, NULL };
+        vm_run_cmd(argv, NULL, NULL, 0);
+        c->port = 0;
+        return PN_OK;
+    }
+    if (nd->kind == VM_UML) {
+        char reply[600];
+        snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
+        vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
+        if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
+            snprintf(err, errlen, "UML refused to remove %s: %s", c->ifname, reply);
+            return PN_EBUSY;
+        }
+        return PN_OK;
+    }
+    vm_node_dir(vm, nd, "qmp.sock", path, sizeof(path));
+    snprintf(cmd, sizeof(cmd), "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"dev-%s\"}}", c->ifname);
+    if (vm_qmp(path, cmd, err, errlen, 5000) < 0)
+        return PN_EINTERNAL;
+    /* The netdev goes at once: traffic stops even before the guest
+     * acknowledges the unplug. */
+    snprintf(cmd, sizeof(cmd), "{\"execute\":\"netdev_del\",\"arguments\":{\"id\":\"net-%s\"}}", c->ifname);
+    char e2[256];
+    vm_qmp(path, cmd, e2, sizeof(e2), 5000);
+    return PN_OK;
+}
+
+/* Remove a stopped node's files (the base image is never touched). */
+void vm_node_files_rm(vm_t *vm, vm_node_t *nd)
+{
+    char dir[4200];
+    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
+    char *argv[] = { (char *)"rm", (char *)"-rf", "--", dir, NULL };
+    vm_run_cmd(argv, NULL, NULL, 0);
+}

@@ -1,0 +1,56 @@
+# tests/lib-vmd.sh — helpers for the vmd tests (t2xxx); source after lib.sh.
+
+# The tiny guest image: built (quickly, when up to date) into $PLUGNET_BUILD/image.
+pn_image() {
+    [ -f "$PLUGNET_BUILD/image/manifest" ] && "$PLUGNET_SRC/images/tiny/build.sh" "$PLUGNET_BUILD/image" >/dev/null 2>&1 \
+        && return 0
+    "$PLUGNET_SRC/images/tiny/build.sh" "$PLUGNET_BUILD/image" >/dev/null
+}
+
+# wait_for_line SECONDS FILE PATTERN: block (on inotify through tail -F, not
+# by sleeping) until FILE holds a line matching the extended regex PATTERN.
+wait_for_line() {
+    timeout "$1" bash -c 'grep -E -q -m1 -- "$2" <(tail -n +1 -F "$1" 2>/dev/null)' _ "$2" "$3"
+}
+
+# Kill a process group (started with setsid, so its leader's pid is the
+# group id: UML leaves helper processes behind otherwise) and reap it.
+kill_wait() { kill -9 -- "-$1" 2>/dev/null; kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 0; }
+
+test_lazy_prereq UML "user-mode-linux is not installed" 'command -v linux || [ -x /usr/bin/linux.uml ]'
+test_lazy_prereq QEMU "qemu-system-x86_64 is not installed" 'command -v qemu-system-x86_64'
+
+# Each test's management LAN gets its own /16 on the host (the host has a
+# tap on every test's mgmt LAN), and its own node-name space.
+PLUGNET_MGMT_PREFIX=10.$(( 0x$(printf %s "$TEST_TAG" | cut -c1-2) ))
+export PLUGNET_MGMT_PREFIX
+
+# vm_daemons: the four daemons for this test, stopped (with their nodes) at the end.
+vm_daemons() {
+    pn_daemons_start
+}
+
+# vm_field NODE JQ: one field of node.show.
+vm_field() { plugnet --json node show "$1" | jq -r "$2"; }
+
+# vm_console_wait NODE SECONDS PATTERN: wait for PATTERN on the node's console.
+vm_console_wait() {
+    wait_for_line "$2" "$PLUGNET_STATE_DIR/nodes/$1/console.log" "$3"
+}
+
+# vm_console_run NODE SECONDS 'shell command': run it on the node's root
+# console and wait for its exit status 0 (a unique marker per call).
+_vm_mark=0
+vm_console_run() {
+    _vm_mark=$((_vm_mark + 1))
+    _m="pnmark${_vm_mark}x$$"
+    printf '%s; echo %s-$?-end\n' "$3" "$_m" |
+        socat -u - "UNIX-CONNECT:$PLUGNET_STATE_DIR/nodes/$1/console.sock" &&
+    vm_console_wait "$1" "$2" "^$_m-0-end"
+}
+
+# The vmd daemon's pid.
+vm_pid() { plugnet --json status | jq -r '.[] | select(.daemon == "vmd") | .pid'; }
+
+# vm_ns_ping NODE ADDR: one ping from inside an ns node.
+vm_ns_ping() { ip netns exec "$(vm_field "$1" .netns)" ping -n -q -c 1 -W 2 "$2" >/dev/null 2>&1; }

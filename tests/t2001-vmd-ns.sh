@@ -1,0 +1,103 @@
+#!/bin/bash
+# vmd with namespace nodes: lifecycle, the seed addressing rule, the
+# management LAN, live NICs, crashes, adoption and bad input.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-vmd.sh"
+
+test_expect_success ROOT,NETNS 'daemons start' '
+    vm_daemons &&
+    plugnet lan add lan1 >/dev/null
+'
+
+test_expect_success ROOT,NETNS 'ten ns nodes on one LAN all reach each other' '
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        plugnet node add n$i --kind ns --nic lan1,ip=10.99.0.$i/24 --start >/dev/null || return 1
+    done &&
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        test "$(vm_field n$i .state)" = running || return 1
+        for j in 1 2 3 4 5 6 7 8 9 10; do
+            [ $i = $j ] && continue
+            retry_until 5 vm_ns_ping n$i 10.99.0.$j || { echo "n$i cannot reach n$j"; return 1; }
+        done
+    done
+'
+
+test_expect_success ROOT,NETNS 'the seed rule: MACs, management address, host reaches the node' '
+    plugnet node add seed --kind ns --number 1234 --nic lan1 --start >/dev/null &&
+    test "$(vm_field seed ".nics[] | select(.ifname == \"eth1\") | .mac")" = 02:00:0c:22:00:01 &&
+    test "$(vm_field seed ".nics[] | select(.ifname == \"eth0\") | .mac")" = 02:00:0c:22:00:00 &&
+    test "$(vm_field seed .mgmt_ip)" = "$PLUGNET_MGMT_PREFIX.12.34/16" &&
+    ns=$(vm_field seed .netns) &&
+    ip -n "$ns" link show eth1 | grep -q "link/ether 02:00:0c:22:00:01" &&
+    test "$(nsenter -t "$(vm_field seed .pid)" -u hostname)" = seed &&
+    retry_until 5 ping -n -q -c1 -W1 "$PLUGNET_MGMT_PREFIX.12.34" >/dev/null
+'
+
+test_expect_success ROOT,NETNS 'nic.add plugs eth2 live on a new LAN; nic.del unplugs it' '
+    plugnet lan add lan2 >/dev/null &&
+    plugnet nic add n1 eth2 lan2 --ip 10.98.0.1/24 >/dev/null &&
+    plugnet nic add n2 eth2 lan2 --ip 10.98.0.2/24 >/dev/null &&
+    retry_until 5 vm_ns_ping n1 10.98.0.2 &&
+    plugnet nic del n2 eth2 &&
+    ! vm_ns_ping n1 10.98.0.2 &&
+    test "$(vm_field n2 ".nics | length")" = 2 &&
+    vm_ns_ping n1 10.99.0.2
+'
+
+test_expect_success ROOT,NETNS 'an ns node whose command exits is crashed, with its status and output' '
+    plugnet node add dies --kind ns --start -- sh -c "echo about to fail; read x </dev/null; exit 3" >/dev/null;
+    retry_until 10 sh -c "test \"\$(plugnet --json node show dies | jq -r .state)\" = crashed" &&
+    test "$(vm_field dies .exit_status)" = 3 &&
+    vm_field dies ".console_tail[]" | grep -q "about to fail" &&
+    ! ip netns list | grep -q "$(vm_field dies .netns)"
+'
+
+test_expect_success ROOT,NETNS 'stop ends a node gracefully; start brings it back' '
+    plugnet node stop n10 &&
+    test "$(vm_field n10 .state)" = stopped &&
+    ! vm_ns_ping n1 10.99.0.10 &&
+    plugnet node start n10 &&
+    retry_until 5 vm_ns_ping n1 10.99.0.10
+'
+
+test_expect_success ROOT,NETNS 'bad input is refused with its own error and leaves nothing behind' '
+    before=$(plugnet --json node ls | jq ".nodes | length") &&
+    ports=$(plugnet --json port ls lan1 | jq ".ports | length") &&
+    ! plugnet node add bad1 --kind ns --nic nosuchlan 2>err && grep -q "not_found.*nosuchlan" err &&
+    ! plugnet node add n1 --kind ns 2>err && grep -q "already_exists.*n1" err &&
+    ! plugnet node add bad2 --kind ns --number 1234 2>err && grep -q "already_exists.*1234.*seed" err &&
+    ! plugnet node add bad3 --kind uml --mem 99999999 2>err && grep -q "invalid_argument.*mem" err &&
+    ! plugnet node add bad4 --kind uml --image /nonexistent/disk.img 2>err && grep -q "not_found.*nonexistent" err &&
+    ! plugnet node add bad5 --kind ns --nic lan1,mac=02:00:00:01:00:01 2>err && grep -q "already_exists.*02:00:00:01:00:01" err &&
+    ! plugnet node add BAD --kind ns 2>err && grep -q invalid_argument err &&
+    ! plugnet node start n1 2>err && grep -q "busy.*running" err &&
+    ! plugnet node show nosuch 2>err && grep -q "not_found" err &&
+    test "$(plugnet --json node ls | jq ".nodes | length")" = "$before" &&
+    test "$(plugnet --json port ls lan1 | jq ".ports | length")" = "$ports" &&
+    ! ls "$PLUGNET_STATE_DIR/nodes" | grep -q "^bad"
+'
+
+test_expect_success ROOT,NETNS 'vmd killed with SIGKILL and started again adopts every running node' '
+    pid_before=$(vm_field n3 .pid) &&
+    kill -9 "$(vm_pid)" &&
+    plugnet daemons start vmd >/dev/null &&
+    test "$(vm_field n3 .state)" = running &&
+    test "$(vm_field n3 .pid)" = "$pid_before" &&
+    test "$(vm_field n3 .adopted)" = true &&
+    test "$(vm_field dies .state)" = defined &&
+    vm_ns_ping n3 10.99.0.4 &&
+    plugnet node kill n3 &&
+    test "$(vm_field n3 .state)" = stopped
+'
+
+test_expect_success ROOT,NETNS 'node del removes a stopped node and its namespace' '
+    ns=$(vm_field n3 .netns) &&
+    plugnet node del n3 &&
+    ! plugnet node show n3 2>/dev/null &&
+    ! ip netns list | grep -q "^$ns" &&
+    ! plugnet node del n4 2>err && grep -q busy err &&
+    plugnet node del --force n4 &&
+    ! plugnet node show n4 2>/dev/null
+'
+
+test_done
