@@ -39,14 +39,21 @@ vm_console_wait() {
 }
 
 # vm_console_run NODE SECONDS 'shell command': run it on the node's root
-# console and wait for its exit status 0 (a unique marker per call).
+# console and wait for its exit status 0 (a unique marker per call).  The
+# console connection stays open until the answer came: qemu drops what it
+# has not read yet when a client hangs up.
 _vm_mark=0
 vm_console_run() {
     _vm_mark=$((_vm_mark + 1))
     _m="pnmark${_vm_mark}x$$"
-    printf '%s; echo %s-$?-end\n' "$3" "$_m" |
-        socat -u - "UNIX-CONNECT:$PLUGNET_STATE_DIR/nodes/$1/console.sock" &&
-    vm_console_wait "$1" "$2" "^$_m-0-end"
+    rm -f "$TEST_DIR/.vmrc"
+    {
+        printf '%s; echo %s-$?-end\n' "$3" "$_m"
+        vm_console_wait "$1" "$2" "^$_m-[0-9]+-end"
+        echo $? >"$TEST_DIR/.vmrc"
+    } | socat -u - "UNIX-CONNECT:$PLUGNET_STATE_DIR/nodes/$1/console.sock" || return 1
+    [ "$(cat "$TEST_DIR/.vmrc" 2>/dev/null)" = 0 ] &&
+    grep -a -q "^$_m-0-end" "$PLUGNET_STATE_DIR/nodes/$1/console.log"
 }
 
 # The vmd daemon's pid.

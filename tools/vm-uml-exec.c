@@ -34,6 +34,8 @@ int main(int argc, char **argv)
      * killed: make our pid the process group id so `kill -- -PID` ends them
      * all (setsid fails harmlessly when we lead a group already). */
     (void)setsid();
+    if (tun)
+        putenv((char *)VM_UML_GLIBC_TUNABLES);
     int r = vm_uml_xstate_workaround();
     if (r < 0)
         fprintf(stderr, "vm-uml-exec: seccomp: %s (continuing)\n", strerror(-r));

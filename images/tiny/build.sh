@@ -60,10 +60,10 @@ populate() {
 # ------------------------------------------------------------- root image
 R=$TMP/root
 populate "$R"
-mkdir -p "$R/etc/init.d" "$R/mnt/plugnet" "$R/etc/acpi/PWRF"
+mkdir -p "$R/etc/init.d" "$R/mnt/plugnet"
 cat > "$R/etc/inittab" <<'IT'
 ::sysinit:/etc/init.d/rcS
-::respawn:/bin/cttyhack /bin/sh -l
+::respawn:/etc/init.d/console
 ::ctrlaltdel:/sbin/reboot
 ::shutdown:/bin/umount -a -r
 IT
@@ -83,8 +83,9 @@ mount -o remount,rw / 2>/dev/null
 hostname plugnet
 ip link set lo up
 # Drivers: on qemu the initramfs loaded the virtio modules already.
-# acpid turns qemu's ACPI power button (system_powerdown) into poweroff.
-[ -d /dev/input ] && acpid 2>/dev/null
+# No acpid: busybox's acpid restarts the console's shell when a PCI device
+# is hot-plugged (nic.add); vmd's stop falls back to a kill after its
+# graceful timeout.
 if grep -qw plugnet.noconfig /proc/cmdline; then
     echo "plugnet: config skipped (plugnet.noconfig)"
     exit 0
@@ -112,13 +113,22 @@ fi
 echo "plugnet: config done"
 RC
 chmod 755 "$R/etc/init.d/rcS"
-# ACPI power button (qemu system_powerdown) -> poweroff.
-printf '#!/bin/sh\npoweroff\n' > "$R/etc/acpi/PWRF/00000080"
-chmod 755 "$R/etc/acpi/PWRF/00000080"
-printf 'PWRF PWRF/00000080\n' > "$R/etc/acpid.conf"
+# The root shell: on qemu the virtio console hvc0 (qemu's 8250 serial input
+# stalls behind a socket chardev; kernel messages stay on ttyS0), else the
+# system console (UML's con0).
+cat > "$R/etc/init.d/console" <<'CO'
+#!/bin/sh
+if [ -c /dev/hvc0 ]; then
+    exec setsid -c /bin/sh -l </dev/hvc0 >/dev/hvc0 2>&1
+fi
+exec /bin/cttyhack /bin/sh -l
+CO
+chmod 755 "$R/etc/init.d/console"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$R/etc/passwd"
 echo 'root:x:0:' > "$R/etc/group"
-printf 'export PATH=/sbin:/bin:/usr/sbin:/usr/bin\nexport PS1="\\h:\\w# "\n' > "$R/etc/profile"
+# The console's login shell says when it reads commands (tests and tools
+# typing into the console wait for this line).
+printf 'export PATH=/sbin:/bin:/usr/sbin:/usr/bin\nexport PS1="\\h:\\w# "\necho "plugnet: shell ready"\n' > "$R/etc/profile"
 echo '127.0.0.1 localhost' > "$R/etc/hosts"
 ln -sf /proc/mounts "$R/etc/mtab"
 ln -sf /bin/busybox "$R/sbin/init"

@@ -468,6 +468,11 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
 {
     setsid();
     s_child_signals();
+    {
+        char comm[16];
+        snprintf(comm, sizeof(comm), "pnmon-%s", nd->name);
+        prctl(PR_SET_NAME, comm);
+    }
     /* A terminal's ^C or a hangup must not end the node. */
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
@@ -494,6 +499,10 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         m.con_ls = s_listen_unix("console.sock");
         m.agent_ls = s_listen_unix("agent.sock");
     }
+    if (nd->kind == VM_QEMU) {
+        unlink("con.qemu");
+        m.con_ls = s_listen_unix("console.sock");
+    }
     int netns = -1;
     if (nd->kind == VM_NS) {
         char ns[64], path[128];
@@ -518,6 +527,8 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
             dup2(m.log >= 0 ? m.log : nul, 2);
             dup2(gagent, 3);
             syscall(SYS_close_range, 4, ~0u, 0);
+            /* UML's own glibc too: keep AVX state out of its threads. */
+            putenv((char *)VM_UML_GLIBC_TUNABLES);
             if (vm_uml_xstate_workaround() < 0)
                 dprintf(2, "plugnet: cannot install the UML xstate workaround\n");
         } else {
@@ -550,6 +561,23 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     if (write(report, &gp, sizeof(gp)) != sizeof(gp))
         _exit(124);
     close(report);
+    if (nd->kind == VM_QEMU) {
+        /* qemu creates con.qemu early in its start-up: connect (bounded). */
+        for (int i = 0; i < 1500 && m.con < 0; i++) {
+            struct sockaddr_un sa = { .sun_family = AF_UNIX };
+            snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/con.qemu", dir);
+            int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+                m.con = fd;
+                break;
+            }
+            if (fd >= 0)
+                close(fd);
+            struct pollfd pf = { .fd = gpidfd, .events = POLLIN };
+            if (poll(&pf, 1, 20) > 0)
+                break; /* qemu ended already */
+        }
+    }
     int status = gpidfd >= 0 ? s_monitor_loop(&m, g, gpidfd) : 0;
     if (gpidfd < 0) {
         int st;
@@ -688,12 +716,20 @@ static int s_qemu_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t err
         a_add(a, "-drive");
         a_add(a, "file=%s,format=raw,if=virtio,readonly=on,file.locking=off", nd->cfgdisk);
     }
+    /* Kernel messages go out on the 8250 serial into console.log; the
+     * interactive console is a virtio console (hvc0) on con.qemu, which the
+     * monitor holds open for good (a host-side hangup would hang up the
+     * guest's shell) and serves as console.sock, logging to the same file. */
     a_add(a, "-chardev");
-    a_add(a, "socket,id=con0,path=%s/console.sock,server=on,wait=off,logfile=%s/console.log,logappend=on", dir, dir);
+    a_add(a, "file,id=ser0,path=%s/console.log,append=on", dir);
     a_add(a, "-serial");
-    a_add(a, "chardev:con0");
+    a_add(a, "chardev:ser0");
     a_add(a, "-device");
     a_add(a, "virtio-serial-pci,id=vser0");
+    a_add(a, "-chardev");
+    a_add(a, "socket,id=con0,path=%s/con.qemu,server=on,wait=off", dir);
+    a_add(a, "-device");
+    a_add(a, "virtconsole,bus=vser0.0,chardev=con0,name=console");
     a_add(a, "-chardev");
     a_add(a, "socket,id=agent0,path=%s/agent.sock,server=on,wait=off", dir);
     a_add(a, "-device");

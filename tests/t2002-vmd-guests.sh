@@ -1,0 +1,98 @@
+#!/bin/bash
+# vmd with real guests: UML and qemu (TCG) nodes of the tiny image on
+# switchd LANs, live NICs, crash reports, COW disks, the persistent lock and
+# adoption after a SIGKILL of vmd.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-vmd.sh"
+
+# ifname_of MAC: a guest-side snippet naming the interface with that MAC,
+# waiting (bounded, in the guest) for a hot-plugged one to appear.
+ifname_of() {
+    printf 'd=; i=0; while [ -z "$d" ] && [ $i -lt 100 ]; do for p in /sys/class/net/*; do [ "$(cat $p/address)" = %s ] && d=${p##*/}; done; [ -z "$d" ] && usleep 100000; i=$((i+1)); done; [ -n "$d" ]' "$1"
+}
+
+test_expect_success ROOT,UML,QEMU 'image and daemons' '
+    pn_image &&
+    . "$PLUGNET_BUILD/image/manifest" &&
+    sum0=$(sha256sum <"$ROOTFS") &&
+    vm_daemons &&
+    plugnet lan add lan1 >/dev/null
+'
+
+test_expect_success ROOT,UML 'two UML nodes boot and ping each other' '
+    plugnet node add u1 --kind uml --nic lan1,ip=10.97.0.1/24 --start >/dev/null &&
+    plugnet node add u2 --kind uml --nic lan1,ip=10.97.0.2/24 --start >/dev/null &&
+    test "$(vm_field u1 .state)" = running &&
+    vm_console_wait u1 40 "plugnet: shell ready" &&
+    vm_console_wait u2 40 "plugnet: shell ready" &&
+    vm_console_run u1 20 "ping -c1 -W2 10.97.0.2" &&
+    retry_until 10 ping -n -q -c1 -W1 "$(vm_field u2 .mgmt_ip | cut -d/ -f1)" >/dev/null
+'
+
+test_expect_success ROOT,UML,QEMU 'a qemu node (TCG here) and a UML node ping each other on one LAN' '
+    plugnet node add q1 --kind qemu --nic lan1,ip=10.97.0.3/24 --start >/dev/null &&
+    test "$(vm_field q1 .accel)" = tcg &&
+    vm_field q1 .accel_reason | grep -q . &&
+    vm_console_wait q1 90 "plugnet: shell ready" &&
+    vm_console_run q1 40 "ping -c1 -W2 10.97.0.1" &&
+    vm_console_run u1 20 "ping -c1 -W2 10.97.0.3"
+'
+
+test_expect_success ROOT,UML,QEMU 'eth2 hot-plugs into running UML and qemu nodes on a new LAN; nic del stops it' '
+    plugnet lan add lan2 >/dev/null &&
+    plugnet nic add u1 eth2 lan2 --ip 10.96.0.1/24 >/dev/null &&
+    plugnet nic add q1 eth2 lan2 --ip 10.96.0.3/24 >/dev/null &&
+    mu=$(vm_field u1 ".nics[] | select(.ifname == \"eth2\") | .mac") &&
+    mq=$(vm_field q1 ".nics[] | select(.ifname == \"eth2\") | .mac") &&
+    test "$mu" = 02:00:00:01:00:02 &&
+    vm_console_run u1 20 "$(ifname_of $mu) && ip addr add 10.96.0.1/24 dev \$d && ip link set \$d up" &&
+    vm_console_run q1 40 "$(ifname_of $mq) && ip addr add 10.96.0.3/24 dev \$d && ip link set \$d up" &&
+    vm_console_run u1 20 "ping -c1 -W3 10.96.0.3" &&
+    plugnet nic del q1 eth2 >/dev/null &&
+    test "$(vm_field q1 ".nics | length")" = 2 &&
+    ! vm_console_run u1 6 "ping -c1 -W2 10.96.0.3" &&
+    vm_console_run u1 20 "ping -c1 -W2 10.97.0.3"
+'
+
+test_expect_success ROOT,UML 'COW nodes write their own files; the base image never changes' '
+    vm_console_run u1 10 "echo one >/root/mine && sync" &&
+    vm_console_run u2 10 "echo two >/root/mine && sync" &&
+    vm_console_run u1 10 "grep -q one /root/mine" &&
+    vm_console_run u2 10 "grep -q two /root/mine" &&
+    test "$(sha256sum <"$ROOTFS")" = "$sum0"
+'
+
+test_expect_success ROOT,UML 'a persistent node locks its image against a second user' '
+    cp --sparse=always "$ROOTFS" "$TEST_DIR/own.img" &&
+    plugnet node add p1 --kind uml --image "$TEST_DIR/own.img" --persistent >/dev/null &&
+    ! plugnet node add p2 --kind uml --image "$TEST_DIR/own.img" 2>err &&
+    grep -q "busy.*locked by persistent node .p1." err &&
+    ! plugnet node add p3 --kind qemu --image "$TEST_DIR/own.img" --persistent 2>err &&
+    grep -q "busy.*in use by node .p1." err &&
+    ! plugnet node add p4 --kind uml --persistent 2>err &&
+    grep -q "busy" err &&
+    plugnet node del p1
+'
+
+test_expect_success ROOT,QEMU 'kill -9 of a qemu process: crashed, with the exit status and the last console lines' '
+    qpid=$(vm_field q1 .pid) &&
+    kill -9 "$qpid" &&
+    retry_until 10 sh -c "test \"\$(plugnet --json node show q1 | jq -r .state)\" = crashed" &&
+    test "$(vm_field q1 .exit_status)" = -9 &&
+    test "$(vm_field q1 ".console_tail | length")" -gt 0 &&
+    vm_field q1 ".console_tail[]" | grep -q "plugnet"
+'
+
+test_expect_success ROOT,UML 'SIGKILL of vmd: the UML nodes keep running and are adopted' '
+    upid=$(vm_field u2 .pid) &&
+    kill -9 "$(vm_pid)" &&
+    plugnet daemons start vmd >/dev/null &&
+    test "$(vm_field u2 .state)" = running &&
+    test "$(vm_field u2 .adopted)" = true &&
+    test "$(vm_field u2 .pid)" = "$upid" &&
+    vm_console_run u2 20 "ping -c1 -W2 10.97.0.1" &&
+    plugnet node stop u2 &&
+    test "$(vm_field u2 .state)" = stopped
+'
+
+test_done
