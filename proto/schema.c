@@ -495,6 +495,69 @@ static const pn_field_t cd_gc_event[] = {
 /* ================================================================ agentd */
 /* --- agentd fields (begin) --- */
 
+static const pn_field_t agent_register_args[] = {
+    NAME("node", R, "node name"),
+    ENUM("kind", R, "uml|qemu|ns", "kind of node (how the channel is wired)"),
+    STR("path", R, "unix stream socket on the host that reaches the guest agent's channel", .check = PN_CHK_PATH),
+    UINT("started_ns", O, "when the node started (unix ns), for the up event's boot_ms"),
+    STR("console", O, "root console socket for the knock (default: console.sock beside path; not for ns)",
+        .check = PN_CHK_PATH),
+    END
+};
+
+static const pn_field_t agent_node_args[] = {
+    NAME("node", R, "node name"),
+    END
+};
+
+static const pn_field_t agent_info[] = {
+    NAME("node", R, "node name"),
+    STR("kind", R, "uml, qemu or ns"),
+    STR("path", R, "channel socket"),
+    ENUM("state", R, "up|down", "up once the agent answered hello; down otherwise"),
+    BOOL("connected", R, "the channel socket is connected"),
+    STR("version", O, "agent version (when up)"),
+    STR("hostname", O, "guest hostname (when up)"),
+    UINT("since_ms", R, "milliseconds in the current state"),
+    STR("reason", O, "why it is down"),
+    UINT("sessions", R, "open sessions"),
+    UINT("rx_bytes", R, "bytes read from the channel"),
+    UINT("tx_bytes", R, "bytes written to the channel"),
+    UINT("garbage", R, "bytes skipped while resynchronising"),
+    UINT("bad_frames", R, "frames dropped: damaged or unexpected"),
+    END
+};
+
+static const pn_field_t agent_ls_reply[] = {
+    ARR("agents", R, PN_F_MAP, agent_info, "every registered node"),
+    STR("stream", R, "unix socket of exec/cp/shell streams (docs/AGENT.md)"),
+    END
+};
+
+static const pn_field_t agent_wait_args[] = {
+    NAME("node", R, "node name"),
+    UINT("timeout_ms", O, "give up after this long (default 30000)", .max = 600000),
+    END
+};
+
+static const pn_field_t agent_up_event[] = {
+    NAME("node", R, "node name"),
+    STR("kind", R, "uml, qemu or ns"),
+    STR("version", R, "agent version"),
+    UINT("proto", R, "channel protocol version in use"),
+    STR("hostname", O, "guest hostname"),
+    UINT("boot_ms", O, "milliseconds from node start (register's started_ns) to the agent up"),
+    UINT("agent_uptime_ms", O, "the guest's own uptime when it answered"),
+    END
+};
+
+static const pn_field_t agent_down_event[] = {
+    NAME("node", R, "node name"),
+    STR("kind", R, "uml, qemu or ns"),
+    STR("reason", R, "why: keepalive missed, channel closed, agent restarted, unregistered"),
+    END
+};
+
 /* --- agentd fields (end) --- */
 
 /* ============================================================ op tables */
@@ -552,7 +615,13 @@ const pn_opdef_t pn_ops[] = {
 
     COMMON_OPS("agentd"),
     /* --- agentd ops (begin) --- */
-
+    { "agentd", "agent.register", agent_register_args, no_fields,
+      "Register (or re-register) a node's agent channel; agentd connects and keeps reconnecting." },
+    { "agentd", "agent.unregister", agent_node_args, no_fields,
+      "Forget a node's channel; its sessions end." },
+    { "agentd", "agent.ls", no_fields, agent_ls_reply, "Every registered agent and its state." },
+    { "agentd", "agent.wait", agent_wait_args, agent_info,
+      "Reply once the node's agent is up (unavailable after the timeout)." },
     /* --- agentd ops (end) --- */
 
     { NULL, NULL, NULL, NULL, NULL }
@@ -591,7 +660,10 @@ const pn_evdef_t pn_events[] = {
 
     COMMON_EVENTS("agentd"),
     /* --- agentd events (begin) --- */
-
+    { "agentd", "agentd.agent", "agent.up", agent_up_event,
+      "A node's agent answered hello: after registration, a reconnect or a guest reboot." },
+    { "agentd", "agentd.agent", "agent.down", agent_down_event,
+      "A node's agent stopped answering (keepalive), its channel closed, or it was unregistered." },
     /* --- agentd events (end) --- */
 
     { NULL, NULL, NULL, NULL, NULL }

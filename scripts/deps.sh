@@ -10,7 +10,7 @@ linux-image-cloud-amd64 kmod cpio
 vde2 iproute2 iputils-ping tcpdump tshark iperf3 mininet bridge-utils
 mtools dosfstools xorriso cloud-init graphviz
 python3-zmq python3-msgpack tmux socat procps psmisc file jq
-systemd-container debootstrap hyperfine bash-completion
+systemd-container debootstrap hyperfine bash-completion iptables
 "
 missing=""
 for p in $PKGS; do

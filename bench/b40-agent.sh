@@ -1,0 +1,79 @@
+#!/bin/sh
+# b40-agent: the agent path.  `plugnet exec NODE true` round trip (median of
+# N runs) next to `ip netns exec NS true`, and plugnet cp / exec streaming
+# MiB/s next to the raw throughput of the same channel (a unix stream
+# socket for ns nodes, measured with socat).  Targets: exec <= 20 ms,
+# cp >= 50% of raw.
+set -u
+: "${PLUGNET_BUILD:=$(pwd)/build}"
+PATH="$PLUGNET_BUILD/bin:$PATH"
+RUNS=${B40_RUNS:-30}
+MIB=${B40_MIB:-100}
+if [ "$(id -u)" != 0 ] || ! command -v socat >/dev/null; then
+    echo "b40-agent: skipped (needs root for a network namespace, and socat)"
+    exit 0
+fi
+D=$(mktemp -d /tmp/b40.XXXXXX)
+NS=b40$$
+export PLUGNET_RUN_DIR=$D/run PLUGNET_STATE_DIR=$D/state
+mkdir -p "$PLUGNET_RUN_DIR" "$PLUGNET_STATE_DIR"
+# Wait (bounded) for a socket file to appear.
+wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done; }
+cleanup() {
+    [ -n "${AGENT:-}" ] && kill "$AGENT" 2>/dev/null
+    [ -n "${SINK:-}" ] && kill "$SINK" 2>/dev/null
+    plugnet daemons stop agentd >/dev/null 2>&1
+    ip netns del $NS 2>/dev/null
+    rm -rf "$D"
+}
+trap cleanup EXIT INT TERM
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+# median of the numbers on stdin
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+time_runs() {
+    i=0
+    while [ $i -lt "$RUNS" ]; do
+        t0=$(now_us); "$@" >/dev/null 2>&1; t1=$(now_us)
+        echo $((t1 - t0)); i=$((i + 1))
+    done | median
+}
+mibs() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.0f", (b / 1048576) / (us / 1e6) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+plugnet daemons start agentd >/dev/null || { echo "b40-agent: agentd did not start"; exit 1; }
+ip netns add $NS || exit 1
+ip netns exec $NS plugnet-agent --listen "$D/n1.sock" 2>/dev/null &
+AGENT=$!
+wait_sock "$D/n1.sock"
+ag-call agentd agent.register node=n1 kind=ns path="$D/n1.sock" >/dev/null &&
+ag-call agentd agent.wait node=n1 timeout_ms:=10000 >/dev/null || { echo "b40-agent: the agent did not come up"; exit 1; }
+
+head -c $((MIB * 1048576)) /dev/urandom >"$D/blob"
+BYTES=$((MIB * 1048576))
+
+ex=$(time_runs plugnet exec n1 true)
+peer=$(time_runs ip netns exec $NS true)
+
+# Raw channel: the same kind of socket, file to file like cp, by socat.
+ip netns exec $NS socat -b 65536 -u UNIX-LISTEN:"$D/raw.sock" OPEN:"$D/raw.out",creat,trunc &
+SINK=$!
+wait_sock "$D/raw.sock"
+t0=$(now_us); socat -b 65536 -u OPEN:"$D/blob" UNIX-CONNECT:"$D/raw.sock"; wait $SINK; t1=$(now_us); SINK=
+raw=$(mibs $BYTES $((t1 - t0)))
+
+mkdir -p "$D/dst"
+t0=$(now_us); plugnet cp "$D/blob" n1:"$D/dst/up"; t1=$(now_us)
+up=$(mibs $BYTES $((t1 - t0)))
+t0=$(now_us); plugnet cp n1:"$D/blob" "$D/down"; t1=$(now_us)
+down=$(mibs $BYTES $((t1 - t0)))
+cmp -s "$D/blob" "$D/down" && cmp -s "$D/blob" "$D/dst/up" || echo "b40-agent: COPY MISMATCH"
+t0=$(now_us); plugnet exec n1 -- cat <"$D/blob" >/dev/null; t1=$(now_us)
+pipe=$(mibs $BYTES $((t1 - t0)))
+
+printf '%-34s %14s %18s %8s\n' "work (ns node)" "plugnet" "peer" "ratio"
+printf '%-34s %11.1f ms %15.1f ms %8s   (ip netns exec; target <= 20 ms)\n' "exec true, median of $RUNS" \
+    "$(awk -v u="$ex" 'BEGIN{print u/1000}')" "$(awk -v u="$peer" 'BEGIN{print u/1000}')" "$(ratio "$ex" "$peer")"
+printf '%-34s %9s MiB/s %13s MiB/s %8s   (raw unix socket; target >= 0.50)\n' "cp ${MIB} MiB host -> node" "$up" "$raw" "$(ratio "$up" "$raw")"
+printf '%-34s %9s MiB/s %13s MiB/s %8s\n' "cp ${MIB} MiB node -> host" "$down" "$raw" "$(ratio "$down" "$raw")"
+printf '%-34s %9s MiB/s %13s MiB/s %8s\n' "exec cat, ${MIB} MiB stdin->stdout" "$pipe" "$raw" "$(ratio "$pipe" "$raw")"

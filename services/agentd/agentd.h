@@ -1,0 +1,115 @@
+/* agentd internals: nodes (one agent channel each) and streams (one CLI
+ * session each, relayed to a session on a node's channel). */
+#ifndef AGENTD_H
+#define AGENTD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest/ag_chan.h"
+#include "pn_svc.h"
+
+#define AGD_MAX_NODES 4096
+#define AGD_MAX_STREAMS 1024
+#define AGD_OUT_HIGH (1024u * 1024u) /* channel queue above which streams stop reading */
+
+typedef struct agd agd_t;
+typedef struct agd_node agd_node_t;
+typedef struct agd_stream agd_stream_t;
+
+struct agd {
+    pn_svc_t *svc;
+    pn_loop_t *loop;
+    agd_node_t *nodes;
+    int nnodes;
+    agd_stream_t *streams;
+    int nstreams;
+    int lfd;
+    pn_watch_t *lw;
+    char stream_path[4200];
+    unsigned keepalive_ms, misses;
+    unsigned knock_ms; /* down this long with a console: knock (0 = never) */
+    pn_timer_t *tick;
+    /* held agent.wait requests */
+    struct agd_wait *waits;
+};
+
+struct agd_node {
+    agd_t *agd;
+    char name[32];
+    char kind[8];
+    char *path;
+    uint64_t started_ns;
+    int fd;
+    pn_watch_t *w;
+    uint32_t wmask;
+    bool connected, up;
+    ag_dec_t dec;
+    ag_buf_t out;
+    uint64_t last_rx, since, next_try, last_hello;
+    unsigned backoff;
+    char version[64], hostname[64], reason[160];
+    uint64_t instance;
+    uint32_t proto;
+    uint32_t window; /* initial credit per session, from the agent's hello */
+    uint32_t next_sid;
+    int nsess;
+    uint64_t rx_bytes, tx_bytes, bad_frames;
+    /* The knock: start the agent through a root console. */
+    char *console;
+    int kfd;
+    pn_watch_t *kw;
+    int kphase;            /* 0 idle, 1 waiting for a prompt, 2 command sent */
+    uint64_t kdeadline, knext;
+    unsigned knocks;
+    char ktail[64];        /* the end of what the console said */
+    agd_node_t *next;
+};
+
+struct agd_stream {
+    agd_t *agd;
+    int fd;
+    pn_watch_t *w;
+    uint32_t wmask;
+    ag_dec_t dec;
+    ag_buf_t out;
+    agd_node_t *node; /* set once opened or waiting */
+    uint32_t sid;     /* on the node's channel, once opened */
+    bool opened, waiting, closing;
+    uint64_t wait_until;
+    ag_buf_t open; /* the OPEN payload, kept while waiting */
+    uint64_t credit; /* what we may send the agent (stdin) */
+    ag_buf_t pend;   /* stdin bytes of a CLI frame beyond the credit */
+    ag_rxwin_t rx;   /* what the agent may send us */
+    agd_stream_t *next;
+};
+
+/* node.c */
+agd_node_t *agd_node_find(agd_t *a, const char *name);
+int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
+                      const char *console);
+void agd_node_unregister(agd_node_t *n, const char *reason);
+void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
+void agd_node_events(agd_node_t *n);
+void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
+pn_val_t *agd_node_info(agd_node_t *n);
+
+/* stream.c */
+int agd_stream_listen(agd_t *a);
+agd_stream_t *agd_stream_by_sid(agd_t *a, agd_node_t *n, uint32_t sid);
+/* A frame from the agent for this stream's session. */
+void agd_stream_from_agent(agd_stream_t *s, const ag_frame_t *f);
+/* The session broke: tell the CLI why and close. */
+void agd_stream_fail(agd_stream_t *s, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The node went up (start waiting sessions) or down (end its sessions). */
+void agd_streams_node_up(agd_t *a, agd_node_t *n);
+void agd_streams_node_down(agd_t *a, agd_node_t *n, const char *reason);
+void agd_streams_tick(agd_t *a);
+void agd_stream_events(agd_stream_t *s);
+/* The node channel drained: streams paused on it may read again. */
+void agd_streams_resume(agd_t *a, agd_node_t *n);
+
+/* main.c: wake held agent.wait requests */
+void agd_waits_node_up(agd_t *a, agd_node_t *n);
+
+#endif

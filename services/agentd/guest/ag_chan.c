@@ -1,0 +1,421 @@
+/* ag_chan: frames, decoder with resync, TLV, credits.  See ag_chan.h. */
+#include "ag_chan.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+const char *ag_type_name(int type)
+{
+    switch (type) {
+#define X(e, v, s) case v: return s;
+        AG_TYPES(X)
+#undef X
+    }
+    return "unknown";
+}
+
+/* ---------------------------------------------------------------- CRC32C */
+
+static uint32_t s_crc_tab[8][256];
+static int s_crc_ready;
+static int s_crc_hw = -1;
+
+static void s_crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        s_crc_tab[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            s_crc_tab[t][i] = (s_crc_tab[t - 1][i] >> 8) ^ s_crc_tab[0][s_crc_tab[t - 1][i] & 0xff];
+    s_crc_ready = 1;
+}
+
+static uint32_t s_crc_sw(uint32_t c, const uint8_t *p, size_t n)
+{
+    if (!s_crc_ready)
+        s_crc_init();
+    while (n >= 8) {
+        uint32_t lo = c ^ ag_get32(p), hi = ag_get32(p + 4);
+        c = s_crc_tab[7][lo & 0xff] ^ s_crc_tab[6][(lo >> 8) & 0xff] ^ s_crc_tab[5][(lo >> 16) & 0xff] ^
+            s_crc_tab[4][lo >> 24] ^ s_crc_tab[3][hi & 0xff] ^ s_crc_tab[2][(hi >> 8) & 0xff] ^
+            s_crc_tab[1][(hi >> 16) & 0xff] ^ s_crc_tab[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n--)
+        c = s_crc_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+    return c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t s_crc_hw_run(uint32_t c, const uint8_t *p, size_t n)
+{
+    uint64_t c64 = c;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c64 = __builtin_ia32_crc32di(c64, v);
+        p += 8;
+        n -= 8;
+    }
+    c = (uint32_t)c64;
+    while (n--)
+        c = __builtin_ia32_crc32qi(c, *p++);
+    return c;
+}
+#endif
+
+uint32_t ag_crc32c(uint32_t crc, const void *buf, size_t n)
+{
+    uint32_t c = ~crc;
+#if defined(__x86_64__)
+    if (s_crc_hw < 0) {
+        __builtin_cpu_init();
+        s_crc_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+    }
+    if (s_crc_hw)
+        return ~s_crc_hw_run(c, buf, n);
+#endif
+    return ~s_crc_sw(c, buf, n);
+}
+
+/* -------------------------------------------------------------- buffers */
+
+int ag_buf_reserve(ag_buf_t *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return 0;
+    if (b->off > 0) {
+        memmove(b->data, b->data + b->off, ag_buf_used(b));
+        b->len -= b->off;
+        b->off = 0;
+        if (b->cap - b->len >= n)
+            return 0;
+    }
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n)
+        cap *= 2;
+    uint8_t *d = realloc(b->data, cap);
+    if (!d)
+        return -ENOMEM;
+    b->data = d;
+    b->cap = cap;
+    return 0;
+}
+
+int ag_buf_append(ag_buf_t *b, const void *p, size_t n)
+{
+    int r = ag_buf_reserve(b, n);
+    if (r < 0)
+        return r;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+void ag_buf_consume(ag_buf_t *b, size_t n)
+{
+    assert(n <= ag_buf_used(b));
+    b->off += n;
+    if (b->off == b->len) {
+        b->off = b->len = 0;
+        /* Give back memory a burst grew. */
+        if (b->cap > 1024 * 1024) {
+            free(b->data);
+            b->data = NULL;
+            b->cap = 0;
+        }
+    }
+}
+
+void ag_buf_free(ag_buf_t *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void ag_sock_buffers(int fd, int bytes)
+{
+    /* FORCE passes the system cap when we may (root); else the plain
+     * request is clamped by the kernel. */
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
+long ag_buf_flush(ag_buf_t *b, int fd)
+{
+    long total = 0;
+    while (ag_buf_used(b)) {
+        ssize_t w = write(fd, ag_buf_head(b), ag_buf_used(b));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            return -errno;
+        }
+        ag_buf_consume(b, (size_t)w);
+        total += w;
+    }
+    return total;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+static void s_header(uint8_t *h, uint8_t type, uint8_t flags, uint32_t sid, uint32_t len, uint32_t seq,
+                     uint32_t pcrc)
+{
+    h[0] = AG_MAGIC0;
+    h[1] = AG_MAGIC1;
+    h[2] = type;
+    h[3] = flags;
+    ag_put32(h + 4, sid);
+    ag_put32(h + 8, len);
+    ag_put32(h + 12, seq);
+    ag_put32(h + 16, pcrc);
+    ag_put32(h + 20, ag_crc32c(0, h, 20));
+}
+
+int ag_frame_put(ag_buf_t *out, uint8_t type, uint8_t flags, uint32_t sid, const void *payload, size_t len)
+{
+    assert(len <= AG_MAX_PAYLOAD);
+    int r = ag_buf_reserve(out, AG_HDR + len);
+    if (r < 0)
+        return r;
+    s_header(out->data + out->len, type, flags, sid, (uint32_t)len, out->seq++, ag_crc32c(0, payload, len));
+    if (len)
+        memcpy(out->data + out->len + AG_HDR, payload, len);
+    out->len += AG_HDR + len;
+    return 0;
+}
+
+int ag_frame_begin(ag_buf_t *out, size_t *mark)
+{
+    int r = ag_buf_reserve(out, AG_HDR + AG_MAX_PAYLOAD);
+    if (r < 0)
+        return r;
+    *mark = out->len;
+    out->len += AG_HDR;
+    return 0;
+}
+
+void ag_frame_finish(ag_buf_t *out, size_t mark, uint8_t type, uint8_t flags, uint32_t sid)
+{
+    size_t len = out->len - mark - AG_HDR;
+    assert(len <= AG_MAX_PAYLOAD);
+    uint8_t *h = out->data + mark;
+    s_header(h, type, flags, sid, (uint32_t)len, out->seq++, ag_crc32c(0, h + AG_HDR, len));
+}
+
+/* --------------------------------------------------------------- decoder */
+
+#define DEC_CAP (2 * (AG_HDR + AG_MAX_PAYLOAD))
+
+int ag_dec_init(ag_dec_t *d)
+{
+    memset(d, 0, sizeof *d);
+    d->buf = malloc(DEC_CAP);
+    if (!d->buf)
+        return -ENOMEM;
+    d->cap = DEC_CAP;
+    return 0;
+}
+
+void ag_dec_free(ag_dec_t *d)
+{
+    free(d->buf);
+    memset(d, 0, sizeof *d);
+}
+
+void ag_dec_reset(ag_dec_t *d)
+{
+    d->off = d->len = 0;
+    d->synced = false;
+}
+
+static void s_compact(ag_dec_t *d)
+{
+    if (d->off == 0)
+        return;
+    memmove(d->buf, d->buf + d->off, d->len - d->off);
+    d->len -= d->off;
+    d->off = 0;
+}
+
+/* room is 0 only while whole frames wait in the buffer: drain them first. */
+uint8_t *ag_dec_space(ag_dec_t *d, size_t *room)
+{
+    if (d->cap - d->len < AG_HDR + AG_MAX_PAYLOAD / 2)
+        s_compact(d);
+    *room = d->cap - d->len;
+    return d->buf + d->len;
+}
+
+void ag_dec_commit(ag_dec_t *d, size_t n)
+{
+    assert(n <= d->cap - d->len);
+    d->len += n;
+}
+
+size_t ag_dec_feed(ag_dec_t *d, const void *p, size_t n)
+{
+    size_t room;
+    uint8_t *dst = ag_dec_space(d, &room);
+    if (n > room)
+        n = room;
+    memcpy(dst, p, n);
+    ag_dec_commit(d, n);
+    return n;
+}
+
+int ag_dec_next(ag_dec_t *d, ag_frame_t *f)
+{
+    for (;;) {
+        size_t avail = d->len - d->off;
+        const uint8_t *p = d->buf + d->off;
+        if (avail == 0) {
+            d->off = d->len = 0;
+            return AG_DEC_MORE;
+        }
+        /* Hunt for the magic. */
+        if (p[0] != AG_MAGIC0 || (avail >= 2 && p[1] != AG_MAGIC1)) {
+            const uint8_t *m = memchr(p + 1, AG_MAGIC0, avail - 1);
+            size_t skip = m ? (size_t)(m - p) : avail;
+            d->garbage += skip;
+            d->off += skip;
+            continue;
+        }
+        if (avail < AG_HDR)
+            return AG_DEC_MORE;
+        uint32_t len = ag_get32(p + 8);
+        if (ag_get32(p + 20) != ag_crc32c(0, p, 20) || len > AG_MAX_PAYLOAD) {
+            d->bad_header++;
+            d->garbage++;
+            d->off++;
+            continue;
+        }
+        if (avail < AG_HDR + (size_t)len)
+            return AG_DEC_MORE; /* the buffer always has room for one whole frame */
+        f->type = p[2];
+        f->flags = p[3];
+        f->sid = ag_get32(p + 4);
+        f->len = len;
+        f->payload = p + AG_HDR;
+        f->seq = ag_get32(p + 12);
+        f->lost = d->synced && f->type != AG_T_HELLO ? f->seq - d->expect : 0;
+        d->lost += f->lost;
+        d->expect = f->seq + 1;
+        d->synced = true;
+        d->off += AG_HDR + len;
+        if (ag_get32(p + 16) != ag_crc32c(0, p + AG_HDR, len)) {
+            d->bad_payload++;
+            f->payload = NULL;
+            f->len = 0;
+            return AG_DEC_CORRUPT;
+        }
+        d->frames++;
+        return AG_DEC_FRAME;
+    }
+}
+
+/* ------------------------------------------------------------------ TLV */
+
+int ag_tlv_put(ag_buf_t *b, uint8_t tag, const void *v, size_t len)
+{
+    if (len > 0xffff)
+        return -E2BIG;
+    uint8_t h[3] = { tag, (uint8_t)len, (uint8_t)(len >> 8) };
+    int r = ag_buf_append(b, h, 3);
+    return r < 0 ? r : ag_buf_append(b, v, len);
+}
+
+int ag_tlv_str(ag_buf_t *b, uint8_t tag, const char *s)
+{
+    return ag_tlv_put(b, tag, s, strlen(s));
+}
+
+int ag_tlv_u32(ag_buf_t *b, uint8_t tag, uint32_t v)
+{
+    uint8_t x[4];
+    ag_put32(x, v);
+    return ag_tlv_put(b, tag, x, 4);
+}
+
+int ag_tlv_u64(ag_buf_t *b, uint8_t tag, uint64_t v)
+{
+    uint8_t x[8];
+    ag_put64(x, v);
+    return ag_tlv_put(b, tag, x, 8);
+}
+
+int ag_tlv_next(ag_tlv_iter_t *it, uint8_t *tag, const uint8_t **v, size_t *len)
+{
+    if (it->p >= it->end)
+        return 0;
+    if (it->end - it->p < 3)
+        return -1;
+    size_t l = ag_get16(it->p + 1);
+    if ((size_t)(it->end - it->p - 3) < l)
+        return -1;
+    *tag = it->p[0];
+    *v = it->p + 3;
+    *len = l;
+    it->p += 3 + l;
+    return 1;
+}
+
+uint32_t ag_tlv_as_u32(const uint8_t *v, size_t len)
+{
+    return len == 4 ? ag_get32(v) : 0;
+}
+
+uint64_t ag_tlv_as_u64(const uint8_t *v, size_t len)
+{
+    return len == 8 ? ag_get64(v) : len == 4 ? ag_get32(v) : 0;
+}
+
+char *ag_tlv_as_str(const uint8_t *v, size_t len)
+{
+    if (memchr(v, 0, len))
+        return NULL;
+    char *s = malloc(len + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, v, len);
+    s[len] = 0;
+    return s;
+}
+
+/* --------------------------------------------------------------- credits */
+
+bool ag_rxwin_take(ag_rxwin_t *w, size_t n)
+{
+    if (n > w->allowed)
+        return false;
+    w->allowed -= n;
+    w->owed += n;
+    return true;
+}
+
+uint32_t ag_rxwin_grant(ag_rxwin_t *w, size_t buffered)
+{
+    if (!w->owed || buffered >= w->window)
+        return 0;
+    if (w->owed < w->window / 4 && buffered > 0)
+        return 0;
+    uint32_t g = (uint32_t)w->owed;
+    w->owed = 0;
+    w->allowed += g;
+    return g;
+}

@@ -1,0 +1,521 @@
+/* agentd nodes: one agent channel each.  Connects (and reconnects with a
+ * backoff) to the registered unix socket, says hello, pings every
+ * keepalive period and marks the agent down after `misses` silent
+ * periods.  The agent is up from its HELLO on; a HELLO with another
+ * instance id means the agent restarted (a guest reboot): down, then up. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agentd.h"
+
+static pn_ratelimit_t s_rl = PN_RATELIMIT_INIT(1000, 10);
+
+static void s_knock_end(agd_node_t *n);
+
+agd_node_t *agd_node_find(agd_t *a, const char *name)
+{
+    for (agd_node_t *n = a->nodes; n; n = n->next)
+        if (!strcmp(n->name, name))
+            return n;
+    return NULL;
+}
+
+void agd_node_events(agd_node_t *n)
+{
+    if (!n->w)
+        return;
+    uint32_t m = EPOLLIN | (ag_buf_used(&n->out) ? EPOLLOUT : 0);
+    if (m != n->wmask && pn_loop_mod_fd(n->agd->loop, n->w, m) == 0)
+        n->wmask = m;
+}
+
+void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len)
+{
+    if (!n->connected)
+        return;
+    if (ag_frame_put(&n->out, type, flags, sid, p, len) < 0) {
+        pn_log_rl(&s_rl, PN_LOG_ERR, "agentd: %s: out of memory queueing a frame", n->name);
+        return;
+    }
+    agd_node_events(n);
+}
+
+static void s_hello(agd_node_t *n, uint8_t flags)
+{
+    ag_buf_t p = { 0 };
+    ag_tlv_str(&p, AG_K_VERSION, PN_VERSION);
+    ag_tlv_u32(&p, AG_K_PROTO_MIN, AG_PROTO_MIN);
+    ag_tlv_u32(&p, AG_K_PROTO_MAX, AG_PROTO_MAX);
+    agd_node_send(n, AG_T_HELLO, flags, 0, ag_buf_head(&p), ag_buf_used(&p));
+    ag_buf_free(&p);
+    n->last_hello = pn_mono_ms();
+}
+
+static void s_set_down(agd_node_t *n, const char *reason)
+{
+    snprintf(n->reason, sizeof n->reason, "%s", reason);
+    if (!n->up)
+        return;
+    n->up = false;
+    n->since = pn_mono_ms();
+    pn_info("agentd: %s: agent down: %s", n->name, reason);
+    agd_streams_node_down(n->agd, n, reason);
+    pn_val_t *d = pn_map();
+    pn_map_set_str(d, "node", n->name);
+    pn_map_set_str(d, "kind", n->kind);
+    pn_map_set_str(d, "reason", reason);
+    pn_svc_publish(n->agd->svc, "agent", "agent.down", d);
+}
+
+static void s_disconnect(agd_node_t *n, const char *reason)
+{
+    if (n->w)
+        pn_loop_del(n->agd->loop, n->w);
+    n->w = NULL;
+    n->wmask = 0;
+    if (n->fd >= 0)
+        close(n->fd);
+    n->fd = -1;
+    n->connected = false;
+    ag_dec_reset(&n->dec);
+    n->out.off = n->out.len = 0;
+    s_set_down(n, reason);
+    n->backoff = n->backoff ? (n->backoff * 2 > 1000 ? 1000 : n->backoff * 2) : 50;
+    n->next_try = pn_mono_ms() + n->backoff;
+}
+
+static void s_on_up(agd_node_t *n, const ag_frame_t *f)
+{
+    ag_tlv_iter_t it = { f->payload, f->payload + f->len };
+    uint8_t tag;
+    const uint8_t *v;
+    size_t len;
+    char *version = NULL, *host = NULL;
+    uint32_t pmin = 0, pmax = 0;
+    uint64_t inst = 0, uptime = 0;
+    uint32_t window = AG_WINDOW;
+    while (ag_tlv_next(&it, &tag, &v, &len) == 1) {
+        switch (tag) {
+        case AG_K_VERSION: free(version); version = ag_tlv_as_str(v, len); break;
+        case AG_K_HOSTNAME: free(host); host = ag_tlv_as_str(v, len); break;
+        case AG_K_PROTO_MIN: pmin = ag_tlv_as_u32(v, len); break;
+        case AG_K_PROTO_MAX: pmax = ag_tlv_as_u32(v, len); break;
+        case AG_K_INSTANCE: inst = ag_tlv_as_u64(v, len); break;
+        case AG_K_UPTIME_MS: uptime = ag_tlv_as_u64(v, len); break;
+        case AG_K_WINDOW: window = ag_tlv_as_u32(v, len); break;
+        }
+    }
+    if (!(f->flags & AG_F_REPLY))
+        s_hello(n, AG_F_REPLY);
+    if (pmin > AG_PROTO_MAX || pmax < AG_PROTO_MIN) {
+        char why[128];
+        snprintf(why, sizeof why, "agent speaks protocol %u..%u, agentd %d..%d", pmin, pmax, AG_PROTO_MIN,
+                 AG_PROTO_MAX);
+        pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %s", n->name, why);
+        s_set_down(n, why);
+        goto out;
+    }
+    if (n->up && inst == n->instance)
+        goto out;
+    if (n->up)
+        s_set_down(n, "agent restarted");
+    n->up = true;
+    n->instance = inst;
+    n->window = window < 512 ? 512 : window > AG_WINDOW ? AG_WINDOW : window;
+    n->proto = pmax < AG_PROTO_MAX ? pmax : AG_PROTO_MAX;
+    n->since = pn_mono_ms();
+    n->reason[0] = 0;
+    snprintf(n->version, sizeof n->version, "%s", version ? version : "?");
+    snprintf(n->hostname, sizeof n->hostname, "%s", host ? host : "");
+    pn_info("agentd: %s: agent up (version %s)", n->name, n->version);
+    pn_val_t *d = pn_map();
+    pn_map_set_str(d, "node", n->name);
+    pn_map_set_str(d, "kind", n->kind);
+    pn_map_set_str(d, "version", n->version);
+    pn_map_set_uint(d, "proto", n->proto);
+    if (host)
+        pn_map_set_str(d, "hostname", n->hostname);
+    if (n->started_ns) {
+        uint64_t now = pn_now_ns();
+        pn_map_set_uint(d, "boot_ms", now > n->started_ns ? (now - n->started_ns) / 1000000 : 0);
+    }
+    if (uptime)
+        pn_map_set_uint(d, "agent_uptime_ms", uptime);
+    pn_svc_publish(n->agd->svc, "agent", "agent.up", d);
+    agd_streams_node_up(n->agd, n);
+    agd_waits_node_up(n->agd, n);
+out:
+    free(version);
+    free(host);
+}
+
+static void s_frame(agd_node_t *n, const ag_frame_t *f)
+{
+    switch (f->type) {
+    case AG_T_HELLO:
+        s_on_up(n, f);
+        return;
+    case AG_T_PING:
+        agd_node_send(n, AG_T_PONG, 0, 0, f->payload, f->len);
+        return;
+    case AG_T_PONG:
+        return;
+    }
+    agd_stream_t *s = f->sid ? agd_stream_by_sid(n->agd, n, f->sid) : NULL;
+    if (!s) {
+        if (f->type != AG_T_CREDIT && f->type != AG_T_DATA && f->type != AG_T_EOF && f->type != AG_T_EXIT) {
+            n->bad_frames++;
+            pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %s frame for unknown session %u", n->name,
+                      ag_type_name(f->type), f->sid);
+        }
+        return;
+    }
+    agd_stream_from_agent(s, f);
+}
+
+static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    agd_node_t *n = arg;
+    if (events & EPOLLOUT) {
+        size_t before = ag_buf_used(&n->out);
+        long w = ag_buf_flush(&n->out, n->fd);
+        if (w < 0) {
+            s_disconnect(n, "channel write failed");
+            return;
+        }
+        n->tx_bytes += (uint64_t)w;
+        if (before >= AGD_OUT_HIGH && ag_buf_used(&n->out) < AGD_OUT_HIGH)
+            agd_streams_resume(n->agd, n);
+        agd_node_events(n);
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        for (int i = 0; i < 8 && n->connected; i++) {
+            size_t room;
+            uint8_t *p = ag_dec_space(&n->dec, &room);
+            ssize_t r = read(n->fd, p, room);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && errno == EAGAIN)
+                break;
+            if (r <= 0) {
+                s_disconnect(n, r == 0 ? "channel closed" : "channel read failed");
+                return;
+            }
+            n->rx_bytes += (uint64_t)r;
+            n->last_rx = pn_mono_ms();
+            ag_dec_commit(&n->dec, (size_t)r);
+            uint64_t garbage = n->dec.garbage;
+            ag_frame_t f;
+            int k;
+            while (n->connected && (k = ag_dec_next(&n->dec, &f)) != AG_DEC_MORE) {
+                if (k == AG_DEC_CORRUPT) {
+                    n->bad_frames++;
+                    pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: damaged %s frame (session %u) dropped", n->name,
+                              ag_type_name(f.type), f.sid);
+                    agd_stream_t *s = f.sid ? agd_stream_by_sid(n->agd, n, f.sid) : NULL;
+                    if (s) {
+                        agd_node_send(n, AG_T_CLOSE, 0, f.sid, NULL, 0);
+                        agd_stream_fail(s, "internal", "a frame of this session was damaged on the channel of %s",
+                                        n->name);
+                    }
+                    continue;
+                }
+                if (f.lost) {
+                    pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %u frames lost on the channel: ending its sessions",
+                              n->name, f.lost);
+                    agd_streams_node_down(n->agd, n, "frames were lost on the channel");
+                }
+                s_frame(n, &f);
+            }
+            if (n->dec.garbage != garbage)
+                pn_log_rl(&s_rl, PN_LOG_NOTICE, "agentd: %s: skipped %llu bytes of garbage on the channel", n->name,
+                          (unsigned long long)(n->dec.garbage - garbage));
+            if ((size_t)r < room)
+                break;
+        }
+    }
+}
+
+static void s_connect(agd_node_t *n)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(n->path) >= sizeof sa.sun_path) {
+        s_set_down(n, "channel path too long");
+        n->next_try = pn_mono_ms() + 60000;
+        return;
+    }
+    strcpy(sa.sun_path, n->path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        snprintf(n->reason, sizeof n->reason, "cannot connect to %s: %s", n->path, strerror(errno));
+        close(fd);
+        n->backoff = n->backoff ? (n->backoff * 2 > 1000 ? 1000 : n->backoff * 2) : 50;
+        n->next_try = pn_mono_ms() + n->backoff;
+        return;
+    }
+    ag_sock_buffers(fd, 1 << 20);
+    n->fd = fd;
+    n->w = pn_loop_add_fd(n->agd->loop, fd, EPOLLIN, s_on_io, n);
+    if (!n->w) {
+        close(fd);
+        n->fd = -1;
+        return;
+    }
+    n->wmask = EPOLLIN;
+    n->connected = true;
+    n->backoff = 0;
+    n->last_rx = pn_mono_ms();
+    pn_debug("agentd: %s: connected to %s", n->name, n->path);
+    s_hello(n, 0);
+}
+
+int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
+                      const char *console)
+{
+    agd_node_t *n = agd_node_find(a, name);
+    if (n) {
+        /* Re-registration (vmd restarted the node): start over. */
+        if (n->connected)
+            s_disconnect(n, "re-registered");
+        free(n->path);
+    } else {
+        if (a->nnodes >= AGD_MAX_NODES)
+            return -ENOSPC;
+        n = calloc(1, sizeof *n);
+        if (!n || ag_dec_init(&n->dec) < 0) {
+            free(n);
+            return -ENOMEM;
+        }
+        n->agd = a;
+        n->fd = -1;
+        n->kfd = -1;
+        snprintf(n->name, sizeof n->name, "%s", name);
+        snprintf(n->reason, sizeof n->reason, "not connected yet");
+        n->next = a->nodes;
+        a->nodes = n;
+        a->nnodes++;
+        n->since = pn_mono_ms();
+    }
+    snprintf(n->kind, sizeof n->kind, "%s", kind);
+    n->path = strdup(path);
+    free(n->console);
+    n->console = NULL;
+    n->knocks = 0;
+    n->knext = 0;
+    if (console && *console) {
+        n->console = strdup(console);
+    } else if (n->path && strcmp(kind, "ns") != 0) {
+        /* The node dir convention: STATE/nodes/N/{agent,console}.sock. */
+        const char *sl = strrchr(n->path, '/');
+        if (sl && asprintf(&n->console, "%.*s/console.sock", (int)(sl - n->path), n->path) < 0)
+            n->console = NULL;
+    }
+    n->started_ns = started_ns;
+    n->backoff = 0;
+    n->next_try = 0;
+    if (n->path)
+        s_connect(n);
+    return n->path ? 0 : -ENOMEM;
+}
+
+void agd_node_unregister(agd_node_t *n, const char *reason)
+{
+    agd_t *a = n->agd;
+    if (n->kphase)
+        s_knock_end(n);
+    s_disconnect(n, reason);
+    agd_streams_node_down(a, n, reason);
+    /* Streams waiting on it fail too. */
+    for (agd_stream_t *s = a->streams; s; s = s->next)
+        if (s->node == n && !s->closing)
+            agd_stream_fail(s, "not_found", "node %s was unregistered", n->name);
+    for (agd_node_t **pp = &a->nodes; *pp; pp = &(*pp)->next)
+        if (*pp == n) {
+            *pp = n->next;
+            break;
+        }
+    a->nnodes--;
+    ag_dec_free(&n->dec);
+    ag_buf_free(&n->out);
+    free(n->path);
+    free(n->console);
+    free(n);
+}
+
+/* ------------------------------------------------------------ the knock
+ *
+ * A guest that booted without running its PLUGNET config script (or whose
+ * agent died) but has a root shell on its console gets the agent started
+ * by typing into that console: wake it with a newline, wait for a prompt,
+ * then mount the PLUGNET disk by label (or the first disk holding the
+ * agent) and start it.  Repeated with a growing pause while the agent stays
+ * down; the agent's own lock makes a second start harmless. */
+
+#define KNOCK_CMD                                                                                        \
+    "mkdir -p /run/plugnet-knock; for d in $(findfs LABEL=PLUGNET 2>/dev/null) /dev/ubd[b-z] /dev/vd[b-z]; " \
+    "do [ -b \"$d\" ] || continue; mount -o ro \"$d\" /run/plugnet-knock 2>/dev/null || continue; "          \
+    "if [ -x /run/plugnet-knock/plugnet-agent ]; then /run/plugnet-knock/plugnet-agent -d; break; fi; "     \
+    "umount /run/plugnet-knock; done\r"
+
+static void s_knock_end(agd_node_t *n)
+{
+    if (n->kw)
+        pn_loop_del(n->agd->loop, n->kw);
+    n->kw = NULL;
+    if (n->kfd >= 0)
+        close(n->kfd);
+    n->kfd = -1;
+    n->kphase = 0;
+    unsigned pause = 5000u << (n->knocks < 4 ? n->knocks : 4);
+    n->knext = pn_mono_ms() + (pause > 60000 ? 60000 : pause);
+}
+
+static void s_knock_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    agd_node_t *n = arg;
+    char buf[1024];
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r <= 0) {
+        if (r < 0 && errno == EAGAIN)
+            return;
+        s_knock_end(n);
+        return;
+    }
+    /* Keep the last bytes: is there a prompt at the end? */
+    size_t tl = strlen(n->ktail), k = (size_t)r;
+    if (k >= sizeof n->ktail - 1) {
+        memcpy(n->ktail, buf + k - (sizeof n->ktail - 1), sizeof n->ktail - 1);
+        n->ktail[sizeof n->ktail - 1] = 0;
+    } else {
+        if (tl + k > sizeof n->ktail - 1) {
+            size_t drop = tl + k - (sizeof n->ktail - 1);
+            memmove(n->ktail, n->ktail + drop, tl - drop + 1);
+            tl -= drop;
+        }
+        memcpy(n->ktail + tl, buf, k);
+        n->ktail[tl + k] = 0;
+    }
+    if (n->kphase != 1)
+        return;
+    /* A prompt ends in "# " (root) perhaps followed by terminal queries. */
+    char *h = strrchr(n->ktail, '#');
+    if (!h || h[1] != ' ')
+        return;
+    for (char *c = h + 2; *c; c++)
+        if (*c != '\033' && *c != '[' && *c != ';' && *c != 'n' && (*c < '0' || *c > '9'))
+            return;
+    pn_info("agentd: %s: knocking: starting the agent through the console", n->name);
+    if (write(fd, KNOCK_CMD, sizeof KNOCK_CMD - 1) < 0) {
+        s_knock_end(n);
+        return;
+    }
+    n->kphase = 2;
+    n->kdeadline = pn_mono_ms() + 3000;
+}
+
+static void s_knock_start(agd_node_t *n)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    n->knocks++;
+    if (strlen(n->console) >= sizeof sa.sun_path) {
+        s_knock_end(n);
+        return;
+    }
+    strcpy(sa.sun_path, n->console);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        s_knock_end(n);
+        return;
+    }
+    n->kfd = fd;
+    n->kw = pn_loop_add_fd(n->agd->loop, fd, EPOLLIN, s_knock_io, n);
+    n->kphase = 1;
+    n->ktail[0] = 0;
+    n->kdeadline = pn_mono_ms() + 5000;
+    pn_debug("agentd: %s: knock %u on %s", n->name, n->knocks, n->console);
+    /* Wake the shell (and clear a half-typed line). */
+    if (write(fd, "\025\r", 2) < 0)
+        s_knock_end(n);
+}
+
+static void s_knock_tick(agd_node_t *n, uint64_t now)
+{
+    if (n->kphase) {
+        if (n->up || now >= n->kdeadline)
+            s_knock_end(n);
+        return;
+    }
+    if (n->up || !n->console || !n->agd->knock_ms)
+        return;
+    if (now - n->since < n->agd->knock_ms || now < n->knext)
+        return;
+    if (access(n->console, F_OK) < 0)
+        return;
+    s_knock_start(n);
+}
+
+void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
+{
+    agd_t *a = arg;
+    uint64_t now = pn_mono_ms();
+    for (agd_node_t *n = a->nodes, *nx; n; n = nx) {
+        nx = n->next;
+        s_knock_tick(n, now);
+        if (!n->connected) {
+            if (now >= n->next_try)
+                s_connect(n);
+            continue;
+        }
+        if (n->up && now - n->last_rx > (uint64_t)a->keepalive_ms * a->misses) {
+            /* We may be the slow one: read what is waiting before judging. */
+            s_on_io(loop, n->fd, EPOLLIN, n);
+            if (!n->connected || n->last_rx + (uint64_t)a->keepalive_ms * a->misses >= now)
+                continue;
+        }
+        if (n->up && now - n->last_rx > (uint64_t)a->keepalive_ms * a->misses) {
+            char why[96];
+            snprintf(why, sizeof why, "keepalive: no answer for %llu ms", (unsigned long long)(now - n->last_rx));
+            s_set_down(n, why);
+        }
+        if (n->up) {
+            uint8_t p[8];
+            ag_put64(p, now);
+            agd_node_send(n, AG_T_PING, 0, 0, p, 8);
+        } else if (now - n->last_hello >= a->keepalive_ms) {
+            s_hello(n, 0);
+        }
+    }
+    agd_streams_tick(a);
+}
+
+pn_val_t *agd_node_info(agd_node_t *n)
+{
+    pn_val_t *m = pn_map();
+    pn_map_set_str(m, "node", n->name);
+    pn_map_set_str(m, "kind", n->kind);
+    pn_map_set_str(m, "path", n->path ? n->path : "");
+    pn_map_set_str(m, "state", n->up ? "up" : "down");
+    pn_map_set_bool(m, "connected", n->connected);
+    if (n->up) {
+        pn_map_set_str(m, "version", n->version);
+        pn_map_set_str(m, "hostname", n->hostname);
+    } else {
+        pn_map_set_str(m, "reason", n->reason);
+    }
+    pn_map_set_uint(m, "since_ms", pn_mono_ms() - n->since);
+    pn_map_set_uint(m, "sessions", (uint64_t)n->nsess);
+    pn_map_set_uint(m, "rx_bytes", n->rx_bytes);
+    pn_map_set_uint(m, "tx_bytes", n->tx_bytes);
+    pn_map_set_uint(m, "garbage", n->dec.garbage);
+    pn_map_set_uint(m, "bad_frames", n->bad_frames + n->dec.bad_payload);
+    return m;
+}

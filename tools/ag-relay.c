@@ -1,0 +1,218 @@
+/* ag-relay: run a UML guest with its agent line and console on unix
+ * sockets, the way vmd wires them, for the agent tests (t4006) without vmd.
+ *
+ *   ag-relay AGENT_SOCK CONSOLE_SOCK LOG -- linux.uml ARGS... ssl1=fd:3 con0=fd:0,fd:1
+ *
+ * The child gets one end of a socketpair as fd 3 (the agent's serial line)
+ * and another as fds 0 and 1 (the console).  AGENT_SOCK and CONSOLE_SOCK
+ * are served (the newest connection wins); console output is also appended
+ * to LOG.  ag-relay exits with the child.
+ *
+ * Debian's UML 6.1 cannot save AVX-512 state on this kind of host (see
+ * vmd's vm_host.h): like vmd, the child gets a seccomp filter that makes
+ * PTRACE_{GET,SET}REGSET(NT_X86_XSTATE) fail with EIO, so UML falls back to
+ * the plain FP registers, and the caller passes GLIBC_TUNABLES keeping the
+ * guest's glibc off AVX. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t s_stop;
+static void s_on_term(int sig) { s_stop = 1; }
+
+static int s_listen(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof a.sun_path)
+        return -1;
+    strcpy(a.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    unlink(path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4) < 0)
+        return -1;
+    return fd;
+}
+
+/* ptrace(PTRACE_GETREGSET|PTRACE_SETREGSET, pid, NT_X86_XSTATE, ...) -> EIO. */
+static int s_xstate_filter(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ptrace, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x4204 /* GETREGSET */, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x4205 /* SETREGSET */, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x202 /* NT_X86_XSTATE */, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
+    };
+    struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+        return -1;
+    return 0;
+}
+
+static void s_write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6 || strcmp(argv[4], "--")) {
+        fprintf(stderr, "usage: ag-relay AGENT_SOCK CONSOLE_SOCK LOG -- CMD ARGS...\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* Stopping the relay stops the guest with it. */
+    struct sigaction sa = { .sa_handler = s_on_term };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    int ag[2], con[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ag) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0)
+        return 1;
+    /* UML's line driver stalls for good when a write to its host fd
+     * would block (it misses the wakeup): give the guest's end room for
+     * everything agentd's credit lets it send. */
+    for (int i = 0; i < 2; i++) {
+        int big = 8 << 20;
+        setsockopt(ag[i], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
+        setsockopt(ag[i], SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    }
+    int als = s_listen(argv[1]), cls = s_listen(argv[2]);
+    int log = open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (als < 0 || cls < 0) {
+        perror("ag-relay: listen");
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(con[1], 0);
+        dup2(con[1], 1);
+        dup2(ag[1], 3);
+        if (s_xstate_filter() < 0)
+            perror("ag-relay: seccomp");
+        execvp(argv[5], argv + 5);
+        perror("ag-relay: exec");
+        _exit(127);
+    }
+    close(ag[1]);
+    close(con[1]);
+    /* Four one-way pipes with bounded buffers and no blocking write, so a
+     * side that stops reading holds back only its own direction. */
+    enum { TO_GUEST_AG, FROM_GUEST_AG, TO_GUEST_CON, FROM_GUEST_CON, NDIR };
+    struct {
+        int *src, *dst;
+        char buf[262144];
+        size_t len;
+    } *d = calloc(NDIR, sizeof *d);
+    int ac = -1, cc = -1, gag = ag[0], gcon = con[0];
+    d[TO_GUEST_AG].src = &ac;
+    d[TO_GUEST_AG].dst = &gag;
+    d[FROM_GUEST_AG].src = &gag;
+    d[FROM_GUEST_AG].dst = &ac;
+    d[TO_GUEST_CON].src = &cc;
+    d[TO_GUEST_CON].dst = &gcon;
+    d[FROM_GUEST_CON].src = &gcon;
+    d[FROM_GUEST_CON].dst = &cc;
+    fcntl(gag, F_SETFL, O_NONBLOCK);
+    fcntl(gcon, F_SETFL, O_NONBLOCK);
+    for (;;) {
+        struct pollfd p[2 + 2 * NDIR];
+        int np = 0;
+        p[np++] = (struct pollfd){ .fd = als, .events = POLLIN };
+        p[np++] = (struct pollfd){ .fd = cls, .events = POLLIN };
+        for (int i = 0; i < NDIR; i++) {
+            /* Guest output flows on without a client (the log); agent
+             * output waits for one. */
+            bool dst_ok = *d[i].dst >= 0 || i == FROM_GUEST_CON;
+            p[np++] = (struct pollfd){ .fd = *d[i].src >= 0 && d[i].len < sizeof d[i].buf && dst_ok ? *d[i].src : -1,
+                                       .events = POLLIN };
+            p[np++] = (struct pollfd){ .fd = *d[i].dst >= 0 && d[i].len ? *d[i].dst : -1, .events = POLLOUT };
+        }
+        if (poll(p, (nfds_t)np, 500) < 0 && errno != EINTR)
+            break;
+        if (s_stop)
+            break;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+        for (int k = 0; k < 2; k++) {
+            if (!p[k].revents)
+                continue;
+            int c = accept4(k ? cls : als, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (c < 0)
+                continue;
+            int *slot = k ? &cc : &ac;
+            if (*slot >= 0)
+                close(*slot);
+            *slot = c;
+            d[k ? TO_GUEST_CON : TO_GUEST_AG].len = 0;
+        }
+        for (int i = 0; i < NDIR; i++) {
+            struct pollfd *in = &p[2 + 2 * i], *out = &p[3 + 2 * i];
+            if (in->fd >= 0 && in->revents) {
+                ssize_t n = read(in->fd, d[i].buf + d[i].len, sizeof d[i].buf - d[i].len);
+                if (n > 0) {
+                    if (i == FROM_GUEST_CON && log >= 0)
+                        s_write_all(log, d[i].buf + d[i].len, (size_t)n);
+                    d[i].len += (size_t)n;
+                    if (i == FROM_GUEST_CON && cc < 0)
+                        d[i].len = 0;
+                } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                    if (d[i].src == &ac || d[i].src == &cc) {
+                        close(*d[i].src);
+                        *d[i].src = -1;
+                        d[i == TO_GUEST_AG ? FROM_GUEST_AG : FROM_GUEST_CON].len = 0;
+                    }
+                }
+            }
+            if (out->fd >= 0 && out->revents && *d[i].dst >= 0 && d[i].len) {
+                ssize_t n = write(*d[i].dst, d[i].buf, d[i].len);
+                if (n > 0) {
+                    memmove(d[i].buf, d[i].buf + n, d[i].len - (size_t)n);
+                    d[i].len -= (size_t)n;
+                } else if (n < 0 && errno != EAGAIN && errno != EINTR && (d[i].dst == &ac || d[i].dst == &cc)) {
+                    close(*d[i].dst);
+                    *d[i].dst = -1;
+                    d[i].len = 0;
+                }
+            }
+        }
+    }
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 1;
+}
