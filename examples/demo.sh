@@ -39,8 +39,8 @@ step "h1 pings h2 across the qemu router r1"
 retry 30 plugnet exec h1 -- ping -c 1 -W 1 10.0.2.2 >/dev/null
 plugnet exec h1 -- ping -c 3 10.0.2.2
 
-step "a command in a node: plugnet exec r1 -- ip -br addr"
-plugnet exec r1 -- ip -br addr
+step "a command in a node: plugnet exec r1 -- ip -o -4 addr"
+plugnet exec r1 -- ip -o -4 addr
 
 step "sniffing lan2 while h1 pings h2 (plugnet sniff lan2 -w $OUT/lan2.pcap)"
 rm -f "$OUT/lan2.pcap"
