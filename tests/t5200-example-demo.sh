@@ -1,8 +1,8 @@
 #!/bin/sh
 # examples/demo.clab.yml up and down: two UML hosts on two LANs joined by a
 # qemu (TCG) router, and a namespace node; h1 pings h2 across the router.
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../lab-lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lab-lib.sh"
 cd "$TEST_DIR" || exit 1
 LAB=$PLUGNET_SRC/examples/demo.clab.yml
 
