@@ -17,6 +17,7 @@ test_expect_success NETNS,IMAGE 'up brings the three kinds up' '
 '
 
 test_expect_success NETNS,IMAGE 'the UML node reaches the qemu and namespace nodes' '
+    plugnet exec --wait 90 vm -- true &&
     retry_until 30 plugnet exec um -- ping -c 1 -W 1 10.3.0.2 &&
     retry_until 30 plugnet exec um -- ping -c 1 -W 1 10.3.0.3
 '

@@ -73,10 +73,11 @@ int main(void)
 
     d = pn_map();
     pn_map_set_str(d, "node", "h1");
+    pn_map_set_str(d, "kind", "uml");
     pn_map_set_str(d, "reason", "keepalive missed");
     s = render("agentd", "agent.down", d, "agentd.agent");
-    ok(s && strstr(s, "\"actor\":{\"id\":\"h1\",\"attributes\":{\"node\":\"h1\",\"reason\":"
-                      "\"keepalive missed\"}}"),
+    ok(s && strstr(s, "\"actor\":{\"id\":\"h1\",\"attributes\":{\"node\":\"h1\",\"kind\":\"uml\","
+                      "\"reason\":\"keepalive missed\"}}"),
        "an agent event's actor is its node", s);
     free(s);
 
