@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 cd "$TEST_DIR" || exit 1
+ag_need_image
 
 test_expect_success ROOT,IMAGE,QEMU 'a qemu guest boots and starts its agent from its config disk' '
     pn_daemons_start agentd &&
