@@ -158,7 +158,12 @@ retry_until() {
     while :; do
         "$@" && return 0
         [ $(( $(date +%s%N) / 1000000 )) -lt $_end ] || return 1
-        read -r -t 0.1 _ <>"$TEST_DIR/.tick" 2>/dev/null || true
+        # A 100 ms tick between polls (dash has no read -t).
+        if [ -n "${BASH_VERSION:-}" ]; then
+            read -r -t 0.1 _ <>"$TEST_DIR/.tick" 2>/dev/null || true
+        else
+            timeout 0.1 tail -f /dev/null 2>/dev/null || true
+        fi
     done
 }
 mkfifo "$TEST_DIR/.tick" 2>/dev/null || true
