@@ -70,6 +70,10 @@ _test_skip() {
     fi
 }
 
+# A body runs in its own function, so `return N` inside it ends the body
+# with status N rather than leaving test_expect_success early.
+_test_eval() { eval "$1"; }
+
 test_expect_success() {
     _prereq=""
     if [ $# = 3 ]; then _prereq=$1; shift; fi
@@ -89,7 +93,7 @@ test_expect_success() {
     # Bodies run inside the test's directory, so scratch files never land
     # in the source tree (top-level code keeps its cwd for sourcing).
     cd "$TEST_DIR" || return 1
-    eval "$2" >"$_out" 2>&1 </dev/null
+    _test_eval "$2" >"$_out" 2>&1 </dev/null
     _rc=$?
     eval "$test_cleanup" >>"$_out" 2>&1 </dev/null
     if [ $_rc = 0 ]; then
