@@ -550,8 +550,11 @@ static int s_exec_line(const topo_node_t *n, const char *line)
         size_t k = 0;
         argv[k++] = "plugnet";
         argv[k++] = "exec";
+        /* A guest booting under load (qemu TCG) may take long to run its
+         * agent: wait as long as up waits for nodes. */
+        const char *to = getenv("PLUGNET_UP_TIMEOUT");
         argv[k++] = "--wait";
-        argv[k++] = "60";
+        argv[k++] = (char *)(to && atoi(to) > 0 ? to : "300");
         argv[k++] = (char *)n->name;
         for (size_t i = 0; i < n->n_env; i++) {
             argv[k++] = "-e";

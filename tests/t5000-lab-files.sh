@@ -26,7 +26,7 @@ test_expect_success 'inspect --json gives the resolved nodes and LANs' '
 	assert lab["name"] == "ring", lab
 	nodes = {n["name"]: n for n in lab["nodes"]}
 	assert sorted(nodes) == ["ra", "rb", "rc", "rd"], nodes
-	assert nodes["ra"]["kind"] == "ns"
+	assert nodes["ra"]["kind"] == "uml" and nodes["ra"]["memory_mb"] == 64
 	assert [x["ifname"] for x in nodes["ra"]["nics"]] == ["eth1", "eth2"]
 	assert len(nodes["rb"]["exec"]) == 3 and nodes["rb"]["exec"][0]["line"] > 0
 	lans = {l["name"]: l for l in lab["lans"]}

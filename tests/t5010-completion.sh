@@ -67,4 +67,16 @@ test_expect_success BASH_COMPLETION 'LAN names come from switchd' '
     echo core >expect && test_cmp expect actual
 '
 
+test_expect_success BASH_COMPLETION,NETNS 'node names come from vmd' '
+    pn_daemons_start cfgdiskd agentd vmd &&
+    plugnet node add "n$TEST_TAG" --kind ns >/dev/null &&
+    complete_words plugnet exec "" >actual &&
+    echo "n$TEST_TAG" >expect && test_cmp expect actual &&
+    complete_words plugnet node del n >actual &&
+    test_cmp expect actual &&
+    complete_words plugnet cp "" >actual &&
+    grep -qx "n$TEST_TAG:" actual &&
+    plugnet node del "n$TEST_TAG" >/dev/null
+'
+
 test_done
