@@ -62,14 +62,22 @@ ag_alive() {
 }
 
 # ---------------------------------------------------------------- guests
-# The tiny guest image (vmd's `make image`).
+# The tiny guest image (`make image`): ag_need_image builds it (quick when
+# up to date) into $PLUGNET_BUILD/image, as the vmd tests do, and sets the
+# IMAGE, UML and QEMU prerequisites.
 AG_MANIFEST=${PLUGNET_IMAGE_MANIFEST:-$PLUGNET_BUILD/image/manifest}
-test_lazy_prereq IMAGE "no guest image: run 'make image' ($AG_MANIFEST)" '
-    [ -r "$AG_MANIFEST" ] && . "$AG_MANIFEST" && [ -r "$ROOTFS" ]'
-test_lazy_prereq UML "no UML kernel in the image manifest" '
-    . "$AG_MANIFEST" && [ -x "$UML_KERNEL" ]'
-test_lazy_prereq QEMU "no qemu or no qemu kernel in the image manifest" '
-    . "$AG_MANIFEST" && [ -r "$QEMU_KERNEL" ] && [ -r "$QEMU_INITRD" ] && command -v qemu-system-x86_64'
+ag_need_image() {
+    if [ -z "${PLUGNET_IMAGE_MANIFEST:-}" ] && [ -x "$PLUGNET_SRC/images/tiny/build.sh" ]; then
+        "$PLUGNET_SRC/images/tiny/build.sh" "$PLUGNET_BUILD/image" >"$TEST_DIR/image.log" 2>&1 ||
+            say "image build failed: $(tail -n 3 "$TEST_DIR/image.log")"
+    fi
+    test_lazy_prereq IMAGE "no guest image: run 'make image' ($AG_MANIFEST)" '
+        [ -r "$AG_MANIFEST" ] && . "$AG_MANIFEST" && [ -r "$ROOTFS" ]'
+    test_lazy_prereq UML "no UML kernel in the image manifest" '
+        . "$AG_MANIFEST" && [ -x "$UML_KERNEL" ]'
+    test_lazy_prereq QEMU "no qemu or no qemu kernel in the image manifest" '
+        . "$AG_MANIFEST" && [ -r "$QEMU_KERNEL" ] && [ -r "$QEMU_INITRD" ] && command -v qemu-system-x86_64'
+}
 
 # ag_plugnet_disk DIR: an ext2 disk labelled PLUGNET carrying the agent and
 # a config script starting it, like cfgdiskd's (DIR/plugnet.img).

@@ -25,9 +25,12 @@ test_lazy_prereq QEMU "qemu-system-x86_64 is not installed" 'command -v qemu-sys
 PLUGNET_MGMT_PREFIX=10.$(( 0x$(printf %s "$TEST_TAG" | cut -c1-2) ))
 export PLUGNET_MGMT_PREFIX
 
-# vm_daemons: the four daemons for this test, stopped (with their nodes) at the end.
+# vm_daemons [DAEMON...]: the daemons for this test (default: switchd,
+# cfgdiskd and vmd -- not agentd, whose knock types into the consoles the
+# tests type into), stopped (with their nodes) at the end.
 vm_daemons() {
-    pn_daemons_start
+    if [ $# = 0 ]; then set -- switchd cfgdiskd vmd; fi
+    pn_daemons_start "$@"
 }
 
 # vm_field NODE JQ: one field of node.show.

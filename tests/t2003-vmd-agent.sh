@@ -9,7 +9,7 @@ test_lazy_prereq AGENT "the guest agent is not built" 'test -x "$PLUGNET_BUILD/b
 
 test_expect_success ROOT,NETNS,AGENT 'daemons and image' '
     pn_image &&
-    vm_daemons &&
+    vm_daemons switchd cfgdiskd vmd agentd &&
     plugnet lan add lan1 >/dev/null
 '
 
@@ -29,6 +29,27 @@ test_expect_success ROOT,QEMU,AGENT 'a qemu node: exec through the virtio port' 
     plugnet node add q1 --kind qemu --nic lan1,ip=10.95.0.3/24 --start >/dev/null &&
     test "$(plugnet exec q1 --wait 90 -- hostname)" = q1 &&
     plugnet exec q1 -- ping -c1 -W2 10.95.0.2 >/dev/null
+'
+
+# ifup NODE MAC ADDR: configure the NIC with that MAC in the guest, waiting
+# (bounded, in the guest) for a hot-plugged one to appear.
+ifup() {
+    plugnet exec "$1" -- sh -c "i=0; while [ \$i -lt 300 ]; do for p in /sys/class/net/*; do
+        if [ \"\$(cat \$p/address)\" = $2 ]; then ip addr add $3 dev \${p##*/} && ip link set \${p##*/} up; exit; fi
+        done; usleep 100000; i=\$((i+1)); done; exit 1"
+}
+
+test_expect_success ROOT,UML,QEMU,AGENT 'eth2 hot-plugs into running qemu and UML nodes on a new LAN; nic del stops it' '
+    plugnet lan add lan2 >/dev/null &&
+    plugnet nic add q1 eth2 lan2 --ip 10.94.0.3/24 >/dev/null &&
+    plugnet nic add u1 eth2 lan2 --ip 10.94.0.2/24 >/dev/null &&
+    ifup q1 "$(vm_field q1 ".nics[] | select(.ifname == \"eth2\") | .mac")" 10.94.0.3/24 &&
+    ifup u1 "$(vm_field u1 ".nics[] | select(.ifname == \"eth2\") | .mac")" 10.94.0.2/24 &&
+    plugnet exec u1 -- ping -c1 -W3 10.94.0.3 >/dev/null &&
+    plugnet nic del q1 eth2 >/dev/null &&
+    test "$(vm_field q1 ".nics | length")" = 2 &&
+    ! plugnet exec u1 -- ping -c1 -W2 10.94.0.3 >/dev/null &&
+    plugnet exec u1 -- ping -c1 -W2 10.95.0.3 >/dev/null
 '
 
 test_expect_success ROOT,UML,AGENT 'the agent needs no IP: exec works with INPUT dropped in the guest' '

@@ -1,21 +1,21 @@
 #!/bin/sh
 # The agent in a real qemu guest (TCG) over its virtio serial port: exec,
 # streams, cp, parallel sessions, a guest without network, agentd and guest
-# restarts (the port's host side goes away and comes back), the knock.
+# restarts (the port's host side goes away and comes back).  The knock is
+# tested on UML (t4006): on qemu's hvc0 console a typed line sometimes gets
+# lost with its shell under load (see docs/AGENT.md).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 cd "$TEST_DIR" || exit 1
+ag_need_image
 
-test_expect_success ROOT,IMAGE,QEMU 'two qemu guests boot; one starts its agent from its config disk, one needs the knock' '
+test_expect_success ROOT,IMAGE,QEMU 'a qemu guest boots and starts its agent from its config disk' '
     pn_daemons_start agentd &&
     ag_events_start &&
     AG_KNOCK_MS=0 ag_qemu_boot q1 &&
-    AG_KNOCK_MS=1000 ag_qemu_boot q2 plugnet.noconfig &&
-    ag_wait_up q1 150 && ag_wait_up q2 150 &&
+    ag_wait_up q1 150 &&
     [ "$(plugnet exec q1 -- cat /proc/sys/kernel/hostname)" = plugnet ] &&
-    [ "$(plugnet exec q2 -- echo knocked)" = knocked ] &&
-    grep -q "q2: knocking" "$PLUGNET_STATE_DIR/log/agentd.log" &&
-    ! grep -q "q1: knocking" "$PLUGNET_STATE_DIR/log/agentd.log"
+    ag_events up | grep -q "\"boot_ms\":"
 '
 
 test_expect_success ROOT,IMAGE,QEMU 'exit codes, signals, 10 MiB through stdin and stdout' '

@@ -59,7 +59,8 @@ struct agd_node {
     char *console;
     int kfd;
     pn_watch_t *kw;
-    int kphase;            /* 0 idle, 1 waiting for a prompt, 2 command sent */
+    int kphase;            /* 0 idle, 1 waiting for a prompt, 2 command sent, 3 it ran */
+    unsigned kretries;
     uint64_t kdeadline, knext;
     unsigned knocks;
     int64_t knock_ms;      /* this node's delay, -1 = agentd's */

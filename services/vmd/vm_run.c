@@ -1208,7 +1208,8 @@ int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen
         snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
         vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
         if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
-            snprintf(err, errlen, "UML refused to remove %s: %s", c->ifname, reply);
+            snprintf(err, errlen, "UML refused to remove %s: %s%s", c->ifname, reply,
+                     strstr(reply, "open") ? " (UML unplugs only an interface that is down: ip link set it down in the guest first)" : "");
             return PN_EBUSY;
         }
         return PN_OK;
