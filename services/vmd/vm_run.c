@@ -781,7 +781,7 @@ static int s_qemu_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t err
         a_add(a, "-initrd");
         a_add(a, "%s", vm->qemu_initrd);
         a_add(a, "-append");
-        a_add(a, "console=ttyS0 quiet root=/dev/vda");
+        a_add(a, "console=ttyS0 quiet root=/dev/vda no_timer_check");
     }
     /* Several nodes share the base image read-only and vmd keeps the
      * persistent lock itself: qemu's own image locking would refuse that. */
