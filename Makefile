@@ -59,6 +59,13 @@ AGENT_BIN := $(if $(AGENT_SRC),$(BUILD)/bin/plugnet-agent)
 
 all: $(BINS) $(UNIT_BINS) $(AGENT_BIN)
 
+# The man page, written from the CLI's own help at build time.
+MAN := $(BUILD)/man/plugnet.1
+all: $(MAN)
+$(MAN): $(BUILD)/bin/plugnet scripts/gen-man.sh
+	@mkdir -p $(dir $@)
+	scripts/gen-man.sh $(BUILD)/bin/plugnet > $@.tmp && mv $@.tmp $@
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
@@ -91,6 +98,9 @@ $(foreach t,$(TOOLS),$(eval $(BUILD)/bin/$(t): $(call obj,tools/$(t).c) $(ALL_LI
 $(BUILD)/tests/unit/%.t: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(LINK)
+# The CLI has no library: unit tests of its lab modules (topo_*) link them.
+$(foreach u,$(filter topo_%,$(UNIT)),$(eval $(BUILD)/tests/unit/$(u).t: \
+    $(call obj,$(wildcard cli/topo.c cli/topo_plan.c cli/events_json.c))))
 
 # The guest agent never links the host libraries: it must run anywhere.
 $(BUILD)/bin/plugnet-agent: $(AGENT_SRC) $(wildcard services/agentd/guest/*.h)
@@ -157,6 +167,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/plugnet $(DESTDIR)$(PREFIX)/share/doc/plugnet
 	install -m 0755 $(BUILD)/bin/plugnet $(foreach d,$(DAEMONS),$(BUILD)/bin/plugnet-$(d)) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(AGENT_BIN),install -m 0755 $(AGENT_BIN) $(DESTDIR)$(PREFIX)/share/plugnet/)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/plugnet.1
+	install -m 0644 cli/plugnet.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/plugnet
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/plugnet/
 	@if [ -d systemd ] && ls systemd/*.service >/dev/null 2>&1; then \
 	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \

@@ -22,6 +22,8 @@ wait_sock() { i=0; while [ ! -S "$1" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep
 cleanup() {
     [ -n "${AGENT:-}" ] && kill "$AGENT" 2>/dev/null
     [ -n "${SINK:-}" ] && kill "$SINK" 2>/dev/null
+    [ -n "${RELAY:-}" ] && kill "$RELAY" 2>/dev/null
+    [ -f "$D/g/q.pid" ] && kill "$(cat "$D/g/q.pid")" 2>/dev/null
     plugnet daemons stop agentd >/dev/null 2>&1
     ip netns del $NS 2>/dev/null
     rm -rf "$D"
@@ -77,3 +79,60 @@ printf '%-34s %11.1f ms %15.1f ms %8s   (ip netns exec; target <= 20 ms)\n' "exe
 printf '%-34s %9s MiB/s %13s MiB/s %8s   (raw unix socket; target >= 0.50)\n' "cp ${MIB} MiB host -> node" "$up" "$raw" "$(ratio "$up" "$raw")"
 printf '%-34s %9s MiB/s %13s MiB/s %8s\n' "cp ${MIB} MiB node -> host" "$down" "$raw" "$(ratio "$down" "$raw")"
 printf '%-34s %9s MiB/s %13s MiB/s %8s\n' "exec cat, ${MIB} MiB stdin->stdout" "$pipe" "$raw" "$(ratio "$pipe" "$raw")"
+
+# ------------------------------------------------------------------ guests
+# UML (serial line) and qemu TCG (virtio serial) when the tiny image exists:
+# exec true median, and 10 MiB through the agent both ways.  No raw peer
+# here yet: the line belongs to the agent while it runs.  Uploads to UML are
+# bound by its serial line (one byte per read in UML's driver, and a 2 KiB
+# window so its tty never throttles).
+MAN=${PLUGNET_IMAGE_MANIFEST:-$PLUGNET_BUILD/image/manifest}
+if [ ! -r "$MAN" ]; then
+    echo "b40-agent: uml/qemu rows skipped (no image: make image)"
+    exit 0
+fi
+. "$MAN"
+mkdir -p "$D/g/disk"
+cp "$PLUGNET_BUILD/bin/plugnet-agent" "$D/g/disk/"
+printf '#!/bin/sh\n/mnt/plugnet/plugnet-agent -d\n' >"$D/g/disk/config"
+mke2fs -q -F -t ext2 -L PLUGNET -d "$D/g/disk" "$D/g/plugnet.img" 8M
+GMIB=10
+head -c $((GMIB * 1048576)) /dev/urandom >"$D/g/blob"
+guest_rows() {
+    kind=$1 node=$2
+    ag-call -t 200000 agentd agent.wait node=$node timeout_ms:=180000 >/dev/null || { echo "$kind: no agent"; return; }
+    RUNS=15
+    gex=$(time_runs plugnet exec $node true)
+    t0=$(now_us); plugnet cp "$D/g/blob" $node:/tmp/blob; t1=$(now_us)
+    gup=$(mibs $((GMIB * 1048576)) $((t1 - t0)))
+    t0=$(now_us); plugnet cp $node:/tmp/blob "$D/g/back"; t1=$(now_us)
+    gdown=$(mibs $((GMIB * 1048576)) $((t1 - t0)))
+    t0=$(now_us); plugnet exec $node -- head -c $((GMIB * 1048576)) /dev/zero >/dev/null; t1=$(now_us)
+    graw=$(mibs $((GMIB * 1048576)) $((t1 - t0)))
+    printf '%-34s %11.1f ms\n' "exec true ($kind), median of $RUNS" "$(awk -v u="$gex" 'BEGIN{print u/1000}')"
+    printf '%-34s %9s MiB/s\n' "cp ${GMIB} MiB host -> $kind" "$gup"
+    printf '%-34s %9s MiB/s\n' "cp ${GMIB} MiB $kind -> host" "$gdown"
+    printf '%-34s %9s MiB/s   (zeros written in the guest, through the agent)\n' "exec head -c ${GMIB} MiB, $kind -> host" "$graw"
+}
+if [ -x "$UML_KERNEL" ]; then
+    ag-relay "$D/g/u.sock" "$D/g/uc.sock" "$D/g/u.log" -- "$UML_KERNEL" mem=96M umid=b40$$ uml_dir="$D/g" \
+        ubd0="$D/g/cow,$ROOTFS" ubd1r="$D/g/plugnet.img" root=/dev/ubda rw quiet con=null ssl=null \
+        con0=fd:0,fd:1 ssl1=fd:3 "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX" \
+        >/dev/null 2>&1 &
+    RELAY=$!
+    wait_sock "$D/g/u.sock"
+    ag-call agentd agent.register node=bu kind=uml path="$D/g/u.sock" >/dev/null && guest_rows uml bu
+    kill $RELAY; RELAY=
+fi
+if [ -r "$QEMU_KERNEL" ] && command -v qemu-system-x86_64 >/dev/null; then
+    qemu-img create -q -f qcow2 -b "$ROOTFS" -F raw "$D/g/q.qcow2"
+    qemu-system-x86_64 -accel tcg -m 256 -display none -nodefaults -kernel "$QEMU_KERNEL" -initrd "$QEMU_INITRD" \
+        -append "console=ttyS0 quiet root=/dev/vda" \
+        -drive file="$D/g/q.qcow2",format=qcow2,if=virtio,file.locking=off,backing.file.locking=off \
+        -drive file="$D/g/plugnet.img",format=raw,if=virtio,readonly=on,file.locking=off \
+        -device virtio-serial-pci,id=vser0 -chardev socket,id=agent0,path="$D/g/q.sock",server=on,wait=off \
+        -device virtserialport,bus=vser0.0,chardev=agent0,name=org.plugnet.agent.0 \
+        -pidfile "$D/g/q.pid" -daemonize >/dev/null 2>&1
+    ag-call agentd agent.register node=bq kind=qemu path="$D/g/q.sock" knock_ms:=0 >/dev/null && guest_rows qemu-tcg bq
+    kill "$(cat "$D/g/q.pid")" 2>/dev/null
+fi

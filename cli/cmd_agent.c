@@ -514,7 +514,7 @@ int cmd_cp(int argc, char **argv)
     s.walker = w;
     if (rc < 0) {
         s_sess_free(&s);
-        return EXIT_PLUGNET == 255 ? CLI_UNREACHABLE : CLI_REFUSED;
+        return CLI_UNREACHABLE;
     }
     signal(SIGPIPE, SIG_IGN);
     if (sr)

@@ -502,6 +502,8 @@ static const pn_field_t agent_register_args[] = {
     UINT("started_ns", O, "when the node started (unix ns), for the up event's boot_ms"),
     STR("console", O, "root console socket for the knock (default: console.sock beside path; not for ns)",
         .check = PN_CHK_PATH),
+    UINT("knock_ms", O, "knock after the agent stayed down this long (default: agentd's, 10 s); 0 = never",
+         .max = 3600000),
     END
 };
 

@@ -62,14 +62,22 @@ ag_alive() {
 }
 
 # ---------------------------------------------------------------- guests
-# The tiny guest image (vmd's `make image`).
+# The tiny guest image (`make image`): ag_need_image builds it (quick when
+# up to date) into $PLUGNET_BUILD/image, as the vmd tests do, and sets the
+# IMAGE, UML and QEMU prerequisites.
 AG_MANIFEST=${PLUGNET_IMAGE_MANIFEST:-$PLUGNET_BUILD/image/manifest}
-test_lazy_prereq IMAGE "no guest image: run 'make image' ($AG_MANIFEST)" '
-    [ -r "$AG_MANIFEST" ] && . "$AG_MANIFEST" && [ -r "$ROOTFS" ]'
-test_lazy_prereq UML "no UML kernel in the image manifest" '
-    . "$AG_MANIFEST" && [ -x "$UML_KERNEL" ]'
-test_lazy_prereq QEMU "no qemu or no qemu kernel in the image manifest" '
-    . "$AG_MANIFEST" && [ -r "$QEMU_KERNEL" ] && [ -r "$QEMU_INITRD" ] && command -v qemu-system-x86_64'
+ag_need_image() {
+    if [ -z "${PLUGNET_IMAGE_MANIFEST:-}" ] && [ -x "$PLUGNET_SRC/images/tiny/build.sh" ]; then
+        "$PLUGNET_SRC/images/tiny/build.sh" "$PLUGNET_BUILD/image" >"$TEST_DIR/image.log" 2>&1 ||
+            say "image build failed: $(tail -n 3 "$TEST_DIR/image.log")"
+    fi
+    test_lazy_prereq IMAGE "no guest image: run 'make image' ($AG_MANIFEST)" '
+        [ -r "$AG_MANIFEST" ] && . "$AG_MANIFEST" && [ -r "$ROOTFS" ]'
+    test_lazy_prereq UML "no UML kernel in the image manifest" '
+        . "$AG_MANIFEST" && [ -x "$UML_KERNEL" ]'
+    test_lazy_prereq QEMU "no qemu or no qemu kernel in the image manifest" '
+        . "$AG_MANIFEST" && [ -r "$QEMU_KERNEL" ] && [ -r "$QEMU_INITRD" ] && command -v qemu-system-x86_64'
+}
 
 # ag_plugnet_disk DIR: an ext2 disk labelled PLUGNET carrying the agent and
 # a config script starting it, like cfgdiskd's (DIR/plugnet.img).
@@ -102,4 +110,29 @@ ag_uml_boot() {
 ag_wait_up() {
     _t=${2:-90}
     ag-call -t $((_t * 1000 + 5000)) agentd agent.wait node="$1" timeout_ms:=$((_t * 1000)) >/dev/null
+}
+
+# ag_qemu_boot NAME [KERNEL ARGS...]: boot the tiny guest under qemu (TCG)
+# wired as vmd does: the agent on a virtserialport org.plugnet.agent.0
+# behind NAME/agent.sock, a root console (hvc0) behind NAME/console.sock;
+# register NAME with agentd.  Returns at once.
+ag_qemu_boot() {
+    _q=$1; shift
+    _d=$TEST_DIR/$_q
+    mkdir -p "$_d" && ag_plugnet_disk "$_d" || return 1
+    (. "$AG_MANIFEST" && qemu-img create -q -f qcow2 -b "$ROOTFS" -F raw "$_d/disk.qcow2" &&
+     qemu-system-x86_64 -name "$_q" -accel tcg -m 256 -smp 1 -display none -nodefaults \
+        -kernel "$QEMU_KERNEL" -initrd "$QEMU_INITRD" -append "console=ttyS0 quiet root=/dev/vda $*" \
+        -drive file="$_d/disk.qcow2",format=qcow2,if=virtio,file.locking=off,backing.file.locking=off \
+        -drive file="$_d/plugnet.img",format=raw,if=virtio,readonly=on,file.locking=off \
+        -chardev file,id=ser0,path="$_d/console.log" -serial chardev:ser0 \
+        -device virtio-serial-pci,id=vser0 \
+        -chardev socket,id=con0,path="$_d/console.sock",server=on,wait=off,logfile="$_d/hvc.log" \
+        -device virtconsole,bus=vser0.0,chardev=con0,name=console \
+        -chardev socket,id=agent0,path="$_d/agent.sock",server=on,wait=off \
+        -device virtserialport,bus=vser0.0,chardev=agent0,name=org.plugnet.agent.0 \
+        -pidfile "$_d/qemu.pid" -daemonize) >"$_d/qemu.log" 2>&1 || { cat "$_d/qemu.log"; return 1; }
+    test_atexit "kill \$(cat $_d/qemu.pid) 2>/dev/null"
+    ag-call agentd agent.register node="$_q" kind=qemu path="$_d/agent.sock" started_ns:="$(date +%s%N)" \
+        ${AG_KNOCK_MS:+knock_ms:=$AG_KNOCK_MS} >/dev/null
 }

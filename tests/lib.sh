@@ -26,7 +26,7 @@ PATH="$PLUGNET_BUILD/bin:$PATH"
 export PATH
 
 TEST_NAME=$(basename "$0" .sh)
-TEST_DIR=$(mktemp -d "/tmp/pn-$TEST_NAME.XXXXXX")
+TEST_DIR=$(mktemp -d "${PLUGNET_TEST_TMP:-/tmp}/pn-$TEST_NAME.XXXXXX")
 export PLUGNET_RUN_DIR="$TEST_DIR/run" PLUGNET_STATE_DIR="$TEST_DIR/state"
 mkdir -p "$PLUGNET_RUN_DIR" "$PLUGNET_STATE_DIR"
 # A unique short tag for host-visible names (namespaces, taps) of this test.
@@ -70,6 +70,10 @@ _test_skip() {
     fi
 }
 
+# A body runs in its own function, so `return N` inside it ends the body
+# with status N rather than leaving test_expect_success early.
+_test_eval() { eval "$1"; }
+
 test_expect_success() {
     _prereq=""
     if [ $# = 3 ]; then _prereq=$1; shift; fi
@@ -89,7 +93,7 @@ test_expect_success() {
     # Bodies run inside the test's directory, so scratch files never land
     # in the source tree (top-level code keeps its cwd for sourcing).
     cd "$TEST_DIR" || return 1
-    eval "$2" >"$_out" 2>&1 </dev/null
+    _test_eval "$2" >"$_out" 2>&1 </dev/null
     _rc=$?
     eval "$test_cleanup" >>"$_out" 2>&1 </dev/null
     if [ $_rc = 0 ]; then
@@ -158,7 +162,12 @@ retry_until() {
     while :; do
         "$@" && return 0
         [ $(( $(date +%s%N) / 1000000 )) -lt $_end ] || return 1
-        read -r -t 0.1 _ <>"$TEST_DIR/.tick" 2>/dev/null || true
+        # A 100 ms tick between polls (dash has no read -t).
+        if [ -n "${BASH_VERSION:-}" ]; then
+            read -r -t 0.1 _ <>"$TEST_DIR/.tick" 2>/dev/null || true
+        else
+            timeout 0.1 tail -f /dev/null 2>/dev/null || true
+        fi
     done
 }
 mkfifo "$TEST_DIR/.tick" 2>/dev/null || true

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 cd "$TEST_DIR" || exit 1
+ag_need_image
 
 # Knock soon on a guest whose agent stays down.
 export PLUGNET_AGENT_KNOCK_MS=2000

@@ -59,9 +59,11 @@ struct agd_node {
     char *console;
     int kfd;
     pn_watch_t *kw;
-    int kphase;            /* 0 idle, 1 waiting for a prompt, 2 command sent */
+    int kphase;            /* 0 idle, 1 waiting for a prompt, 2 command sent, 3 it ran */
+    unsigned kretries;
     uint64_t kdeadline, knext;
     unsigned knocks;
+    int64_t knock_ms;      /* this node's delay, -1 = agentd's */
     char ktail[64];        /* the end of what the console said */
     agd_node_t *next;
 };
@@ -87,7 +89,7 @@ struct agd_stream {
 /* node.c */
 agd_node_t *agd_node_find(agd_t *a, const char *name);
 int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
-                      const char *console);
+                      const char *console, int64_t knock_ms);
 void agd_node_unregister(agd_node_t *n, const char *reason);
 void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
 void agd_node_events(agd_node_t *n);

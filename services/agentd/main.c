@@ -32,7 +32,8 @@ static void s_register(pn_svc_t *svc, pn_req_t *req)
     pn_val_t *a = pn_req_args(req);
     const char *node = pn_get_str(a, "node", "");
     int r = agd_node_register(&s_agd, node, pn_get_str(a, "kind", ""), pn_get_str(a, "path", ""),
-                              pn_get_uint(a, "started_ns", 0), pn_get_str(a, "console", NULL));
+                              pn_get_uint(a, "started_ns", 0), pn_get_str(a, "console", NULL),
+                              pn_get(a, "knock_ms") ? (int64_t)pn_get_uint(a, "knock_ms", 0) : -1);
     if (r == -ENOSPC)
         return pn_req_fail(req, PN_EBUSY, "agentd holds %d nodes already", AGD_MAX_NODES);
     if (r < 0)

@@ -276,7 +276,7 @@ static void s_connect(agd_node_t *n)
 }
 
 int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
-                      const char *console)
+                      const char *console, int64_t knock_ms)
 {
     agd_node_t *n = agd_node_find(a, name);
     if (n) {
@@ -306,6 +306,8 @@ int agd_node_register(agd_t *a, const char *name, const char *kind, const char *
     n->path = strdup(path);
     free(n->console);
     n->console = NULL;
+    n->knock_ms = knock_ms;
+    n->since = pn_mono_ms();
     n->knocks = 0;
     n->knext = 0;
     if (console && *console) {
@@ -361,7 +363,7 @@ void agd_node_unregister(agd_node_t *n, const char *reason)
     "mkdir -p /run/plugnet-knock; for d in $(findfs LABEL=PLUGNET 2>/dev/null) /dev/ubd[b-z] /dev/vd[b-z]; " \
     "do [ -b \"$d\" ] || continue; mount -o ro \"$d\" /run/plugnet-knock 2>/dev/null || continue; "          \
     "if [ -x /run/plugnet-knock/plugnet-agent ]; then /run/plugnet-knock/plugnet-agent -d; break; fi; "     \
-    "umount /run/plugnet-knock; done\r"
+    "umount /run/plugnet-knock; done; echo plugnet-knock-$((6*7))\r"
 
 static void s_knock_end(agd_node_t *n)
 {
@@ -401,6 +403,14 @@ static void s_knock_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         memcpy(n->ktail + tl, buf, k);
         n->ktail[tl + k] = 0;
     }
+    if (n->kphase == 2) {
+        /* The shell ran it (the echo says 42, the typed line does not). */
+        if (strstr(n->ktail, "plugnet-knock-42")) {
+            n->kphase = 3;
+            n->kdeadline = pn_mono_ms() + 1000;
+        }
+        return;
+    }
     if (n->kphase != 1)
         return;
     /* A prompt ends in "# " (root) perhaps followed by terminal queries. */
@@ -416,6 +426,7 @@ static void s_knock_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         return;
     }
     n->kphase = 2;
+    n->ktail[0] = 0;
     n->kdeadline = pn_mono_ms() + 3000;
 }
 
@@ -439,6 +450,7 @@ static void s_knock_start(agd_node_t *n)
     n->kfd = fd;
     n->kw = pn_loop_add_fd(n->agd->loop, fd, EPOLLIN, s_knock_io, n);
     n->kphase = 1;
+    n->kretries = 0;
     n->ktail[0] = 0;
     n->kdeadline = pn_mono_ms() + 5000;
     pn_debug("agentd: %s: knock %u on %s", n->name, n->knocks, n->console);
@@ -449,14 +461,26 @@ static void s_knock_start(agd_node_t *n)
 
 static void s_knock_tick(agd_node_t *n, uint64_t now)
 {
-    if (n->kphase) {
-        if (n->up || now >= n->kdeadline)
+    if (n->kphase == 2 && now >= n->kdeadline && !n->up && n->kfd >= 0 && n->kretries < 5) {
+        /* The line got lost (a console whose shell was just replaced, as
+         * qemu's hvc0 does when a client connects): ask again. */
+        n->kretries++;
+        n->kphase = 1;
+        n->ktail[0] = 0;
+        n->kdeadline = now + 5000;
+        if (write(n->kfd, "\025\r", 2) < 0)
             s_knock_end(n);
         return;
     }
-    if (n->up || !n->console || !n->agd->knock_ms)
+    if (n->kphase) {
+        if ((n->up && n->kphase != 2) || now >= n->kdeadline)
+            s_knock_end(n);
         return;
-    if (now - n->since < n->agd->knock_ms || now < n->knext)
+    }
+    uint64_t delay = n->knock_ms >= 0 ? (uint64_t)n->knock_ms : n->agd->knock_ms;
+    if (n->up || !n->console || !delay)
+        return;
+    if (now - n->since < delay || now < n->knext)
         return;
     if (access(n->console, F_OK) < 0)
         return;

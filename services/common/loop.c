@@ -28,7 +28,8 @@ struct pn_watch {
     pn_fd_fn fd_fn;
     pn_zsock_fn z_fn;
     void *arg;
-    pn_watch_t *next;   /* all watches (for zmq pass and freeing) */
+    pn_watch_t *next;   /* all watches (for freeing) */
+    pn_watch_t *znext;  /* zmq watches only (for the per-iteration pass) */
 };
 
 struct pn_timer {
@@ -55,6 +56,8 @@ struct pn_loop {
     int epfd;
     bool stop;
     pn_watch_t *watches;
+    pn_watch_t *zwatches;  /* the few zmq sockets, re-checked every iteration */
+    size_t ndead;          /* entries waiting to be freed: reap only then */
     pn_timer_t *timers;
     defer_t *defers;
     int sigfd;
@@ -81,6 +84,17 @@ pn_loop_t *pn_loop_new(void)
 
 static void s_reap(pn_loop_t *l)
 {
+    /* Walking every watch is O(n), so it happens only when something died,
+     * never per frame. */
+    if (l->ndead == 0)
+        return;
+    l->ndead = 0;
+    for (pn_watch_t **pp = &l->zwatches; *pp;) {
+        if ((*pp)->dead)
+            *pp = (*pp)->znext;
+        else
+            pp = &(*pp)->znext;
+    }
     for (pn_watch_t **pp = &l->watches; *pp;) {
         pn_watch_t *w = *pp;
         if (w->dead) {
@@ -119,6 +133,7 @@ void pn_loop_destroy(pn_loop_t **lp)
         w->dead = true;
     for (pn_timer_t *t = l->timers; t; t = t->next)
         t->dead = true;
+    l->ndead++;
     s_reap(l);
     if (l->sigfd >= 0) {
         close(l->sigfd);
@@ -162,6 +177,7 @@ void pn_loop_del(pn_loop_t *l, pn_watch_t *w)
         return;
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
     w->dead = true;
+    l->ndead++;
 }
 
 pn_watch_t *pn_loop_add_zsock(pn_loop_t *l, void *zsock, pn_zsock_fn fn, void *arg)
@@ -175,6 +191,8 @@ pn_watch_t *pn_loop_add_zsock(pn_loop_t *l, void *zsock, pn_zsock_fn fn, void *a
         return NULL;
     w->zsock = zsock;
     w->z_fn = fn;
+    w->znext = l->zwatches;
+    l->zwatches = w;
     return w;
 }
 
@@ -194,8 +212,8 @@ static void s_drain_zsock(pn_loop_t *l, pn_watch_t *w)
 
 static bool s_zsock_pending(pn_loop_t *l)
 {
-    for (pn_watch_t *w = l->watches; w; w = w->next) {
-        if (w->dead || !w->zsock)
+    for (pn_watch_t *w = l->zwatches; w; w = w->znext) {
+        if (w->dead)
             continue;
         int ev = 0;
         size_t sz = sizeof(ev);
@@ -222,9 +240,10 @@ pn_timer_t *pn_loop_add_timer(pn_loop_t *l, uint64_t ms, bool repeat, pn_timer_f
 
 void pn_loop_del_timer(pn_loop_t *l, pn_timer_t *t)
 {
-    (void)l;
-    if (t)
+    if (t && !t->dead) {
         t->dead = true;
+        l->ndead++;
+    }
 }
 
 static void s_on_signal(pn_loop_t *l, int fd, uint32_t events, void *arg)
@@ -291,8 +310,10 @@ static void s_run_timers(pn_loop_t *l)
             continue;
         if (t->repeat)
             t->due_ms = now + t->period_ms;
-        else
+        else {
             t->dead = true;
+            l->ndead++;
+        }
         t->fn(l, t, t->arg);
     }
 }
@@ -319,8 +340,8 @@ int pn_loop_run(pn_loop_t *l)
         }
         /* zmq sockets touched by other callbacks may hold messages their
          * ZMQ_FD will not announce again. */
-        for (pn_watch_t *w = l->watches; w && !l->stop; w = w->next)
-            if (!w->dead && w->zsock)
+        for (pn_watch_t *w = l->zwatches; w && !l->stop; w = w->znext)
+            if (!w->dead)
                 s_drain_zsock(l, w);
         s_run_timers(l);
         s_run_defers(l);

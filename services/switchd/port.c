@@ -352,13 +352,16 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, sw_port_t **out, char *er
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    /* Without a name from the caller, the kernel picks the first free
+     * "pn<lan>-N": interface names are global to the host, and several
+     * labs (or test runs) may each have a LAN of the same name. */
     if (ifname)
         snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
     else
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "pn%s-%u", lan->name, id);
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "pn%.8s-%%d", lan->name);
     /* A name already in use by another device (or a persistent tap someone
      * else owns) must not be hijacked. */
-    if (if_nametoindex(ifr.ifr_name) != 0) {
+    if (ifname && if_nametoindex(ifr.ifr_name) != 0) {
         snprintf(err, errlen, "interface %s already exists", ifr.ifr_name);
         close(fd);
         return PN_EEXIST;

@@ -989,6 +989,13 @@ int main(int argc, char **argv)
         bool busy = false;
         uint64_t now = s_now_ms();
         int timeout = -1;
+        /* (Re)open the device first, so this very poll watches it. */
+        if (A.fd < 0 && A.mode != 2 && A.mode != 3) {
+            if (now >= A.reopen_at)
+                s_chan_open();
+            if (A.fd < 0)
+                timeout = (int)(A.reopen_at > now ? A.reopen_at - now : 10);
+        }
         pf[np++] = (struct pollfd){ .fd = A.sigfd, .events = POLLIN };
         int chan_i = -1, lis_i = -1;
         if (A.fd >= 0) {
@@ -998,12 +1005,6 @@ int main(int argc, char **argv)
         if (A.lfd >= 0) {
             lis_i = np;
             pf[np++] = (struct pollfd){ .fd = A.lfd, .events = POLLIN };
-        }
-        if (A.fd < 0 && A.mode != 2 && A.mode != 3) {
-            if (now >= A.reopen_at)
-                s_chan_open();
-            if (A.fd < 0)
-                timeout = (int)(A.reopen_at > now ? A.reopen_at - now : 10);
         }
         bool room = ag_buf_used(&A.out) < OUT_HIGH;
         /* Session fds; index i of pf maps back through these arrays. */

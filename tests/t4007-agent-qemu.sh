@@ -1,0 +1,62 @@
+#!/bin/sh
+# The agent in a real qemu guest (TCG) over its virtio serial port: exec,
+# streams, cp, parallel sessions, a guest without network, agentd and guest
+# restarts (the port's host side goes away and comes back).  The knock is
+# tested on UML (t4006): on qemu's hvc0 console a typed line sometimes gets
+# lost with its shell under load (see docs/AGENT.md).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-agent.sh"
+cd "$TEST_DIR" || exit 1
+ag_need_image
+
+test_expect_success ROOT,IMAGE,QEMU 'a qemu guest boots and starts its agent from its config disk' '
+    pn_daemons_start agentd &&
+    ag_events_start &&
+    AG_KNOCK_MS=0 ag_qemu_boot q1 &&
+    ag_wait_up q1 150 &&
+    [ "$(plugnet exec q1 -- cat /proc/sys/kernel/hostname)" = plugnet ] &&
+    ag_events up | grep -q "\"boot_ms\":"
+'
+
+test_expect_success ROOT,IMAGE,QEMU 'exit codes, signals, 10 MiB through stdin and stdout' '
+    { plugnet exec q1 -- sh -c "exit 9"; [ $? = 9 ]; } &&
+    { plugnet exec q1 -- sh -c "kill -KILL \$\$"; [ $? = 137 ]; } &&
+    head -c 10485760 /dev/urandom >r10 &&
+    plugnet exec q1 -- cat <r10 | sha256sum >got &&
+    sha256sum <r10 >want && test_cmp want got
+'
+
+test_expect_success ROOT,IMAGE,QEMU 'cp -r with modes both ways, 16 parallel execs' '
+    mkdir -p tree/a && echo one >tree/a/one && head -c 200000 /dev/urandom >tree/blob &&
+    chmod 0710 tree/a && chmod 0640 tree/a/one &&
+    plugnet cp -r tree q1:/tmp/ && plugnet cp -r q1:/tmp/tree back && diff -r tree back &&
+    (cd tree && find . -printf "%p %m\n" | sort) >m1 && (cd back && find . -printf "%p %m\n" | sort) >m2 &&
+    test_cmp m1 m2 &&
+    i=0; pids="";
+    while [ $i -lt 16 ]; do plugnet exec q1 -- echo $i >par.$i & pids="$pids $!"; i=$((i+1)); done &&
+    for p in $pids; do wait $p || exit 1; done &&
+    i=0; while [ $i -lt 16 ]; do [ "$(cat par.$i)" = $i ] || exit 1; i=$((i+1)); done
+'
+
+test_expect_success ROOT,IMAGE,QEMU 'the guest downs every interface: exec still works' '
+    plugnet exec q1 -- sh -c "for i in \$(ls /sys/class/net); do ip addr flush dev \$i; ip link set \$i down; done" &&
+    [ "$(plugnet exec q1 -- echo still)" = still ]
+'
+
+test_expect_success ROOT,IMAGE,QEMU 'agentd restarts: the guest agent answers the new one' '
+    plugnet daemons stop agentd >/dev/null &&
+    plugnet daemons start agentd >/dev/null &&
+    ag-call agentd agent.register node=q1 kind=qemu path="$TEST_DIR/q1/agent.sock" knock_ms:=0 >/dev/null &&
+    ag_wait_up q1 60 &&
+    [ "$(plugnet exec q1 -- echo again)" = again ]
+'
+
+test_expect_success ROOT,IMAGE,QEMU 'a reboot: down, then up with the new agent' '
+    kill $(cat events.pid) && ag_events_start &&
+    plugnet exec q1 -- reboot &&
+    retry_until 60 ag_events_count 1 down &&
+    retry_until 150 ag_events_count 1 up &&
+    [ "$(plugnet exec q1 -- cut -d. -f1 /proc/uptime)" -lt 150 ]
+'
+
+test_done
