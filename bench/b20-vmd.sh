@@ -46,7 +46,7 @@ pingall() {
     echo "$fails"
 }
 teardown() {
-    for i in $(seq 1 "$N"); do plugnet node del --force "h$i" >/dev/null || return 1; done
+    plugnet node del --force $(seq -f "h%g" 1 "$N") >/dev/null
 }
 
 echo "(a) $N ns nodes on one LAN (no management LAN), ping every ordered pair once"

@@ -46,6 +46,7 @@ vm_console_wait() {
 # console connection stays open until the answer came: qemu drops what it
 # has not read yet when a client hangs up.
 _vm_mark=0
+_vm_want=0
 vm_console_run() {
     _vm_mark=$((_vm_mark + 1))
     _m="pnmark${_vm_mark}x$$"
@@ -56,7 +57,16 @@ vm_console_run() {
         echo $? >"$TEST_DIR/.vmrc"
     } | socat -u - "UNIX-CONNECT:$PLUGNET_STATE_DIR/nodes/$1/console.sock" || return 1
     [ "$(cat "$TEST_DIR/.vmrc" 2>/dev/null)" = 0 ] &&
-    grep -a -q "^$_m-0-end" "$PLUGNET_STATE_DIR/nodes/$1/console.log"
+    grep -a -q -E "^$_m-$_vm_want-end" "$PLUGNET_STATE_DIR/nodes/$1/console.log"
+}
+
+# vm_console_fails NODE SECONDS 'shell command': the command ran and failed.
+vm_console_fails() {
+    _vm_want='[1-9][0-9]*'
+    vm_console_run "$@"
+    _r=$?
+    _vm_want=0
+    return $_r
 }
 
 # The vmd daemon's pid.

@@ -40,19 +40,19 @@ test_expect_success UML 'UML boots the image, runs the config script, leaves a s
         con0=fd:0,fd:1 con=null ssl=null </dev/null >"$TEST_DIR/uml.log" 2>&1 &
     pid=$! &&
     test_when_finished "kill_wait $pid" &&
-    wait_for_line 30 "$TEST_DIR/uml.log" "config-ran-Linux-0" &&
+    wait_for_line 120 "$TEST_DIR/uml.log" "config-ran-Linux-0" &&
     wait_for_line 10 "$TEST_DIR/uml.log" "plugnet: config done"
 '
 
 test_expect_success QEMU 'qemu (TCG) boots the image through its initramfs and runs the config script' '
     qemu-system-x86_64 -accel tcg -m 128 -nographic -nodefaults -no-reboot -serial stdio \
-        -kernel "$QEMU_KERNEL" -initrd "$QEMU_INITRD" -append "console=ttyS0 quiet" \
+        -kernel "$QEMU_KERNEL" -initrd "$QEMU_INITRD" -append "console=ttyS0 quiet no_timer_check" \
         -drive file="$ROOTFS",format=raw,if=virtio,snapshot=on,file.locking=off \
         -drive file="$TEST_DIR/cfg.img",format=raw,if=virtio,readonly=on,file.locking=off \
         </dev/null >"$TEST_DIR/qemu.log" 2>&1 &
     pid=$! &&
     test_when_finished "kill_wait $pid" &&
-    wait_for_line 60 "$TEST_DIR/qemu.log" "config-ran-Linux-0" &&
+    wait_for_line 180 "$TEST_DIR/qemu.log" "config-ran-Linux-0" &&
     wait_for_line 10 "$TEST_DIR/qemu.log" "plugnet: config done"
 '
 
@@ -63,7 +63,7 @@ test_expect_success UML 'plugnet.noconfig skips the config script' '
         con0=fd:0,fd:1 con=null ssl=null </dev/null >"$TEST_DIR/uml2.log" 2>&1 &
     pid=$! &&
     test_when_finished "kill_wait $pid" &&
-    wait_for_line 30 "$TEST_DIR/uml2.log" "plugnet: config skipped" &&
+    wait_for_line 120 "$TEST_DIR/uml2.log" "plugnet: config skipped" &&
     ! grep -q config-ran "$TEST_DIR/uml2.log"
 '
 

@@ -60,6 +60,27 @@ test_expect_success ROOT,NETNS 'stop ends a node gracefully; start brings it bac
     retry_until 5 vm_ns_ping n1 10.99.0.10
 '
 
+test_expect_success ROOT,NETNS 'every transition is an event: defined, starting, running, stopping, stopped' '
+    mkfifo "$TEST_DIR/ev.ready" &&
+    { plugnet events --json -n 6 --timeout 20 vmd.node >"$TEST_DIR/ev" 2>"$TEST_DIR/ev.ready" & } &&
+    evpid=$! &&
+    read -r -t 10 line <"$TEST_DIR/ev.ready" && [ "$line" = "# subscribed" ] &&
+    plugnet node add evn --kind ns --no-mgmt --start >/dev/null &&
+    plugnet node kill evn &&
+    wait $evpid &&
+    jq -r "select(.action == \"state\") | .attributes.state" "$TEST_DIR/ev" | tr "\n" " " >"$TEST_DIR/states" &&
+    test "$(cat "$TEST_DIR/states")" = "defined starting running stopping stopped " &&
+    jq -r "select(.action == \"added\") | .actor.id" "$TEST_DIR/ev" | grep -q evn
+'
+
+test_expect_success ROOT,NETNS 'reboot restarts a running node' '
+    pid1=$(vm_field n5 .pid) &&
+    plugnet node reboot n5 &&
+    retry_until 10 sh -c "test \"\$(plugnet --json node show n5 | jq -r .state)\" = running" &&
+    test "$(vm_field n5 .pid)" != "$pid1" &&
+    retry_until 5 vm_ns_ping n1 10.99.0.5
+'
+
 test_expect_success ROOT,NETNS 'bad input is refused with its own error and leaves nothing behind' '
     before=$(plugnet --json node ls | jq ".nodes | length") &&
     ports=$(plugnet --json port ls lan1 | jq ".ports | length") &&

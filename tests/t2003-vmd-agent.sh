@@ -15,19 +15,19 @@ test_expect_success ROOT,NETNS,AGENT 'daemons and image' '
 
 test_expect_success ROOT,NETNS,AGENT 'an ns node: exec runs in its namespaces through the agent' '
     plugnet node add n1 --kind ns --nic lan1,ip=10.95.0.1/24 --start >/dev/null &&
-    test "$(plugnet exec n1 --wait 15 -- hostname)" = n1 &&
+    test "$(plugnet exec n1 --wait 60 -- hostname)" = n1 &&
     plugnet exec n1 -- ip -o link show eth1 | grep -q 02:00:00:01:00:01
 '
 
 test_expect_success ROOT,UML,AGENT 'a UML node: exec through the serial line vmd relays' '
     plugnet node add u1 --kind uml --nic lan1,ip=10.95.0.2/24 --start >/dev/null &&
-    test "$(plugnet exec u1 --wait 40 -- hostname)" = u1 &&
+    test "$(plugnet exec u1 --wait 120 -- hostname)" = u1 &&
     plugnet exec u1 -- ping -c1 -W2 10.95.0.1 >/dev/null
 '
 
 test_expect_success ROOT,QEMU,AGENT 'a qemu node: exec through the virtio port' '
     plugnet node add q1 --kind qemu --nic lan1,ip=10.95.0.3/24 --start >/dev/null &&
-    test "$(plugnet exec q1 --wait 90 -- hostname)" = q1 &&
+    test "$(plugnet exec q1 --wait 180 -- hostname)" = q1 &&
     plugnet exec q1 -- ping -c1 -W2 10.95.0.2 >/dev/null
 '
 

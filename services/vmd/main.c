@@ -49,10 +49,10 @@ static void s_on_stop(pn_svc_t *svc)
         for (unsigned i = 0; i < n->nnics; i++)
             vm_peer_port_del(n->nics[i].lan, n->nics[i].port);
         if (n->kind == VM_NS) {
-            char ns[64];
+            char ns[64], path[128];
             vm_ns_name(vm, n, ns, sizeof(ns));
-            char *argv[] = { (char *)"ip", (char *)"netns", (char *)"del", ns, NULL };
-            vm_run_cmd(argv, NULL, NULL, 0);
+            snprintf(path, sizeof(path), "/run/netns/%s", ns);
+            vm_netns_del(path);
         }
         vm_set_state(vm, n, VM_STOPPED);
     }

@@ -1,5 +1,6 @@
 /* Every op of plugnet-vmd, in one table at the end. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,12 +174,11 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
         }
         /* Kill it and wait for the monitor here: deletion is final. */
         vm_kill(vm, nd);
-        if (nd->mon_pid > 1) {
-            for (int i = 0; i < 50 && kill(nd->mon_pid, 0) == 0; i++) {
-                if (waitpid(nd->mon_pid, NULL, WNOHANG) == nd->mon_pid)
-                    break;
-                usleep(20000);
-            }
+        if (nd->mon_pid > 1 && nd->pidfd >= 0) {
+            /* The monitor ends as soon as its guest has (bounded wait). */
+            struct pollfd pf = { .fd = nd->pidfd, .events = POLLIN };
+            (void)poll(&pf, 1, 2000);
+            waitpid(nd->mon_pid, NULL, WNOHANG);
         }
         if (nd->watch)
             pn_loop_del(pn_svc_loop(vm->svc), nd->watch);
@@ -201,10 +201,7 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
         vm_ns_name(vm, nd, ns, sizeof(ns));
         char path[128];
         snprintf(path, sizeof(path), "/run/netns/%s", ns);
-        if (access(path, F_OK) == 0) {
-            char *argv[] = { (char *)"ip", (char *)"netns", (char *)"del", ns, NULL };
-            vm_run_cmd(argv, NULL, NULL, 0);
-        }
+        vm_netns_del(path);
     }
     s_unlink_node(vm, nd);
     vm_node_files_rm(vm, nd);

@@ -144,6 +144,7 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
 void vm_node_files_rm(vm_t *vm, vm_node_t *nd);
 void vm_ns_name(vm_t *vm, const vm_node_t *nd, char *out, size_t len);
+void vm_netns_del(const char *path);
 /* Monitor process entry (never returns). */
 uint64_t vm_proc_start_time(pid_t pid);
 int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -155,7 +156,11 @@ void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st)
 {
     vm_state_t from = nd->state;
     nd->state = st;
-    vm_node_save(vm, nd);
+    /* Transient states are not worth an fsync: adoption and a restart
+     * only need to know whether a node was running and under which
+     * monitor (saved at RUNNING), or that it ended. */
+    if (st != VM_STARTING && st != VM_STOPPING && !(st == VM_DEFINED && from == VM_DEFINED))
+        vm_node_save(vm, nd);
     pn_val_t *d = pn_map();
     pn_map_set_str(d, "name", nd->name);
     pn_map_set_str(d, "kind", vm_kind_name(nd->kind));
@@ -240,6 +245,14 @@ static int s_ns_nic_in(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t e
     return PN_OK;
 }
 
+/* What `ip netns del` does, without a fork: detach the bind mount that
+ * keeps the namespace and remove its file. */
+void vm_netns_del(const char *path)
+{
+    umount2(path, MNT_DETACH);
+    unlink(path);
+}
+
 static void s_ns_teardown(vm_t *vm, vm_node_t *nd)
 {
     for (unsigned i = 0; i < nd->nnics; i++) {
@@ -247,12 +260,11 @@ static void s_ns_teardown(vm_t *vm, vm_node_t *nd)
         nd->nics[i].port = 0;
         nd->nics[i].host_if[0] = 0;
     }
-    char ns[64], err[256];
+    char ns[64];
     vm_ns_name(vm, nd, ns, sizeof(ns));
     char path[128];
     snprintf(path, sizeof(path), "/run/netns/%s", ns);
-    if (access(path, F_OK) == 0)
-        (void)s_ip(NULL, err, sizeof(err), "netns", "del", ns);
+    vm_netns_del(path);
 }
 
 static int s_ns_setup(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
@@ -769,7 +781,7 @@ static int s_qemu_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t err
         a_add(a, "-initrd");
         a_add(a, "%s", vm->qemu_initrd);
         a_add(a, "-append");
-        a_add(a, "console=ttyS0 quiet root=/dev/vda");
+        a_add(a, "console=ttyS0 quiet root=/dev/vda no_timer_check");
     }
     /* Several nodes share the base image read-only and vmd keeps the
      * persistent lock itself: qemu's own image locking would refuse that. */
