@@ -421,7 +421,8 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
 {
     char buf[16384];
     for (;;) {
-        struct pollfd p[4 + MON_MAX_CLIENTS + 1];
+        /* pidfd, con, con_ls, agent, agent_ls, agent_client, then the clients. */
+        struct pollfd p[6 + MON_MAX_CLIENTS];
         int np = 0;
         p[np++] = (struct pollfd){ .fd = gpidfd, .events = POLLIN };
         int i_con = -1, i_cls = -1, i_ag = -1, i_als = -1, i_ac = -1, i_cl0 = -1;
