@@ -125,7 +125,7 @@ static int s_node_add(int argc, char **argv)
 {
     if (argc < 3)
         return cli_usage("node", "add NAME --kind uml|qemu|ns [--image I] [--mem MB] [--cpus N] [--number N] "
-                                 "[--nic LAN[,ip=A/P][,mac=M]]... [--no-mgmt] [--persistent] [--start] "
+                                 "[--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt] [--persistent] [--start] "
                                  "[--script FILE] [-- CMD...]");
     pn_val_t *a = pn_map(), *nics = pn_arr();
     pn_map_set_str(a, "name", argv[2]);
@@ -151,6 +151,8 @@ static int s_node_add(int argc, char **argv)
             pn_map_set_str(a, "kind", v), i++;
         else if (!strcmp(o, "--image"))
             pn_map_set_str(a, "image", v), i++;
+        else if (!strcmp(o, "--mgmt-ip"))
+            pn_map_set_str(a, "mgmt_ip", v), i++;
         else if (!strcmp(o, "--mem") && s_uint(v, 1u << 30, &u))
             pn_map_set_uint(a, "mem", u), i++;
         else if (!strcmp(o, "--cpus") && s_uint(v, 1024, &u))
@@ -193,6 +195,14 @@ usage:
 
 int cmd_node(int argc, char **argv)
 {
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: plugnet node add NAME --kind uml|qemu|ns [--image I] [--mem MB] [--cpus N] [--number N]\n"
+               "                        [--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt]\n"
+               "                        [--persistent] [--start] [--script FILE] [-- CMD...]\n"
+               "       plugnet node start|stop|kill|reboot|del NAME...\n"
+               "       plugnet node ls | show NAME   (--json for either)\n");
+        return 0;
+    }
     if (argc < 2)
         return cli_usage("node", "add|start|stop|kill|reboot|del|ls|show ...");
     const char *sub = argv[1];
@@ -246,6 +256,12 @@ int cmd_node(int argc, char **argv)
 
 int cmd_nic(int argc, char **argv)
 {
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: plugnet nic add NODE ethN LAN [--ip A/P] [--mac M]\n"
+               "       plugnet nic del NODE ethN\n"
+               "NICs are added and removed on running nodes without a reboot.\n");
+        return 0;
+    }
     if (argc >= 5 && !strcmp(argv[1], "add")) {
         pn_val_t *a = pn_map();
         pn_map_set_str(a, "node", argv[2]);
@@ -288,6 +304,10 @@ static void s_restore(void)
 
 int cmd_console(int argc, char **argv)
 {
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: plugnet console NAME\nAttach to a node's console; Ctrl-] detaches.\n");
+        return 0;
+    }
     if (argc != 2)
         return cli_usage("console", "NAME   (detach with Ctrl-])");
     pn_val_t *a = pn_map(), *d = NULL;

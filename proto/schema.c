@@ -291,6 +291,7 @@ static const pn_field_t vm_node_add_args[] = {
     UINT("number", O, "node number 1..25599 (default: the lowest free)", .min = 1, .max = 25599),
     ARR("nics", O, PN_F_MAP, vm_nic_spec, "NICs besides eth0 on mgmt (at most 31)"),
     BOOL("mgmt", O, "eth0 on the management LAN (default true)"),
+    STR("mgmt_ip", O, "eth0's management address with prefix, overriding the seed rule's", .max = 64),
     BOOL("persistent", O, "write the image itself (locked to this node) instead of a COW overlay"),
     ARR("cmd", O, PN_F_STR, NULL, "ns: the command to run (default: an idle init)"),
     STR("script", O, "uml/qemu: a startup script for the config disk", .max = 65536),

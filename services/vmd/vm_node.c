@@ -382,6 +382,18 @@ vm_node_t *vm_node_from_args(vm_t *vm, pn_val_t *a, int *code, char *err, size_t
         nd->script = strdup(script);
     char mgmt_ip[64];
     vm_seed_mgmt_ip(vm->mgmt_prefix, nd->number, mgmt_ip, sizeof(mgmt_ip));
+    /* An explicit management address overrides the seed rule's. */
+    const char *want_mgmt = pn_get_str(a, "mgmt_ip", NULL);
+    if (want_mgmt) {
+        if (!nd->mgmt) {
+            snprintf(err, errlen, "mgmt_ip '%s' needs eth0 on the management LAN (mgmt: true)", want_mgmt);
+            goto fail;
+        }
+        if (vm_parse_ip(want_mgmt, mgmt_ip, sizeof(mgmt_ip)) < 0) {
+            snprintf(err, errlen, "mgmt_ip: '%s' is not an address with a prefix (like 172.30.0.10/16)", want_mgmt);
+            goto fail;
+        }
+    }
     if (nd->mgmt) {
         vm_nic_t *c = &nd->nics[nd->nnics++];
         memset(c, 0, sizeof(*c));
