@@ -116,10 +116,16 @@ chmod 755 "$R/etc/init.d/rcS"
 # The root shell: on qemu the virtio console hvc0 (qemu's 8250 serial input
 # stalls behind a socket chardev; kernel messages stay on ttyS0), else the
 # system console (UML's con0).
+# Not "exec setsid": init made this script a session leader, so busybox's
+# setsid would fork and return at once, init would respawn the script, and
+# the shells would pile up (hundreds, each stealing hvc0) until the guest
+# runs out of memory.  Run as a child, setsid needs no fork, and init
+# respawns the console only when its shell ends.
 cat > "$R/etc/init.d/console" <<'CO'
 #!/bin/sh
 if [ -c /dev/hvc0 ]; then
-    exec setsid -c /bin/sh -l </dev/hvc0 >/dev/hvc0 2>&1
+    setsid -c /bin/sh -l </dev/hvc0 >/dev/hvc0 2>&1
+    exit 0
 fi
 exec /bin/cttyhack /bin/sh -l
 CO
