@@ -1,7 +1,8 @@
 #!/bin/bash
 # The agent on real guests under vmd, beyond the basics of t4006/t4007:
 # 100 MiB both ways through a qemu guest's virtio port, and `plugnet shell`
-# into a UML and a qemu guest driven through tmux as a person would.
+# and `plugnet console` into a UML and a qemu guest, driven through tmux as
+# a person would.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-vmd.sh"
 
@@ -55,6 +56,19 @@ test_expect_success ROOT,UML,QEMU,AGENT,TMUX 'plugnet shell into UML and qemu gu
         shows $n "^alive-" &&
         $TM send-keys -t $n "exit" Enter &&
         retry_until 30 eval "! $TM has-session -t $n 2>/dev/null" || return 1
+    done
+'
+
+test_expect_success ROOT,UML,QEMU,TMUX 'plugnet console in tmux: the root shell answers; Ctrl-] detaches, the node runs on' '
+    for n in u1 q1; do
+        $TM new-session -d -s c$n -x 90 -y 25 "$PLUGNET_BUILD/bin/plugnet console $n" &&
+        shows c$n "Ctrl-. detaches" &&
+        $TM send-keys -t c$n "echo \$((3*4))-con-\$(hostname)" Enter &&
+        shows c$n "^12-con-$n" &&
+        $TM send-keys -t c$n C-] &&
+        retry_until 30 eval "! $TM has-session -t c$n 2>/dev/null" &&
+        test "$(vm_field $n .state)" = running &&
+        test "$(plugnet exec $n -- hostname)" = $n || return 1
     done
 '
 
