@@ -159,6 +159,13 @@ int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *e
 void vm_peer_agent_register(vm_t *vm, vm_node_t *nd);
 void vm_peer_agent_unregister(vm_node_t *nd);
 void vm_lan_dir(const char *lan, char *out, size_t len);
+/* The pid in a UML daemon-transport client's data address as switchd shows
+ * it ("@" + hex); false when it is not one. */
+bool vm_uml_peer_pid(const char *peer, pid_t *pid);
+/* The switchd ports on lan of the UML process pid's NIC with that MAC:
+ * how many (up to max, in ports), -1 when several and none sent from the
+ * MAC (ambiguous). */
+int vm_peer_uml_ports(const char *lan, const uint8_t mac[6], pid_t pid, unsigned *ports, int max);
 
 /* ----------------------------------------------------------- vm_image.c */
 int vm_manifest_load(vm_t *vm);

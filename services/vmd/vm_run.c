@@ -1202,6 +1202,90 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
     return PN_OK;
 }
 
+/* The plugnet CLI: $PLUGNET_CLI, else plugnet next to this binary, else
+ * plugnet on PATH. */
+static void s_cli_path(char *out, size_t len)
+{
+    const char *env = getenv("PLUGNET_CLI");
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(out, len, "%s/plugnet", exe);
+            if (access(out, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, len, "plugnet");
+}
+
+/* Take the guest's interface with c's MAC down through the node's agent
+ * (`plugnet exec`, bounded).  0, or -1 with why set. */
+static int s_agent_ifdown(vm_node_t *nd, const vm_nic_t *c, char *why, size_t whylen)
+{
+    char cli[4200], mac[18], script[512];
+    s_cli_path(cli, sizeof(cli));
+    pn_mac_format(c->mac, mac);
+    snprintf(script, sizeof(script),
+             "for p in /sys/class/net/*; do if [ \"$(cat $p/address)\" = %s ]; then ip link set \"${p##*/}\" down; "
+             "exit $?; fi; done; echo \"no interface has the MAC %s\" >&2; exit 1",
+             mac, mac);
+    char *argv[] = { (char *)"timeout", (char *)"-k", (char *)"2", (char *)"15", cli, (char *)"exec", nd->name,
+                     (char *)"--timeout", (char *)"10", (char *)"--", (char *)"sh", (char *)"-c", script, NULL };
+    char out[512];
+    int r = vm_run_cmd(argv, NULL, out, sizeof(out));
+    if (r == 0)
+        return 0;
+    out[strcspn(out, "\n")] = 0;
+    const char *msg = strncmp(out, "plugnet: ", 9) == 0 ? out + 9 : out;
+    snprintf(why, whylen, "%s", r == 124 ? "the agent did not answer in time" : msg[0] ? msg : "plugnet exec failed");
+    return -1;
+}
+
+/* UML removes (mconsole "remove ethN") only an interface that is down in
+ * the guest.  When it is up: unplug its port at the switch (no frame passes
+ * from now on), take it down through the node's agent, and remove it. */
+static int s_uml_nic_del(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
+{
+    char path[4300], cmd[64], reply[600];
+    snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
+    vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
+    if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0)
+        return PN_OK;
+    if (!strstr(reply, "open")) {
+        snprintf(err, errlen, "UML refused to remove %s: %s", c->ifname, reply);
+        return PN_EINTERNAL;
+    }
+    unsigned ports[4];
+    int np = vm_peer_uml_ports(c->lan, c->mac, nd->guest_pid, ports, 4);
+    for (int i = 0; i < np; i++)
+        vm_peer_port_del(c->lan, ports[i]);
+    char why[400];
+    if (s_agent_ifdown(nd, c, why, sizeof(why)) == 0) {
+        /* The exec returned once ip(8) closed the device: UML sees it down. */
+        for (int i = 0; i < 3; i++)
+            if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0)
+                return PN_OK;
+        snprintf(why, sizeof(why), "UML still refuses: %s", reply);
+    }
+    snprintf(err, errlen,
+             "%s is up in the guest and UML removes only an interface that is down; %s, but it could not be taken "
+             "down through the node's agent (%s): run 'ip link set %s down' in the guest and repeat nic del",
+             c->ifname,
+             np > 0    ? "it is unplugged from its LAN (no traffic passes)"
+             : np < 0  ? "which of the node's ports on its LAN it holds is unclear, so none was unplugged"
+                       : "it holds no port on its LAN",
+             why, c->ifname);
+    return PN_EBUSY;
+}
+
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
 {
     if (nd->state != VM_RUNNING)
@@ -1216,17 +1300,8 @@ int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen
         c->port = 0;
         return PN_OK;
     }
-    if (nd->kind == VM_UML) {
-        char reply[600];
-        snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
-        vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
-        if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
-            snprintf(err, errlen, "UML refused to remove %s: %s%s", c->ifname, reply,
-                     strstr(reply, "open") ? " (UML unplugs only an interface that is down: ip link set it down in the guest first)" : "");
-            return PN_EBUSY;
-        }
-        return PN_OK;
-    }
+    if (nd->kind == VM_UML)
+        return s_uml_nic_del(vm, nd, c, err, errlen);
     vm_node_dir(vm, nd, "qmp.sock", path, sizeof(path));
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"dev-%s\"}}", c->ifname);
     if (vm_qmp(path, cmd, err, errlen, 5000) < 0)
