@@ -45,6 +45,12 @@ const char *vm_kind_name(vm_kind_t k);
 int vm_kind_parse(const char *s);
 const char *vm_state_name(vm_state_t s);
 int vm_state_parse(const char *s);
+/* starting, running or stopping: a monitor (and a guest) exists. */
+bool vm_state_live(vm_state_t s);
+/* The state machine: defined -> starting -> running -> stopping ->
+ * stopped | crashed, a start again from stopped or crashed, and crashed
+ * from any live state. */
+bool vm_state_allowed(vm_state_t from, vm_state_t to);
 
 typedef struct {
     char ifname[8];     /* eth0..eth31 */
@@ -130,6 +136,23 @@ int vm_nic_index(const vm_node_t *nd, const char *ifname);
 int vm_nic_from_args(vm_t *vm, vm_node_t *nd, pn_val_t *a, vm_nic_t *c, char *err, size_t errlen);
 void vm_load_all(vm_t *vm);
 int vm_parse_ip(const char *s, char *norm, size_t len); /* "A/P" -> 0 or -EINVAL */
+
+/* ------------------------------------------------------------ vm_argv.c */
+#define VM_ARGV_MAX 160
+typedef struct {
+    char *v[VM_ARGV_MAX];   /* NULL-terminated */
+    int n;
+    bool overflow;          /* an argument did not fit: the line is unusable */
+    char store[32768];
+    size_t used;
+} vm_argv_t;
+void vm_argv_add(vm_argv_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* UML's ethN=daemon,MAC,unix,RUN/lan/L/ctl */
+void vm_uml_nic_arg(char *out, size_t len, const vm_nic_t *c);
+/* The guest's command line (qemu: probes the accelerator once). PN_OK or
+ * an error code with err set. */
+int vm_uml_argv(vm_t *vm, vm_node_t *nd, vm_argv_t *a, char *err, size_t errlen);
+int vm_qemu_argv(vm_t *vm, vm_node_t *nd, vm_argv_t *a, char *err, size_t errlen);
 
 /* ------------------------------------------------------------- vm_run.c */
 /* Start: returns PN_OK or an error code with err set (everything undone). */

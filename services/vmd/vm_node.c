@@ -38,6 +38,21 @@ int vm_state_parse(const char *s)
     return -1;
 }
 
+bool vm_state_live(vm_state_t s) { return s == VM_STARTING || s == VM_RUNNING || s == VM_STOPPING; }
+
+bool vm_state_allowed(vm_state_t from, vm_state_t to)
+{
+    switch (to) {
+    case VM_DEFINED: return from == VM_DEFINED; /* the node.add event */
+    case VM_STARTING: return from == VM_DEFINED || from == VM_STOPPED || from == VM_CRASHED;
+    case VM_RUNNING: return from == VM_STARTING;
+    case VM_STOPPING: return from == VM_STARTING || from == VM_RUNNING;
+    case VM_STOPPED: return from == VM_STOPPING;
+    case VM_CRASHED: return vm_state_live(from);
+    }
+    return false;
+}
+
 vm_node_t *vm_node_find(vm_t *vm, const char *name)
 {
     for (vm_node_t *n = vm->nodes; n; n = n->next)
