@@ -54,6 +54,13 @@ test_expect_success ROOT,UML 'not on a terminal: quiet; --wait waits for config 
     grep -a -q "^plugnet: config done" "$PLUGNET_STATE_DIR/nodes/u2/console.log"
 '
 
+test_expect_success ROOT,NETNS 'an ns node has booted once it runs' '
+    plugnet --json node add n1 --kind ns --nic lan1,ip=10.93.0.9/24 --wait=30 >out &&
+    test "$(jq -r .booted out)" = running &&
+    test "$(jq -r .state out)" = running &&
+    plugnet node del --force n1 >/dev/null
+'
+
 test_expect_success ROOT,UML 'a node that dies while booting: --wait fails with its name and last console lines' '
     head -c 1M /dev/zero >"$TEST_DIR/junk.img" &&
     plugnet node add bad --kind uml --image "$TEST_DIR/junk.img" --no-mgmt >/dev/null &&
