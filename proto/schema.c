@@ -347,6 +347,7 @@ static const pn_field_t vm_node_fields[] = {
     ARR("console_tail", O, PN_F_STR, NULL, "crashed: the last console lines"),
     UINT("started_ns", O, "when it was started (unix ns)"),
     BOOL("adopted", O, "running since before this vmd started"),
+    STR("busy", O, "an op in progress that other changes of the node wait for, e.g. \"nic.del eth2\""),
     END
 };
 static const pn_field_t vm_node_ls_reply[] = {

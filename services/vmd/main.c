@@ -32,6 +32,10 @@ static void s_on_stop(pn_svc_t *svc)
 {
     vm_t *vm = pn_svc_user(svc);
     for (vm_node_t *n = vm->nodes; n; n = n->next)
+        if (n->pend)
+            vm_pend_abort(vm, n, PN_EUNAVAIL, "vmd is stopping (with its nodes) while %s of node '%s' was in progress",
+                          n->pend->what, n->name);
+    for (vm_node_t *n = vm->nodes; n; n = n->next)
         if (n->state == VM_STARTING || n->state == VM_RUNNING || n->state == VM_STOPPING) {
             n->stop_requested = true;
             if (n->guest_pid > 1)

@@ -25,6 +25,18 @@ static vm_node_t *s_need(pn_svc_t *svc, pn_req_t *req, const char *key)
 
 static bool s_live(const vm_node_t *nd) { return vm_state_live(nd->state); }
 
+/* An op in progress on the node (a held nic.del): refuse changes that
+ * would race it, naming it. */
+static bool s_busy(pn_req_t *req, const vm_node_t *nd)
+{
+    if (!nd->pend)
+        return false;
+    uint64_t ms = pn_mono_ms() - nd->pend->since_ms;
+    pn_req_fail(req, PN_EBUSY, "node '%s' is busy: %s is in progress (for %llu.%llu s); try again when it ends",
+                nd->name, nd->pend->what, (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000 / 100));
+    return true;
+}
+
 static void op_node_add(pn_svc_t *svc, pn_req_t *req)
 {
     vm_t *vm = s_vm(svc);
@@ -100,6 +112,8 @@ static void op_node_stop(pn_svc_t *svc, pn_req_t *req)
         pn_req_ok(req, vm_node_to_val(vm, nd, true));
         return;
     }
+    if (s_busy(req, nd))
+        return;
     if (nd->waiting) {
         pn_req_fail(req, PN_EBUSY, "node '%s' is being stopped already", nd->name);
         return;
@@ -185,6 +199,9 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
             pn_loop_del_timer(pn_svc_loop(vm->svc), nd->stop_timer);
         if (nd->waiting)
             pn_req_fail(nd->waiting, PN_ENOTFOUND, "node '%s' was deleted", nd->name);
+        if (nd->pend)
+            vm_pend_abort(vm, nd, PN_ENOTFOUND, "node '%s' was deleted while %s was in progress", nd->name,
+                          nd->pend->what);
         nd->watch = NULL;
         nd->pidfd = -1;
         nd->stop_timer = NULL;
@@ -264,6 +281,8 @@ static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
                     vm_state_name(nd->state));
         return;
     }
+    if (s_busy(req, nd))
+        return;
     vm_nic_t c;
     char err[1024];
     int r = vm_nic_from_args(vm, nd, pn_req_args(req), &c, err, sizeof(err));
@@ -278,6 +297,25 @@ static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
     vm_node_save(vm, nd);
     s_nic_event(vm, nd, &c, "nic.added");
     pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
+void vm_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code, const char *err)
+{
+    if (code != PN_OK) {
+        if (req)
+            pn_req_fail(req, code, "cannot remove %s from node '%s': %s", ifname, nd->name, err);
+        return;
+    }
+    int i = vm_nic_index(nd, ifname);
+    if (i >= 0) {
+        vm_nic_t c = nd->nics[i];
+        memmove(&nd->nics[i], &nd->nics[i + 1], sizeof(nd->nics[0]) * (nd->nnics - (unsigned)i - 1));
+        nd->nnics--;
+        vm_node_save(vm, nd);
+        s_nic_event(vm, nd, &c, "nic.removed");
+    }
+    if (req)
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
 }
 
 static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
@@ -297,18 +335,17 @@ static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
                     vm_state_name(nd->state));
         return;
     }
-    char err[1024];
+    if (s_busy(req, nd))
+        return;
+    char err[1024], ifname[8];
+    snprintf(ifname, sizeof(ifname), "%s", ifn);
     int r = vm_nic_unplug(vm, nd, &nd->nics[i], err, sizeof(err));
-    if (r != PN_OK) {
-        pn_req_fail(req, r, "cannot remove %s from node '%s': %s", ifn, nd->name, err);
+    if (r == VM_PENDING) {
+        /* The guest's part runs in the background; vm_nic_del_done answers. */
+        nd->pend->req = pn_req_hold(req);
         return;
     }
-    vm_nic_t c = nd->nics[i];
-    memmove(&nd->nics[i], &nd->nics[i + 1], sizeof(nd->nics[0]) * (nd->nnics - (unsigned)i - 1));
-    nd->nnics--;
-    vm_node_save(vm, nd);
-    s_nic_event(vm, nd, &c, "nic.removed");
-    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    vm_nic_del_done(vm, nd, req, ifname, r, err);
 }
 
 const pn_svc_op_t vm_ops[] = {

@@ -61,6 +61,21 @@ typedef struct {
     unsigned port;      /* ns: its switchd port, 0 = none */
 } vm_nic_t;
 
+typedef struct vm_job vm_job_t;
+
+/* An op held while a helper runs without blocking the loop (a UML
+ * nic.del taking an interface down through the node's agent).  Until it
+ * ends, nic.add, nic.del and node.stop of the node answer busy naming it;
+ * a node that stops or is deleted meanwhile ends it with an error. */
+typedef struct {
+    char what[32];          /* "nic.del eth2" */
+    char ifname[8];
+    pn_req_t *req;
+    vm_job_t *job;
+    uint64_t since_ms;
+    int np;                 /* ports unplugged: n, 0 none, -1 unclear */
+} vm_pend_t;
+
 typedef struct vm_node vm_node_t;
 struct vm_node {
     char name[16];
@@ -90,6 +105,7 @@ struct vm_node {
     bool have_exit;
     pn_val_t *console_tail; /* crashed */
     pn_req_t *waiting;      /* a held node.stop waiting for the end */
+    vm_pend_t *pend;        /* an op in progress, or NULL */
 
     vm_node_t *next;
 };
@@ -164,13 +180,35 @@ void vm_kill(vm_t *vm, vm_node_t *nd);
 void vm_adopt(vm_t *vm, vm_node_t *nd);
 void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st);
 int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
+/* PN_OK, an error code with err set, or VM_PENDING: nd->pend was made and
+ * the caller holds its request there (pn_req_hold); vm_nic_del_done ends
+ * it from the loop. */
+#define VM_PENDING 1000
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
+/* End nd's op in progress (if any): cancel its helper, fail its request. */
+void vm_pend_abort(vm_t *vm, vm_node_t *nd, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void vm_node_files_rm(vm_t *vm, vm_node_t *nd);
 void vm_ns_name(vm_t *vm, const vm_node_t *nd, char *out, size_t len);
 void vm_netns_del(const char *path);
 /* Monitor process entry (never returns). */
 uint64_t vm_proc_start_time(pid_t pid);
 int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen);
+
+/* -------------------------------------------------------------- ops.c */
+/* A held nic.del ended: code PN_OK removes the NIC from the spec, saves,
+ * publishes nic.removed and replies; else the request fails with err. */
+void vm_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code, const char *err);
+
+/* ------------------------------------------------------------- vm_job.c */
+/* status: the exit code, 128 + signal, or VM_JOB_TIMEOUT when the job was
+ * killed at its deadline; out: the start of its stdout + stderr. */
+#define VM_JOB_TIMEOUT (-1)
+typedef void (*vm_job_fn)(vm_t *vm, int status, const char *out, void *arg);
+vm_job_t *vm_job_start(vm_t *vm, char *const argv[], unsigned deadline_ms, vm_job_fn fn, void *arg, char *err,
+                       size_t errlen);
+/* Kill it (its whole process group) and reap it; fn is never called. */
+void vm_job_cancel(vm_job_t **job_p);
+pid_t vm_job_pid(const vm_job_t *j);
 
 /* ------------------------------------------------------------ vm_peer.c */
 /* Thin calls to switchd, cfgdiskd and agentd. */

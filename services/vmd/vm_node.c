@@ -174,6 +174,8 @@ pn_val_t *vm_node_to_val(vm_t *vm, const vm_node_t *nd, bool full)
         pn_map_set_str(m, "accel", nd->accel);
         pn_map_set_str(m, "accel_reason", vm->accel_reason);
     }
+    if (nd->pend)
+        pn_map_set_str(m, "busy", nd->pend->what);
     if (!full)
         return m;
     vm_node_dir(vm, nd, NULL, p, sizeof(p));

@@ -928,6 +928,11 @@ static void s_finish(vm_t *vm, vm_node_t *nd)
     nd->mon_pid = 0;
     nd->guest_pid = 0;
     vm_set_state(vm, nd, crashed ? VM_CRASHED : VM_STOPPED);
+    if (nd->pend)
+        vm_pend_abort(vm, nd, PN_EUNAVAIL,
+                      "node '%s' %s while %s was in progress: %s stays in its spec (on a stopped node nic del only "
+                      "changes the spec)",
+                      nd->name, crashed ? "crashed" : "stopped", nd->pend->what, nd->pend->ifname);
     if (nd->waiting) {
         pn_req_ok(nd->waiting, vm_node_to_val(vm, nd, true));
         nd->waiting = NULL;
@@ -1090,9 +1095,103 @@ static void s_cli_path(char *out, size_t len)
     snprintf(out, len, "plugnet");
 }
 
-/* Take the guest's interface with c's MAC down through the node's agent
- * (`plugnet exec`, bounded).  0, or -1 with why set. */
-static int s_agent_ifdown(vm_node_t *nd, const vm_nic_t *c, char *why, size_t whylen)
+/* How long the take-down through the agent may take in all (the exec
+ * itself gives up after 10 s when the agent does not come up):
+ * $PLUGNET_VMD_IFDOWN_MS (1000..600000, tests shorten it), else 15 s. */
+static unsigned s_ifdown_deadline_ms(void)
+{
+    const char *v = getenv("PLUGNET_VMD_IFDOWN_MS");
+    char *end = NULL;
+    unsigned long ms = v && *v ? strtoul(v, &end, 10) : 0;
+    return end && !*end && ms >= 1000 && ms <= 600000 ? (unsigned)ms : 15000;
+}
+
+/* The refusal when an interface up in a UML guest could not be removed. */
+static void s_uml_nic_refusal(char *err, size_t errlen, const char *ifname, int np, const char *why)
+{
+    snprintf(err, errlen,
+             "%s is up in the guest and UML removes only an interface that is down; %s, but it could not be taken "
+             "down through the node's agent (%s): run 'ip link set %s down' in the guest and repeat nic del",
+             ifname,
+             np > 0    ? "it is unplugged from its LAN (no traffic passes)"
+             : np < 0  ? "which of the node's ports on its LAN it holds is unclear, so none was unplugged"
+                       : "it holds no port on its LAN",
+             why, ifname);
+}
+
+static void s_pend_free(vm_t *vm, vm_node_t *nd)
+{
+    (void)vm;
+    if (!nd->pend)
+        return;
+    vm_job_cancel(&nd->pend->job);
+    free(nd->pend);
+    nd->pend = NULL;
+}
+
+void vm_pend_abort(vm_t *vm, vm_node_t *nd, int code, const char *fmt, ...)
+{
+    if (!nd->pend)
+        return;
+    pn_req_t *req = nd->pend->req;
+    char what[32], msg[768];
+    snprintf(what, sizeof(what), "%s", nd->pend->what);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s_pend_free(vm, nd);
+    pn_notice("vmd: %s: %s ended: %s", nd->name, what, msg);
+    if (req)
+        pn_req_fail(req, code, "%s", msg);
+}
+
+/* The exec taking the interface down ended (from the loop). */
+static void s_ifdown_done(vm_t *vm, int status, const char *out, void *arg)
+{
+    vm_node_t *nd = arg;
+    vm_pend_t *p = nd->pend;
+    if (!p)
+        return;
+    p->job = NULL; /* it is gone already */
+    char path[4300], cmd[64], reply[600], why[400];
+    snprintf(cmd, sizeof(cmd), "remove %s", p->ifname);
+    vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
+    int code = PN_OK;
+    char err[1024] = "";
+    if (status == 0) {
+        /* The exec returned once ip(8) closed the device: UML sees it down. */
+        bool removed = false;
+        for (int i = 0; i < 3 && !removed; i++)
+            removed = vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0;
+        if (!removed) {
+            snprintf(why, sizeof(why), "UML still refuses: %s", reply);
+            s_uml_nic_refusal(err, sizeof(err), p->ifname, p->np, why);
+            code = PN_EBUSY;
+        }
+    } else {
+        char line[512];
+        snprintf(line, sizeof(line), "%s", out);
+        line[strcspn(line, "\n")] = 0;
+        const char *msg = strncmp(line, "plugnet: ", 9) == 0 ? line + 9 : line;
+        if (status == VM_JOB_TIMEOUT)
+            snprintf(why, sizeof(why), "the agent did not answer within %.1f s", s_ifdown_deadline_ms() / 1000.0);
+        else
+            snprintf(why, sizeof(why), "%s", msg[0] ? msg : "plugnet exec failed");
+        s_uml_nic_refusal(err, sizeof(err), p->ifname, p->np, why);
+        code = PN_EBUSY;
+    }
+    pn_req_t *req = p->req;
+    char ifname[8];
+    snprintf(ifname, sizeof(ifname), "%s", p->ifname);
+    free(p);
+    nd->pend = NULL;
+    vm_nic_del_done(vm, nd, req, ifname, code, err);
+}
+
+/* Start taking the guest's interface with c's MAC down through the node's
+ * agent (`plugnet exec`), without waiting: s_ifdown_done continues. */
+static int s_agent_ifdown_start(vm_t *vm, vm_node_t *nd, const vm_nic_t *c, int np, char *why, size_t whylen)
 {
     char cli[4200], mac[18], script[512];
     s_cli_path(cli, sizeof(cli));
@@ -1101,21 +1200,30 @@ static int s_agent_ifdown(vm_node_t *nd, const vm_nic_t *c, char *why, size_t wh
              "for p in /sys/class/net/*; do if [ \"$(cat $p/address)\" = %s ]; then ip link set \"${p##*/}\" down; "
              "exit $?; fi; done; echo \"no interface has the MAC %s\" >&2; exit 1",
              mac, mac);
-    char *argv[] = { (char *)"timeout", (char *)"-k", (char *)"2", (char *)"15", cli, (char *)"exec", nd->name,
-                     (char *)"--timeout", (char *)"10", (char *)"--", (char *)"sh", (char *)"-c", script, NULL };
-    char out[512];
-    int r = vm_run_cmd(argv, NULL, out, sizeof(out));
-    if (r == 0)
-        return 0;
-    out[strcspn(out, "\n")] = 0;
-    const char *msg = strncmp(out, "plugnet: ", 9) == 0 ? out + 9 : out;
-    snprintf(why, whylen, "%s", r == 124 ? "the agent did not answer in time" : msg[0] ? msg : "plugnet exec failed");
-    return -1;
+    char *argv[] = { cli, (char *)"exec", nd->name, (char *)"--timeout", (char *)"10", (char *)"--", (char *)"sh",
+                     (char *)"-c", script, NULL };
+    vm_pend_t *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    snprintf(p->what, sizeof(p->what), "nic.del %s", c->ifname);
+    snprintf(p->ifname, sizeof(p->ifname), "%s", c->ifname);
+    p->np = np;
+    p->since_ms = pn_mono_ms();
+    p->job = vm_job_start(vm, argv, s_ifdown_deadline_ms(), s_ifdown_done, nd, why, whylen);
+    if (!p->job) {
+        free(p);
+        return -1;
+    }
+    nd->pend = p;
+    return 0;
 }
 
 /* UML removes (mconsole "remove ethN") only an interface that is down in
  * the guest.  When it is up: unplug its port at the switch (no frame passes
- * from now on), take it down through the node's agent, and remove it. */
+ * from now on), take it down through the node's agent, and remove it.  The
+ * agent's part runs in the background (VM_PENDING). */
 static int s_uml_nic_del(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
 {
     char path[4300], cmd[64], reply[600];
@@ -1132,21 +1240,9 @@ static int s_uml_nic_del(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t
     for (int i = 0; i < np; i++)
         vm_peer_port_del(c->lan, ports[i]);
     char why[400];
-    if (s_agent_ifdown(nd, c, why, sizeof(why)) == 0) {
-        /* The exec returned once ip(8) closed the device: UML sees it down. */
-        for (int i = 0; i < 3; i++)
-            if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0)
-                return PN_OK;
-        snprintf(why, sizeof(why), "UML still refuses: %s", reply);
-    }
-    snprintf(err, errlen,
-             "%s is up in the guest and UML removes only an interface that is down; %s, but it could not be taken "
-             "down through the node's agent (%s): run 'ip link set %s down' in the guest and repeat nic del",
-             c->ifname,
-             np > 0    ? "it is unplugged from its LAN (no traffic passes)"
-             : np < 0  ? "which of the node's ports on its LAN it holds is unclear, so none was unplugged"
-                       : "it holds no port on its LAN",
-             why, c->ifname);
+    if (s_agent_ifdown_start(vm, nd, c, np, why, sizeof(why)) == 0)
+        return VM_PENDING;
+    s_uml_nic_refusal(err, errlen, c->ifname, np, why);
     return PN_EBUSY;
 }
 
