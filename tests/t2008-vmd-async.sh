@@ -111,4 +111,32 @@ test_expect_success ROOT,UML,NETNS,AGENT 'a node killed while its nic del waits:
     test "$(vm_field u1 ".nics | length")" = 2
 '
 
+# registered NODE: agentd holds a registration of NODE.
+registered() { plugnet --json call agentd agent.ls | jq -e ".agents[] | select(.node == \"$1\")" >/dev/null; }
+
+test_expect_success ROOT,UML,NETNS,AGENT 'agentd started after vmd (its registrations lost): every running node gets registered' '
+    plugnet daemons stop agentd >/dev/null &&
+    # u1 and n2 start while agentd is away; n1 was registered, but the
+    # new agentd will not know it
+    plugnet node start u1 >/dev/null &&
+    plugnet node add n2 --kind ns --nic lana,ip=10.91.0.8/24 --start >/dev/null &&
+    rm -f "$PLUGNET_STATE_DIR/agentd/agents" &&
+    plugnet daemons start agentd >/dev/null &&
+    retry_until 10 registered u1 &&
+    retry_until 10 registered n1 &&
+    retry_until 10 registered n2 &&
+    plugnet exec u1 --wait 120 -- true &&
+    test "$(plugnet exec n1 --wait 60 -- hostname)" = n1 &&
+    test "$(plugnet exec n2 --wait 60 -- hostname)" = n2
+'
+
+test_expect_success ROOT,UML,NETNS,AGENT 'a registration agentd kept for a node vmd stopped meanwhile is dropped' '
+    plugnet daemons stop agentd >/dev/null &&
+    plugnet node stop n2 >/dev/null &&
+    plugnet daemons start agentd >/dev/null &&
+    retry_until 10 sh -c "! registered n2" &&
+    registered n1 &&
+    test "$(plugnet exec n1 -- hostname)" = n1
+'
+
 test_done

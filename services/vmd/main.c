@@ -89,9 +89,11 @@ int main(int argc, char **argv)
     snprintf(vm.mgmt_if, sizeof(vm.mgmt_if), "pnm%s", vm.tag);
     vm_manifest_load(&vm);
     vm_load_all(&vm);
+    vm_agentd_open(&vm);
     for (vm_node_t *n = vm.nodes; n; n = n->next)
         vm_adopt(&vm, n);
     int rc = pn_svc_run(svc);
+    vm_agentd_close();
     pn_svc_destroy(&svc);
     return rc;
 }

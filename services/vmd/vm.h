@@ -106,6 +106,7 @@ struct vm_node {
     pn_val_t *console_tail; /* crashed */
     pn_req_t *waiting;      /* a held node.stop waiting for the end */
     vm_pend_t *pend;        /* an op in progress, or NULL */
+    uint64_t agent_reg;     /* when agentd took its registration (vm_agentd's count), 0 = not registered */
 
     vm_node_t *next;
 };
@@ -217,8 +218,6 @@ int vm_peer_lan_exists(const char *lan, char *err, size_t errlen);
 int vm_peer_tap_add(const char *lan, char *ifname_out, unsigned *port, char *err, size_t errlen);
 void vm_peer_port_del(const char *lan, unsigned port);
 int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *err, size_t errlen);
-void vm_peer_agent_register(vm_t *vm, vm_node_t *nd);
-void vm_peer_agent_unregister(vm_node_t *nd);
 void vm_lan_dir(const char *lan, char *out, size_t len);
 /* The pid in a UML daemon-transport client's data address as switchd shows
  * it ("@" + hex); false when it is not one. */
@@ -227,6 +226,17 @@ bool vm_uml_peer_pid(const char *peer, pid_t *pid);
  * how many (up to max, in ports), -1 when several and none sent from the
  * MAC (ambiguous). */
 int vm_peer_uml_ports(const char *lan, const uint8_t mac[6], pid_t pid, unsigned *ports, int max);
+
+/* ---------------------------------------------------------- vm_agentd.c */
+/* The link to agentd (see vm_agentd.c): open once the service started
+ * (before adopting nodes), close before the service is destroyed. */
+int vm_agentd_open(vm_t *vm);
+void vm_agentd_close(void);
+/* Register a running node's agent channel (waits at most 2 s for agentd's
+ * answer; without agentd nothing: it is registered when agentd appears). */
+void vm_peer_agent_register(vm_t *vm, vm_node_t *nd);
+/* Unregister it (not waited for). */
+void vm_peer_agent_unregister(vm_node_t *nd);
 
 /* ----------------------------------------------------------- vm_image.c */
 int vm_manifest_load(vm_t *vm);

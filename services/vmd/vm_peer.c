@@ -134,38 +134,6 @@ int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *e
     return PN_OK;
 }
 
-/* agentd may be absent (it lands in its own issue): then nothing to do. */
-void vm_peer_agent_register(vm_t *vm, vm_node_t *nd)
-{
-    if (!pn_svc_socket_present("agentd"))
-        return;
-    char p[4200], err[256];
-    vm_node_dir(vm, nd, "agent.sock", p, sizeof(p));
-    pn_val_t *a = pn_map();
-    pn_map_set_str(a, "node", nd->name);
-    pn_map_set_str(a, "kind", vm_kind_name(nd->kind));
-    pn_map_set_str(a, "path", p);
-    if (nd->started_ns)
-        pn_map_set_uint(a, "started_ns", nd->started_ns);
-    pn_val_t *d = NULL;
-    int r = s_call("agentd", "agent.register", a, 2000, &d, err, sizeof(err));
-    if (r != PN_OK && r != PN_EUNSUP)
-        pn_info("vmd: %s: agent.register: %s", nd->name, err);
-    pn_val_free(d);
-}
-
-void vm_peer_agent_unregister(vm_node_t *nd)
-{
-    if (!pn_svc_socket_present("agentd"))
-        return;
-    char err[256];
-    pn_val_t *a = pn_map();
-    pn_map_set_str(a, "node", nd->name);
-    pn_val_t *d = NULL;
-    (void)s_call("agentd", "agent.unregister", a, 2000, &d, err, sizeof(err));
-    pn_val_free(d);
-}
-
 /* switchd shows a VDE client's abstract data address as "@" and the hex of
  * sun_path[1..].  UML's daemon transport binds {char zero; int pid; int
  * usecs;} there, so its pid is sun_path[4..7] (little-endian): hex digits
