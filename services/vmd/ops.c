@@ -183,6 +183,9 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
                         vm_state_name(nd->state));
             return;
         }
+        if (nd->pend)
+            vm_pend_abort(vm, nd, PN_ENOTFOUND, "node '%s' was deleted while %s was in progress", nd->name,
+                          nd->pend->what);
         /* Kill it and wait for the monitor here: deletion is final. */
         vm_kill(vm, nd);
         if (nd->mon_pid > 1 && nd->pidfd >= 0) {
@@ -199,9 +202,6 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
             pn_loop_del_timer(pn_svc_loop(vm->svc), nd->stop_timer);
         if (nd->waiting)
             pn_req_fail(nd->waiting, PN_ENOTFOUND, "node '%s' was deleted", nd->name);
-        if (nd->pend)
-            vm_pend_abort(vm, nd, PN_ENOTFOUND, "node '%s' was deleted while %s was in progress", nd->name,
-                          nd->pend->what);
         nd->watch = NULL;
         nd->pidfd = -1;
         nd->stop_timer = NULL;

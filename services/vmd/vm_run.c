@@ -968,7 +968,11 @@ static void s_stop_timeout(pn_loop_t *loop, pn_timer_t *t, void *arg)
 
 void vm_kill(vm_t *vm, vm_node_t *nd)
 {
-    (void)vm;
+    if (nd->pend)
+        vm_pend_abort(vm, nd, PN_EUNAVAIL,
+                      "node '%s' was killed while %s was in progress: %s stays in its spec (on a stopped node nic del "
+                      "only changes the spec)",
+                      nd->name, nd->pend->what, nd->pend->ifname);
     nd->stop_requested = true;
     if (nd->state == VM_RUNNING || nd->state == VM_STARTING)
         vm_set_state(vm, nd, VM_STOPPING);
@@ -1200,7 +1204,9 @@ static int s_agent_ifdown_start(vm_t *vm, vm_node_t *nd, const vm_nic_t *c, int 
              "for p in /sys/class/net/*; do if [ \"$(cat $p/address)\" = %s ]; then ip link set \"${p##*/}\" down; "
              "exit $?; fi; done; echo \"no interface has the MAC %s\" >&2; exit 1",
              mac, mac);
-    char *argv[] = { cli, (char *)"exec", nd->name, (char *)"--timeout", (char *)"10", (char *)"--", (char *)"sh",
+    /* --wait: an agent reconnecting (down for a moment) is waited for. */
+    char *argv[] = { cli, (char *)"exec", nd->name, (char *)"--wait", (char *)"10", (char *)"--timeout", (char *)"10",
+                     (char *)"--", (char *)"sh",
                      (char *)"-c", script, NULL };
     vm_pend_t *p = calloc(1, sizeof(*p));
     if (!p) {
