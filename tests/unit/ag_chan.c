@@ -97,6 +97,15 @@ static void test_crc(void)
                 bad++;
         }
     OK(bad == 0, "crc32c agrees with the bitwise definition on long buffers (%d mismatches)", bad);
+    bad = 0;
+    for (size_t a = 0; a < sizeof buf; a += 1 + s_rand() % 5000)
+        for (size_t b = 0; a + b <= sizeof buf; b += 1 + s_rand() % 7000) {
+            uint32_t ca = ag_crc32c(0, buf, a), cb = ag_crc32c(0, buf + a, b);
+            if (ag_crc32c_combine(ca, cb, b) != ag_crc32c(0, buf, a + b))
+                bad++;
+        }
+    OK(bad == 0 && ag_crc32c_combine(0x12345678u, 0, 0) == 0x12345678u,
+       "crc32c_combine joins the CRCs of two pieces (%d mismatches)", bad);
 }
 
 static void test_frames(void)
@@ -266,8 +275,17 @@ static int s_tree_copy(const char *src, const char *dst, bool rec, size_t step, 
     ag_tree_r_t *r = ag_tree_r_new(dst);
     uint8_t *buf = malloc(step);
     int rc = 0;
+    /* Big steps take the one-pass path: the walker's payload CRC, the
+     * reader fed a CRC it checked. */
+    bool fused = step >= 65536;
     for (;;) {
-        long n = ag_tree_w_read(w, buf, step);
+        uint32_t crc = 0;
+        long n = fused ? ag_tree_w_read_crc(w, buf, step, &crc) : ag_tree_w_read(w, buf, step);
+        if (fused && n > 0 && crc != ag_crc32c(0, buf, (size_t)n)) {
+            snprintf(err, errlen, "the walker's payload CRC is wrong");
+            rc = -1;
+            break;
+        }
         if (n < 0) {
             snprintf(err, errlen, "%s", ag_tree_w_error(w));
             rc = -1;
@@ -279,7 +297,7 @@ static int s_tree_copy(const char *src, const char *dst, bool rec, size_t step, 
                 snprintf(err, errlen, "%s", ag_tree_r_error(r));
             break;
         }
-        if (ag_tree_r_feed(r, buf, (size_t)n) < 0) {
+        if ((fused ? ag_tree_r_feed_content(r, buf, (size_t)n, crc) : ag_tree_r_feed(r, buf, (size_t)n)) < 0) {
             snprintf(err, errlen, "%s", ag_tree_r_error(r));
             rc = -1;
             break;
