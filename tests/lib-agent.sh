@@ -77,6 +77,8 @@ ag_need_image() {
         . "$AG_MANIFEST" && [ -x "$UML_KERNEL" ]'
     test_lazy_prereq QEMU "no qemu or no qemu kernel in the image manifest" '
         . "$AG_MANIFEST" && [ -r "$QEMU_KERNEL" ] && [ -r "$QEMU_INITRD" ] && command -v qemu-system-x86_64'
+    test_lazy_prereq GUEST_IPTABLES "the guest image has no iptables (apt-get install iptables; make image)" '
+        . "$AG_MANIFEST" && [ "${IPTABLES:-no}" = yes ]'
 }
 
 # ag_plugnet_disk DIR: an ext2 disk labelled PLUGNET carrying the agent and
