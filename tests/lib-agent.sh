@@ -51,9 +51,9 @@ ag_events() {
     grep -E "\"action\":\"$1\"|\"agent\\.$1\"" "$TEST_DIR/events"
 }
 
-# ag_events_count N up|down: have N such events arrived?
+# ag_events_count N up|down [NODE]: have N such events (of NODE) arrived?
 ag_events_count() {
-    [ "$(ag_events "$2" | wc -l)" -ge "$1" ]
+    [ "$(ag_events "$2" | grep -c "\"node\":\"${3:-[^\"]*}\"")" -ge "$1" ]
 }
 
 # Is process PID alive (a zombie is not)?
