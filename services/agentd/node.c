@@ -359,11 +359,15 @@ void agd_node_unregister(agd_node_t *n, const char *reason)
  * agent) and start it.  Repeated with a growing pause while the agent stays
  * down; the agent's own lock makes a second start harmless. */
 
+/* A disk already mounted (the config script ran, then the agent died) is
+ * used where it is: mounting it again fails ("Can't open blockdev"). */
 #define KNOCK_CMD                                                                                        \
     "mkdir -p /run/plugnet-knock; for d in $(findfs LABEL=PLUGNET 2>/dev/null) /dev/ubd[b-z] /dev/vd[b-z]; " \
-    "do [ -b \"$d\" ] || continue; mount -o ro \"$d\" /run/plugnet-knock 2>/dev/null || continue; "          \
-    "if [ -x /run/plugnet-knock/plugnet-agent ]; then /run/plugnet-knock/plugnet-agent -d; break; fi; "     \
-    "umount /run/plugnet-knock; done; echo plugnet-knock-$((6*7))\r"
+    "do [ -b \"$d\" ] || continue; m=; while read -r x y z; do [ \"$x\" = \"$d\" ] && m=$y && break; "   \
+    "done </proc/mounts; if [ -z \"$m\" ]; then mount -o ro \"$d\" /run/plugnet-knock 2>/dev/null || "      \
+    "continue; m=/run/plugnet-knock; fi; if [ -x \"$m/plugnet-agent\" ]; then \"$m/plugnet-agent\" -d; "   \
+    "break; fi; [ \"$m\" != /run/plugnet-knock ] || umount /run/plugnet-knock; done; "                      \
+    "echo plugnet-knock-$((6*7))\r"
 
 /* Waiting for a prompt: wake the shell every KNOCK_POKE_MS, KNOCK_POKES
  * times more, then hang up (about 35 s on one connection). */
