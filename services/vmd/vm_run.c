@@ -155,6 +155,8 @@ static int s_ip(const char *input, char *err, size_t errlen, const char *a0, con
 void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st)
 {
     vm_state_t from = nd->state;
+    if (!vm_state_allowed(from, st))
+        pn_warn("vmd: %s: unexpected state change %s -> %s", nd->name, vm_state_name(from), vm_state_name(st));
     nd->state = st;
     /* Transient states are not worth an fsync: adoption and a restart
      * only need to know whether a node was running and under which
@@ -681,155 +683,6 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     _exit(0);
 }
 
-/* --------------------------------------------------------------- argv */
-
-typedef struct {
-    char *v[160];
-    int n;
-    char store[32768];
-    size_t used;
-} argv_t;
-
-static void a_add(argv_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void a_add(argv_t *a, const char *fmt, ...)
-{
-    if (a->n >= 158 || a->used >= sizeof(a->store))
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(a->store + a->used, sizeof(a->store) - a->used, fmt, ap);
-    va_end(ap);
-    if (n < 0 || a->used + (size_t)n + 1 > sizeof(a->store))
-        return;
-    a->v[a->n++] = a->store + a->used;
-    a->v[a->n] = NULL;
-    a->used += (size_t)n + 1;
-}
-
-static void s_uml_nic_arg(char *out, size_t len, const vm_nic_t *c)
-{
-    char mac[18], lan[4200];
-    pn_mac_format(c->mac, mac);
-    vm_lan_dir(c->lan, lan, sizeof(lan));
-    snprintf(out, len, "%s=daemon,%s,unix,%s/ctl", c->ifname, mac, lan);
-}
-
-static int s_uml_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t errlen)
-{
-    char dir[4200];
-    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
-    const char *img = nd->image[0] ? nd->image : vm->rootfs;
-    if (!vm->uml_kernel[0]) {
-        snprintf(err, errlen, "no UML kernel in %s: run 'make image'", vm->manifest);
-        return PN_ENOTFOUND;
-    }
-    a_add(a, "%s", vm->uml_kernel);
-    a_add(a, "mem=%uM", nd->mem);
-    a_add(a, "umid=uml");
-    a_add(a, "uml_dir=%s", dir);
-    if (nd->persistent)
-        a_add(a, "ubd0=%s", img);
-    else
-        a_add(a, "ubd0=%s/cow,%s", dir, img);
-    if (nd->cfgdisk[0])
-        a_add(a, "ubd1r=%s", nd->cfgdisk);
-    a_add(a, "root=/dev/ubda");
-    a_add(a, "rw");
-    a_add(a, "quiet");
-    a_add(a, "con=null");
-    a_add(a, "ssl=null");
-    a_add(a, "con0=fd:0,fd:1");
-    a_add(a, "ssl1=fd:3");
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        char nic[4400];
-        s_uml_nic_arg(nic, sizeof(nic), &nd->nics[i]);
-        a_add(a, "%s", nic);
-    }
-    a_add(a, "%s", VM_UML_GLIBC_TUNABLES);
-    return PN_OK;
-}
-
-static int s_qemu_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t errlen)
-{
-    char dir[4200];
-    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
-    const char *img = nd->image[0] ? nd->image : vm->rootfs;
-    vm_accel(vm);
-    snprintf(nd->accel, sizeof(nd->accel), "%s", vm->kvm ? "kvm" : "tcg");
-    a_add(a, "qemu-system-x86_64");
-    a_add(a, "-name");
-    a_add(a, "%s", nd->name);
-    a_add(a, "-accel");
-    a_add(a, "%s", nd->accel);
-    if (vm->kvm) {
-        a_add(a, "-cpu");
-        a_add(a, "host");
-    }
-    a_add(a, "-m");
-    a_add(a, "%u", nd->mem);
-    a_add(a, "-smp");
-    a_add(a, "%u", nd->cpus);
-    a_add(a, "-display");
-    a_add(a, "none");
-    a_add(a, "-nodefaults");
-    if (!nd->image[0]) {
-        if (!vm->qemu_kernel[0]) {
-            snprintf(err, errlen, "no qemu kernel in %s: run 'make image'", vm->manifest);
-            return PN_ENOTFOUND;
-        }
-        a_add(a, "-kernel");
-        a_add(a, "%s", vm->qemu_kernel);
-        a_add(a, "-initrd");
-        a_add(a, "%s", vm->qemu_initrd);
-        a_add(a, "-append");
-        a_add(a, "console=ttyS0 quiet root=/dev/vda no_timer_check");
-    }
-    /* Several nodes share the base image read-only and vmd keeps the
-     * persistent lock itself: qemu's own image locking would refuse that. */
-    if (nd->persistent)
-        a_add(a, "-drive");
-    else
-        a_add(a, "-drive");
-    if (nd->persistent)
-        a_add(a, "file=%s,format=raw,if=virtio,file.locking=off", img);
-    else
-        a_add(a, "file=%s/disk.qcow2,format=qcow2,if=virtio,file.locking=off,backing.file.locking=off", dir);
-    if (nd->cfgdisk[0]) {
-        a_add(a, "-drive");
-        a_add(a, "file=%s,format=raw,if=virtio,readonly=on,file.locking=off", nd->cfgdisk);
-    }
-    /* Kernel messages go out on the 8250 serial into console.log; the
-     * interactive console is a virtio console (hvc0) on con.qemu, which the
-     * monitor holds open for good (a host-side hangup would hang up the
-     * guest's shell) and serves as console.sock, logging to the same file. */
-    a_add(a, "-chardev");
-    a_add(a, "file,id=ser0,path=%s/console.log,append=on", dir);
-    a_add(a, "-serial");
-    a_add(a, "chardev:ser0");
-    a_add(a, "-device");
-    a_add(a, "virtio-serial-pci,id=vser0");
-    a_add(a, "-chardev");
-    a_add(a, "socket,id=con0,path=%s/con.qemu,server=on,wait=off", dir);
-    a_add(a, "-device");
-    a_add(a, "virtconsole,bus=vser0.0,chardev=con0,name=console");
-    a_add(a, "-chardev");
-    a_add(a, "socket,id=agent0,path=%s/agent.sock,server=on,wait=off", dir);
-    a_add(a, "-device");
-    a_add(a, "virtserialport,bus=vser0.0,chardev=agent0,name=org.plugnet.agent.0");
-    a_add(a, "-qmp");
-    a_add(a, "unix:%s/qmp.sock,server=on,wait=off", dir);
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        char mac[18], lan[4200];
-        pn_mac_format(nd->nics[i].mac, mac);
-        vm_lan_dir(nd->nics[i].lan, lan, sizeof(lan));
-        a_add(a, "-netdev");
-        a_add(a, "vde,id=net-%s,sock=%s", nd->nics[i].ifname, lan);
-        a_add(a, "-device");
-        a_add(a, "virtio-net-pci,netdev=net-%s,mac=%s,id=dev-%s", nd->nics[i].ifname, mac, nd->nics[i].ifname);
-    }
-    return PN_OK;
-}
-
 static int s_qemu_overlay(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
 {
     if (nd->persistent)
@@ -898,29 +751,40 @@ int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
     nd->have_exit = false;
     nd->stop_requested = false;
     nd->adopted = false;
-    argv_t *a = calloc(1, sizeof(*a));
+    vm_argv_t *a = calloc(1, sizeof(*a));
     if (!a) {
         snprintf(err, errlen, "out of memory");
         return PN_EINTERNAL;
     }
     char **argv = NULL;
     if (nd->kind == VM_NS) {
-        if ((r = s_ns_setup(vm, nd, err, errlen)) != PN_OK)
-            goto fail;
         if (nd->cmd) {
-            for (size_t i = 0; i < pn_len(nd->cmd) && i < 150; i++) {
+            for (size_t i = 0; i < pn_len(nd->cmd); i++) {
                 pn_val_t *s = pn_at(nd->cmd, i);
-                a_add(a, "%s", s && s->type == PN_STR ? s->s.p : "");
+                vm_argv_add(a, "%s", s && s->type == PN_STR ? s->s.p : "");
             }
             argv = a->v;
         }
+        if (a->overflow) {
+            snprintf(err, errlen, "the command has more than %d arguments or %zu bytes", VM_ARGV_MAX - 1,
+                     sizeof(a->store));
+            r = PN_ETOOLARGE;
+            goto fail;
+        }
+        if ((r = s_ns_setup(vm, nd, err, errlen)) != PN_OK)
+            goto fail;
     } else {
         r = vm_peer_cfgdisk(vm, nd, nd->cfgdisk, sizeof(nd->cfgdisk), err, errlen);
         if (r != PN_OK)
             goto fail;
         if (nd->kind == VM_QEMU && (r = s_qemu_overlay(vm, nd, err, errlen)) != PN_OK)
             goto fail;
-        r = nd->kind == VM_UML ? s_uml_argv(vm, nd, a, err, errlen) : s_qemu_argv(vm, nd, a, err, errlen);
+        r = nd->kind == VM_UML ? vm_uml_argv(vm, nd, a, err, errlen) : vm_qemu_argv(vm, nd, a, err, errlen);
+        if (r == PN_OK && a->overflow) {
+            snprintf(err, errlen, "the guest's command line is too long (more than %d arguments or %zu bytes)",
+                     VM_ARGV_MAX - 1, sizeof(a->store));
+            r = PN_ETOOLARGE;
+        }
         if (r != PN_OK)
             goto fail;
         argv = a->v;
@@ -1171,7 +1035,7 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
         return s_ns_nic_in(vm, nd, c, err, errlen);
     if (nd->kind == VM_UML) {
         char nic[4400], reply[600];
-        s_uml_nic_arg(nic, sizeof(nic), c);
+        vm_uml_nic_arg(nic, sizeof(nic), c);
         snprintf(cmd, sizeof(cmd), "config %s", nic);
         vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
         if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
@@ -1202,6 +1066,90 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
     return PN_OK;
 }
 
+/* The plugnet CLI: $PLUGNET_CLI, else plugnet next to this binary, else
+ * plugnet on PATH. */
+static void s_cli_path(char *out, size_t len)
+{
+    const char *env = getenv("PLUGNET_CLI");
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(out, len, "%s/plugnet", exe);
+            if (access(out, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, len, "plugnet");
+}
+
+/* Take the guest's interface with c's MAC down through the node's agent
+ * (`plugnet exec`, bounded).  0, or -1 with why set. */
+static int s_agent_ifdown(vm_node_t *nd, const vm_nic_t *c, char *why, size_t whylen)
+{
+    char cli[4200], mac[18], script[512];
+    s_cli_path(cli, sizeof(cli));
+    pn_mac_format(c->mac, mac);
+    snprintf(script, sizeof(script),
+             "for p in /sys/class/net/*; do if [ \"$(cat $p/address)\" = %s ]; then ip link set \"${p##*/}\" down; "
+             "exit $?; fi; done; echo \"no interface has the MAC %s\" >&2; exit 1",
+             mac, mac);
+    char *argv[] = { (char *)"timeout", (char *)"-k", (char *)"2", (char *)"15", cli, (char *)"exec", nd->name,
+                     (char *)"--timeout", (char *)"10", (char *)"--", (char *)"sh", (char *)"-c", script, NULL };
+    char out[512];
+    int r = vm_run_cmd(argv, NULL, out, sizeof(out));
+    if (r == 0)
+        return 0;
+    out[strcspn(out, "\n")] = 0;
+    const char *msg = strncmp(out, "plugnet: ", 9) == 0 ? out + 9 : out;
+    snprintf(why, whylen, "%s", r == 124 ? "the agent did not answer in time" : msg[0] ? msg : "plugnet exec failed");
+    return -1;
+}
+
+/* UML removes (mconsole "remove ethN") only an interface that is down in
+ * the guest.  When it is up: unplug its port at the switch (no frame passes
+ * from now on), take it down through the node's agent, and remove it. */
+static int s_uml_nic_del(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
+{
+    char path[4300], cmd[64], reply[600];
+    snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
+    vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
+    if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0)
+        return PN_OK;
+    if (!strstr(reply, "open")) {
+        snprintf(err, errlen, "UML refused to remove %s: %s", c->ifname, reply);
+        return PN_EINTERNAL;
+    }
+    unsigned ports[4];
+    int np = vm_peer_uml_ports(c->lan, c->mac, nd->guest_pid, ports, 4);
+    for (int i = 0; i < np; i++)
+        vm_peer_port_del(c->lan, ports[i]);
+    char why[400];
+    if (s_agent_ifdown(nd, c, why, sizeof(why)) == 0) {
+        /* The exec returned once ip(8) closed the device: UML sees it down. */
+        for (int i = 0; i < 3; i++)
+            if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0)
+                return PN_OK;
+        snprintf(why, sizeof(why), "UML still refuses: %s", reply);
+    }
+    snprintf(err, errlen,
+             "%s is up in the guest and UML removes only an interface that is down; %s, but it could not be taken "
+             "down through the node's agent (%s): run 'ip link set %s down' in the guest and repeat nic del",
+             c->ifname,
+             np > 0    ? "it is unplugged from its LAN (no traffic passes)"
+             : np < 0  ? "which of the node's ports on its LAN it holds is unclear, so none was unplugged"
+                       : "it holds no port on its LAN",
+             why, c->ifname);
+    return PN_EBUSY;
+}
+
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
 {
     if (nd->state != VM_RUNNING)
@@ -1216,17 +1164,8 @@ int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen
         c->port = 0;
         return PN_OK;
     }
-    if (nd->kind == VM_UML) {
-        char reply[600];
-        snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
-        vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
-        if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
-            snprintf(err, errlen, "UML refused to remove %s: %s%s", c->ifname, reply,
-                     strstr(reply, "open") ? " (UML unplugs only an interface that is down: ip link set it down in the guest first)" : "");
-            return PN_EBUSY;
-        }
-        return PN_OK;
-    }
+    if (nd->kind == VM_UML)
+        return s_uml_nic_del(vm, nd, c, err, errlen);
     vm_node_dir(vm, nd, "qmp.sock", path, sizeof(path));
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"dev-%s\"}}", c->ifname);
     if (vm_qmp(path, cmd, err, errlen, 5000) < 0)
