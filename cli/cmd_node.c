@@ -18,7 +18,7 @@
 
 static int s_slow(void) { return cli_opts.timeout_ms > NODE_SLOW_MS ? cli_opts.timeout_ms : NODE_SLOW_MS; }
 
-/* Boot waiting: --wait[=S] waits for every started node's boot (config
+/* Boot waiting: --wait [S] waits for every started node's boot (config
  * done or agent up) whatever the output; on a terminal (and without
  * --json) the progress is shown anyway, and a timeout is then no error. */
 #define NODE_WAIT_DEFAULT_S 180
@@ -28,18 +28,35 @@ typedef struct {
     int wait_ms;
 } boot_opt_t;
 
-/* --wait or --wait=S: true when argv is one of them (err set when S is bad). */
-static bool s_wait_opt(const char *arg, boot_opt_t *o, bool *bad)
+/* Seconds for --wait: a positive number up to a day, or -1. */
+static double s_wait_secs(const char *v)
 {
+    char *end;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (errno || end == v || *end || s <= 0 || s > 86400)
+        return -1;
+    return s;
+}
+
+/* --wait [S] or --wait=S at argv[*i]: true when it is one of them (bad set
+ * when S is bad).  A bare --wait takes the next word when it is a number:
+ * node names start with a letter, so that is never a name. */
+static bool s_wait_opt(int argc, char **argv, int *i, boot_opt_t *o, bool *bad)
+{
+    const char *arg = argv[*i];
     if (strcmp(arg, "--wait") == 0) {
         o->wait = true;
+        double s;
+        if (*i + 1 < argc && (s = s_wait_secs(argv[*i + 1])) > 0) {
+            o->wait_ms = (int)(s * 1000);
+            ++*i;
+        }
         return true;
     }
     if (strncmp(arg, "--wait=", 7) == 0) {
-        char *end;
-        errno = 0;
-        double s = strtod(arg + 7, &end);
-        if (errno || end == arg + 7 || *end || s <= 0 || s > 86400)
+        double s = s_wait_secs(arg + 7);
+        if (s < 0)
             *bad = true;
         o->wait = true;
         o->wait_ms = (int)(s * 1000);
@@ -159,7 +176,7 @@ static int s_node_add(int argc, char **argv)
 {
     if (argc < 3)
         return cli_usage("node", "add NAME --kind uml|qemu|ns [--image I] [--mem MB] [--cpus N] [--number N] "
-                                 "[--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt] [--persistent] [--start] [--wait[=S]] "
+                                 "[--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt] [--persistent] [--start] [--wait [S]] "
                                  "[--script FILE] [-- CMD...]");
     pn_val_t *a = pn_map(), *nics = pn_arr();
     pn_map_set_str(a, "name", argv[2]);
@@ -169,7 +186,7 @@ static int s_node_add(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long u;
         bool bad = false;
-        if (s_wait_opt(o, &bo, &bad)) {
+        if (s_wait_opt(argc, argv, &i, &bo, &bad)) {
             if (bad)
                 goto usage;
             pn_map_set_bool(a, "start", true);
@@ -264,8 +281,8 @@ int cmd_node(int argc, char **argv)
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: plugnet node add NAME --kind uml|qemu|ns [--image I] [--mem MB] [--cpus N] [--number N]\n"
                "                        [--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt]\n"
-               "                        [--persistent] [--start] [--wait[=S]] [--script FILE] [-- CMD...]\n"
-               "       plugnet node start [--wait[=S]] NAME...\n"
+               "                        [--persistent] [--start] [--wait [S]] [--script FILE] [-- CMD...]\n"
+               "       plugnet node start [--wait [S]] NAME...\n"
                "       plugnet node stop|kill|reboot|del NAME...\n"
                "       plugnet node ls | show NAME   (--json for either)\n"
                "Starting on a terminal shows the boot live (state, elapsed time, the last\n"
@@ -303,7 +320,7 @@ int cmd_node(int argc, char **argv)
             bool bad = false;
             if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
                 force = true;
-            else if (start && s_wait_opt(argv[i], &bo, &bad)) {
+            else if (start && s_wait_opt(argc, argv, &i, &bo, &bad)) {
                 if (bad)
                     return cli_usage("node", "--wait=SECONDS wants a positive number, not '%s'", argv[i] + 7);
             } else if (argv[i][0] == '-')
@@ -312,6 +329,10 @@ int cmd_node(int argc, char **argv)
         cli_boot_t *bw = start && s_follow_boot(&bo) ? cli_boot_new(!cli_opts.json && isatty(1)) : NULL;
         pn_val_t *started = pn_arr();
         for (int i = 2; i < argc; i++) {
+            boot_opt_t skip = bo;
+            bool ignored = false;
+            if (start && s_wait_opt(argc, argv, &i, &skip, &ignored))
+                continue; /* and its number, when it took one */
             if (argv[i][0] == '-')
                 continue;
             names++;

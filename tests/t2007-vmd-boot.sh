@@ -44,7 +44,7 @@ test_expect_success ROOT,UML 'not on a terminal: quiet; --wait waits for config 
     ! test -s err &&
     plugnet node stop u1 &&
     n=$(grep -a -c "^plugnet: config done" "$PLUGNET_STATE_DIR/nodes/u1/console.log") &&
-    plugnet --json node start u1 --wait=120 >out &&
+    plugnet --json node start u1 --wait 120 >out &&
     test "$(grep -a -c "^plugnet: config done" "$PLUGNET_STATE_DIR/nodes/u1/console.log")" -gt "$n" &&
     test "$(jq -r .booted out)" = config &&
     test "$(jq -r .state out)" = running &&
