@@ -724,6 +724,46 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
     return status;
 }
 
+/* Does a process of group g still run (a zombie has closed its files)? */
+static bool s_group_alive(pid_t g)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return false;
+    bool alive = false;
+    struct dirent *e;
+    while (!alive && (e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = 0;
+        /* After the comm: " S ppid pgrp ..." */
+        char *p = strrchr(buf, ')');
+        char st = 0;
+        int ppid = 0, pgrp = 0;
+        if (p && sscanf(p + 1, " %c %d %d", &st, &ppid, &pgrp) == 3 && pgrp == g && st != 'Z' && st != 'X')
+            alive = true;
+    }
+    closedir(d);
+    return alive;
+}
+
+static void s_group_wait(pid_t g, int ms)
+{
+    for (int i = 0; i < ms / 10 && s_group_alive(g); i++) {
+        kill(-g, SIGKILL);
+        usleep(10000);
+    }
+}
+
 /* In the monitor (a fresh child of vmd): start the guest and supervise it.
  * Never returns. */
 static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
@@ -869,8 +909,12 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         waitpid(g, &st, 0);
         status = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
     }
-    /* UML leaves helper processes: end the guest's whole group. */
+    /* UML leaves helper processes: end the guest's whole group, and wait
+     * (bounded) until none of it runs any more.  A dying UML process still
+     * holds its lock on the COW file; a start right after the stop would
+     * find it locked and panic ("Unable to mount root fs"). */
     kill(-g, SIGKILL);
+    s_group_wait(g, 10000);
     char line[32];
     int n = snprintf(line, sizeof(line), "%d\n", status);
     int fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
