@@ -54,6 +54,17 @@ test_expect_success ROOT,IMAGE,UML '16 parallel execs' '
     done
 '
 
+test_expect_success ROOT,IMAGE,UML 'parallel uploads share the serial line: all arrive, the line lives on' '
+    head -c 1048576 /dev/urandom >p1m &&
+    want=$(sha256sum <p1m | cut -d" " -f1) &&
+    pids="" && for i in 1 2 3 4; do plugnet cp p1m u1:/tmp/p$i & pids="$pids $!"; done &&
+    for p in $pids; do wait $p || return 1; done &&
+    for i in 1 2 3 4; do
+        [ "$(plugnet exec u1 -- sha256sum /tmp/p$i | cut -d" " -f1)" = "$want" ] || return 1
+    done &&
+    plugnet exec u1 -- rm /tmp/p1 /tmp/p2 /tmp/p3 /tmp/p4
+'
+
 test_expect_success ROOT,IMAGE,UML 'exec and cp still work once the guest downed every interface' '
     plugnet exec u1 -- sh -c "for i in \$(ls /sys/class/net); do ip addr flush dev \$i; ip link set \$i down; done" &&
     ! plugnet exec u1 -- ip -o addr | grep -q inet &&
