@@ -129,7 +129,7 @@ guest_rows() {
 if [ -x "$UML_KERNEL" ]; then
     ag-relay "$D/g/u.sock" "$D/g/uc.sock" "$D/g/u.log" -- "$UML_KERNEL" mem=96M umid=b40$$ uml_dir="$D/g" \
         ubd0="$D/g/cow,$ROOTFS" ubd1r="$D/g/plugnet.img" root=/dev/ubda rw quiet con=null ssl=null \
-        con0=fd:0,fd:1 ssl1=fd:3 "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX" \
+        con0=fd:0,fd:1 ssl1=fd:3,fd:4 "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX" \
         >/dev/null 2>&1 &
     RELAY=$!
     wait_sock "$D/g/u.sock"
