@@ -209,7 +209,9 @@ int main(int argc, char **argv)
                 if (n > 0) {
                     memmove(d[i].buf, d[i].buf + n, d[i].len - (size_t)n);
                     d[i].len -= (size_t)n;
-                } else if (n < 0 && errno != EAGAIN && errno != EINTR && (d[i].dst == &ac || d[i].dst == &cc)) {
+                } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                    /* A client went away, or the guest closed its line:
+                     * either way poll would report it forever. */
                     close(*d[i].dst);
                     *d[i].dst = -1;
                     d[i].len = 0;

@@ -705,9 +705,9 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
                 s_agent_line_gone(m);
             }
         }
-        if (i_agw >= 0 && p[i_agw].revents && m->agent_w >= 0 && m->to_agent.len &&
-            q_flush(&m->to_agent, m->agent_w) < 0)
-            s_agent_line_gone(m);
+        if (i_agw >= 0 && p[i_agw].revents && m->agent_w >= 0 &&
+            ((p[i_agw].revents & (POLLERR | POLLHUP)) || (m->to_agent.len && q_flush(&m->to_agent, m->agent_w) < 0)))
+            s_agent_line_gone(m); /* the guest closed its end: poll would report it forever */
         aw = m->agent_w >= 0 ? m->agent_w : m->agent; /* the line may be gone now */
         if (i_ac >= 0 && p[i_ac].revents && m->agent_client >= 0) {
             if (m->from_agent.len && q_flush(&m->from_agent, m->agent_client) < 0) {
