@@ -97,6 +97,8 @@ void agd_node_unregister(agd_node_t *n, const char *reason);
 void agd_persist_save(agd_t *a);
 void agd_persist_restore(agd_t *a);
 void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
+void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len,
+                       uint32_t pcrc);
 void agd_node_events(agd_node_t *n);
 void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
 pn_val_t *agd_node_info(agd_node_t *n);

@@ -35,9 +35,15 @@ void agd_node_events(agd_node_t *n)
 
 void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len)
 {
+    agd_node_send_crc(n, type, flags, sid, p, len, ag_crc32c(0, p, len));
+}
+
+void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len,
+                       uint32_t pcrc)
+{
     if (!n->connected)
         return;
-    if (ag_frame_put(&n->out, type, flags, sid, p, len) < 0) {
+    if (ag_frame_put_crc(&n->out, type, flags, sid, p, len, pcrc) < 0) {
         pn_log_rl(&s_rl, PN_LOG_ERR, "agentd: %s: out of memory queueing a frame", n->name);
         return;
     }

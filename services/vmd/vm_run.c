@@ -377,12 +377,26 @@ static void s_ns_agent(const char *dir, pid_t g, int netns)
 }
 
 #define MON_MAX_CLIENTS 8
+#define MON_Q (256 * 1024)           /* bytes queued per direction */
+#define MON_Q_CLIENT (4 * 1024 * 1024) /* console output queued per console client */
+
+/* A bounded byte queue: the relay never blocks on a write.  A side is read
+ * only while the queue toward its peer has room, so a peer that stops
+ * reading holds back its own direction and nothing else.  The buffer grows
+ * (doubling) up to max bytes as it is needed. */
+typedef struct {
+    char *b;
+    size_t off, len, cap, max;
+} mon_q_t;
 
 typedef struct {
-    int con;        /* UML console socketpair end, -1 otherwise */
+    int con;        /* UML console socketpair end (qemu: its console socket), -1 otherwise */
     int agent;      /* UML agent line socketpair end, -1 otherwise */
     int con_ls, agent_ls;
     int clients[MON_MAX_CLIENTS];
+    mon_q_t to_client[MON_MAX_CLIENTS]; /* console output each client has yet to take */
+    mon_q_t to_con;                     /* clients' keystrokes for the guest */
+    mon_q_t to_agent, from_agent;       /* the agent line, both ways */
     int agent_client;
     int log;
 } mon_t;
@@ -405,6 +419,7 @@ static int s_listen_unix(const char *path)
     return fd;
 }
 
+/* For regular files (the console log, the exit file): blocking is fine. */
 static void s_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -418,10 +433,144 @@ static void s_write_all(int fd, const char *p, size_t n)
     }
 }
 
-/* The monitor's loop: relay consoles/agent (UML), wait for the guest. */
+static void s_nonblock(int fd)
+{
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static size_t q_room(const mon_q_t *q)
+{
+    return (q->max ? q->max : MON_Q) - q->len;
+}
+
+/* Where to append: contiguous space of at least `want` bytes (want <=
+ * q_room()), moving the pending bytes to the front when the end is short
+ * and growing the buffer when that is not enough; *space says how much
+ * there is. */
+static char *q_tail(mon_q_t *q, size_t want, size_t *space)
+{
+    if (!q->len)
+        q->off = 0;
+    if (q->cap - q->off - q->len < want && q->off) {
+        memmove(q->b, q->b + q->off, q->len);
+        q->off = 0;
+    }
+    if (q->cap - q->len < want) {
+        size_t cap = q->cap ? q->cap : 65536;
+        while (cap - q->len < want)
+            cap *= 2;
+        char *b = realloc(q->b, cap);
+        if (!b)
+            return NULL;
+        q->b = b;
+        q->cap = cap;
+    }
+    *space = q->cap - q->off - q->len;
+    return q->b + q->off + q->len;
+}
+
+static bool q_put(mon_q_t *q, const char *p, size_t n)
+{
+    size_t space;
+    char *t = n <= q_room(q) ? q_tail(q, n, &space) : NULL;
+    if (!t)
+        return false;
+    memcpy(t, p, n);
+    q->len += n;
+    return true;
+}
+
+/* Read what fits from fd into q: bytes read, 0 at EOF, -1 would block,
+ * -2 on an error. */
+static ssize_t q_read(mon_q_t *q, int fd)
+{
+    size_t room = q_room(q), space;
+    char *t = room ? q_tail(q, room < 16384 ? room : 16384, &space) : NULL;
+    if (!t)
+        return -1;
+    ssize_t n = read(fd, t, space);
+    if (n > 0)
+        q->len += (size_t)n;
+    else if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? -1 : -2;
+    return n;
+}
+
+/* Write what the fd takes: 0, or -1 when the fd is broken. */
+static int q_flush(mon_q_t *q, int fd)
+{
+    while (q->len) {
+        ssize_t w = send(fd, q->b + q->off, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0 && errno == ENOTSOCK)
+            w = write(fd, q->b + q->off, q->len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno == EAGAIN ? 0 : -1;
+        q->off += (size_t)w;
+        q->len -= (size_t)w;
+    }
+    q->off = 0;
+    return 0;
+}
+
+static void q_clear(mon_q_t *q)
+{
+    q->off = q->len = 0;
+    if (q->cap > MON_Q) { /* give back what a burst grew */
+        free(q->b);
+        q->b = NULL;
+        q->cap = 0;
+    }
+}
+
+static void s_drop_client(mon_t *m, int c)
+{
+    close(m->clients[c]);
+    m->clients[c] = -1;
+    q_clear(&m->to_client[c]);
+}
+
+static void s_drop_agent_client(mon_t *m)
+{
+    close(m->agent_client);
+    m->agent_client = -1;
+    /* Half frames meant for the old connection: the agent resyncs on the
+     * next magic, but a new agentd should not see the old one's bytes. */
+    q_clear(&m->from_agent);
+    q_clear(&m->to_agent);
+}
+
+/* Console output: the log gets all of it; every client gets it through its
+ * own queue.  A client that lets MON_Q_CLIENT bytes pile up (it stopped
+ * reading) is disconnected rather than allowed to hold up the guest or the
+ * others; the guest's console is never left unread, because UML's line
+ * driver stalls for good when a write to its host fd would block. */
+static void s_console_out(mon_t *m, const char *buf, size_t n)
+{
+    if (m->log >= 0)
+        s_write_all(m->log, buf, n);
+    for (int c = 0; c < MON_MAX_CLIENTS; c++) {
+        if (m->clients[c] < 0)
+            continue;
+        if (!q_put(&m->to_client[c], buf, n) || q_flush(&m->to_client[c], m->clients[c]) < 0)
+            s_drop_client(m, c);
+    }
+}
+
+/* The monitor's loop: relay consoles/agent (UML), wait for the guest.
+ * Every relayed fd is non-blocking and every direction has a bounded
+ * queue: the guest's console is always read (so the log is complete and
+ * the guest never waits on its console), the agent line is read while
+ * agentd takes it, and a stalled reader anywhere stops only its own
+ * direction. */
 static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
 {
     char buf[16384];
+    s_nonblock(m->con);
+    s_nonblock(m->agent);
     for (;;) {
         /* pidfd, con, con_ls, agent, agent_ls, agent_client, then the clients. */
         struct pollfd p[6 + MON_MAX_CLIENTS];
@@ -430,7 +579,7 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         int i_con = -1, i_cls = -1, i_ag = -1, i_als = -1, i_ac = -1, i_cl0 = -1;
         if (m->con >= 0) {
             i_con = np;
-            p[np++] = (struct pollfd){ .fd = m->con, .events = POLLIN };
+            p[np++] = (struct pollfd){ .fd = m->con, .events = (short)(POLLIN | (m->to_con.len ? POLLOUT : 0)) };
         }
         if (m->con_ls >= 0) {
             i_cls = np;
@@ -439,7 +588,9 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         if (m->agent >= 0) {
             i_ag = np;
             /* Read the guest's line only while someone takes it. */
-            p[np++] = (struct pollfd){ .fd = m->agent, .events = m->agent_client >= 0 ? POLLIN : 0 };
+            short ev = (short)((m->agent_client >= 0 && q_room(&m->from_agent) ? POLLIN : 0) |
+                               (m->to_agent.len ? POLLOUT : 0));
+            p[np++] = (struct pollfd){ .fd = m->agent, .events = ev };
         }
         if (m->agent_ls >= 0) {
             i_als = np;
@@ -447,11 +598,14 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         }
         if (m->agent_client >= 0) {
             i_ac = np;
-            p[np++] = (struct pollfd){ .fd = m->agent_client, .events = POLLIN };
+            short ev = (short)((q_room(&m->to_agent) ? POLLIN : 0) | (m->from_agent.len ? POLLOUT : 0));
+            p[np++] = (struct pollfd){ .fd = m->agent_client, .events = ev };
         }
         i_cl0 = np;
-        for (int c = 0; c < MON_MAX_CLIENTS; c++)
-            p[np++] = (struct pollfd){ .fd = m->clients[c], .events = POLLIN };
+        for (int c = 0; c < MON_MAX_CLIENTS; c++) {
+            short ev = (short)((q_room(&m->to_con) && m->con >= 0 ? POLLIN : 0) | (m->to_client[c].len ? POLLOUT : 0));
+            p[np++] = (struct pollfd){ .fd = m->clients[c], .events = ev };
+        }
         if (poll(p, (nfds_t)np, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -462,21 +616,20 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         if (i_con >= 0 && p[i_con].revents) {
             ssize_t n = read(m->con, buf, sizeof(buf));
             if (n > 0) {
-                if (m->log >= 0)
-                    s_write_all(m->log, buf, (size_t)n);
-                for (int c = 0; c < MON_MAX_CLIENTS; c++)
-                    if (m->clients[c] >= 0 && send(m->clients[c], buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
-                        errno != EAGAIN) {
-                        close(m->clients[c]);
-                        m->clients[c] = -1;
-                    }
-            } else if (n == 0) {
+                s_console_out(m, buf, (size_t)n);
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
                 close(m->con);
                 m->con = -1;
+                q_clear(&m->to_con);
+            }
+            if (m->con >= 0 && q_flush(&m->to_con, m->con) < 0) {
+                close(m->con);
+                m->con = -1;
+                q_clear(&m->to_con);
             }
         }
         if (i_cls >= 0 && (p[i_cls].revents & POLLIN)) {
-            int fd = accept4(m->con_ls, NULL, NULL, SOCK_CLOEXEC);
+            int fd = accept4(m->con_ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (fd >= 0) {
                 int c = 0;
                 while (c < MON_MAX_CLIENTS && m->clients[c] >= 0)
@@ -488,36 +641,73 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
             }
         }
         for (int c = 0; c < MON_MAX_CLIENTS; c++) {
-            if (p[i_cl0 + c].fd < 0 || !p[i_cl0 + c].revents)
+            if (p[i_cl0 + c].fd < 0 || !p[i_cl0 + c].revents || m->clients[c] != p[i_cl0 + c].fd)
                 continue;
-            ssize_t n = read(m->clients[c], buf, sizeof(buf));
-            if (n <= 0) {
-                close(m->clients[c]);
-                m->clients[c] = -1;
-            } else if (m->con >= 0)
-                s_write_all(m->con, buf, (size_t)n);
+            if (m->to_client[c].len && q_flush(&m->to_client[c], m->clients[c]) < 0) {
+                s_drop_client(m, c);
+                continue;
+            }
+            if (!(p[i_cl0 + c].events & POLLIN)) {
+                /* Not read now (the guest's console is full): a client
+                 * that hung up meanwhile goes, or poll would spin. */
+                if (p[i_cl0 + c].revents & (POLLHUP | POLLERR))
+                    s_drop_client(m, c);
+                continue;
+            }
+            if (!(p[i_cl0 + c].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = q_read(&m->to_con, m->clients[c]);
+            if (n == 0 || n == -2)
+                s_drop_client(m, c);
+            else if (n > 0 && m->con >= 0 && q_flush(&m->to_con, m->con) < 0) {
+                close(m->con);
+                m->con = -1;
+                q_clear(&m->to_con);
+            }
         }
         if (i_als >= 0 && (p[i_als].revents & POLLIN)) {
-            int fd = accept4(m->agent_ls, NULL, NULL, SOCK_CLOEXEC);
+            int fd = accept4(m->agent_ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (fd >= 0) {
                 /* The newest connection wins: agentd reconnects. */
                 if (m->agent_client >= 0)
-                    close(m->agent_client);
+                    s_drop_agent_client(m);
                 m->agent_client = fd;
+                i_ac = -1; /* its poll slot was the old connection's */
             }
         }
-        if (i_ag >= 0 && p[i_ag].revents && m->agent_client >= 0) {
-            ssize_t n = read(m->agent, buf, sizeof(buf));
-            if (n > 0)
-                s_write_all(m->agent_client, buf, (size_t)n);
+        if (i_ag >= 0 && p[i_ag].revents && m->agent >= 0) {
+            ssize_t n = -1;
+            if ((p[i_ag].events & POLLIN) && m->agent_client >= 0) {
+                n = q_read(&m->from_agent, m->agent);
+                if (n > 0 && q_flush(&m->from_agent, m->agent_client) < 0)
+                    s_drop_agent_client(m);
+            }
+            if (n == 0 || n == -2 || (m->to_agent.len && q_flush(&m->to_agent, m->agent) < 0) ||
+                (!(p[i_ag].events & POLLIN) && (p[i_ag].revents & (POLLHUP | POLLERR)))) {
+                /* The guest's line is gone. */
+                close(m->agent);
+                m->agent = -1;
+                q_clear(&m->to_agent);
+            }
         }
         if (i_ac >= 0 && p[i_ac].revents && m->agent_client >= 0) {
-            ssize_t n = read(m->agent_client, buf, sizeof(buf));
-            if (n <= 0) {
-                close(m->agent_client);
-                m->agent_client = -1;
-            } else if (m->agent >= 0)
-                s_write_all(m->agent, buf, (size_t)n);
+            if (m->from_agent.len && q_flush(&m->from_agent, m->agent_client) < 0) {
+                s_drop_agent_client(m);
+                continue;
+            }
+            if (!(p[i_ac].events & POLLIN) && (p[i_ac].revents & (POLLHUP | POLLERR))) {
+                s_drop_agent_client(m);
+                continue;
+            }
+            if ((p[i_ac].events & POLLIN) && (p[i_ac].revents & (POLLIN | POLLHUP | POLLERR))) {
+                ssize_t n = q_read(&m->to_agent, m->agent_client);
+                if (n == 0 || n == -2)
+                    s_drop_agent_client(m);
+                else if (n > 0 && m->agent >= 0 && q_flush(&m->to_agent, m->agent) < 0)
+                    q_clear(&m->to_agent);
+                else if (m->agent < 0)
+                    q_clear(&m->to_agent);
+            }
         }
     }
     siginfo_t si = { 0 };
@@ -557,6 +747,8 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     for (int c = 0; c < MON_MAX_CLIENTS; c++)
         m.clients[c] = -1;
     m.log = open("console.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    for (int c = 0; c < MON_MAX_CLIENTS; c++)
+        m.to_client[c].max = MON_Q_CLIENT;
     int gcon = -1, gagent = -1;
     if (nd->kind == VM_UML) {
         int sp[2];
@@ -567,6 +759,15 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
             m.agent = sp[0];
             gagent = sp[1];
+            /* UML's line driver stalls for good when a write to its host
+             * fd would block: room for all agentd's credit lets it send. */
+            for (int i = 0; i < 2; i++) {
+                int big = 8 << 20;
+                if (setsockopt(sp[i], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0)
+                    setsockopt(sp[i], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+                if (setsockopt(sp[i], SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
+                    setsockopt(sp[i], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+            }
         }
         m.con_ls = s_listen_unix("console.sock");
         m.agent_ls = s_listen_unix("agent.sock");

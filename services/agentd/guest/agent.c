@@ -510,7 +510,10 @@ static void s_stdin_data(sess_t *s, const ag_frame_t *f)
         return;
     }
     if (s->kind == K_PUT) {
-        if (ag_tree_r_feed(s->reader, f->payload, f->len) < 0) {
+        /* A checked frame's pcrc is its payload's CRC: the file's CRC
+         * needs no second pass over the bytes. */
+        if ((f->checked ? ag_tree_r_feed_content(s->reader, f->payload, f->len, f->pcrc)
+                        : ag_tree_r_feed(s->reader, f->payload, f->len)) < 0) {
             s_exit(s, ag_tree_r_error(s->reader));
             return;
         }
@@ -815,7 +818,8 @@ static void s_pump_walker(sess_t *s)
     size_t mark;
     if (ag_frame_begin(&A.out, &mark) < 0)
         return;
-    long n = ag_tree_w_read(s->walker, A.out.data + mark + AG_HDR, want);
+    uint32_t crc;
+    long n = ag_tree_w_read_crc(s->walker, A.out.data + mark + AG_HDR, want, &crc);
     if (n <= 0) {
         A.out.len = mark;
         if (n < 0) {
@@ -827,7 +831,7 @@ static void s_pump_walker(sess_t *s)
         return;
     }
     A.out.len = mark + AG_HDR + (size_t)n;
-    ag_frame_finish(&A.out, mark, AG_T_DATA, AG_STDOUT, s->sid);
+    ag_frame_finish_crc(&A.out, mark, AG_T_DATA, AG_STDOUT, s->sid, crc);
     s->credit -= (uint64_t)n;
 }
 
