@@ -60,7 +60,8 @@ struct agd_node {
     int kfd;
     pn_watch_t *kw;
     int kphase;            /* 0 idle, 1 waiting for a prompt, 2 command sent, 3 it ran */
-    unsigned kretries;
+    unsigned kretries;     /* the command typed again (phase 2) */
+    unsigned kpokes;       /* the shell woken again (phase 1) */
     uint64_t kdeadline, knext;
     unsigned knocks;
     int64_t knock_ms;      /* this node's delay, -1 = agentd's */
