@@ -40,7 +40,7 @@ time_runs() {
         echo $((t1 - t0)); i=$((i + 1))
     done | median
 }
-mibs() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.0f", (b / 1048576) / (us / 1e6) }'; }
+mibs() { awk -v b="$1" -v us="$2" 'BEGIN { r = (b / 1048576) / (us / 1e6); printf (r < 10 ? "%.1f" : "%.0f"), r }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 plugnet daemons start agentd >/dev/null || { echo "b40-agent: agentd did not start"; exit 1; }
@@ -96,8 +96,8 @@ printf '%-34s %9s MiB/s %13s MiB/s %8s\n' "exec cat, ${MIB} MiB stdin->stdout" "
 # UML (serial line) and qemu TCG (virtio serial) when the tiny image exists:
 # exec true median, and 10 MiB through the agent both ways.  No raw peer
 # here yet: the line belongs to the agent while it runs.  Uploads to UML are
-# bound by its serial line (one byte per read in UML's driver, and a 2 KiB
-# window so its tty never throttles).
+# bound by its serial line: UML's driver reads its host fd (a pipe) one byte
+# per read(), about 0.55 us a byte (docs/AGENT.md).
 MAN=${PLUGNET_IMAGE_MANIFEST:-$PLUGNET_BUILD/image/manifest}
 if [ ! -r "$MAN" ]; then
     echo "b40-agent: uml/qemu rows skipped (no image: make image)"
@@ -129,7 +129,7 @@ guest_rows() {
 if [ -x "$UML_KERNEL" ]; then
     ag-relay "$D/g/u.sock" "$D/g/uc.sock" "$D/g/u.log" -- "$UML_KERNEL" mem=96M umid=b40$$ uml_dir="$D/g" \
         ubd0="$D/g/cow,$ROOTFS" ubd1r="$D/g/plugnet.img" root=/dev/ubda rw quiet con=null ssl=null \
-        con0=fd:0,fd:1 ssl1=fd:3 "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX" \
+        con0=fd:0,fd:1 ssl1=fd:3,fd:4 "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX" \
         >/dev/null 2>&1 &
     RELAY=$!
     wait_sock "$D/g/u.sock"

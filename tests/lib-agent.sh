@@ -99,7 +99,7 @@ ag_uml_boot() {
     mkdir -p "$_d" && ag_plugnet_disk "$_d" || return 1
     (. "$AG_MANIFEST" && exec ag-relay "$_d/agent.sock" "$_d/console.sock" "$_d/console.log" -- \
         "$UML_KERNEL" mem=96M umid="ag$TEST_TAG$_u" uml_dir="$_d" ubd0="$_d/cow,$ROOTFS" \
-        ubd1r="$_d/plugnet.img" root=/dev/ubda rw quiet con=null ssl=null con0=fd:0,fd:1 ssl1=fd:3 "$@" \
+        ubd1r="$_d/plugnet.img" root=/dev/ubda rw quiet con=null ssl=null con0=fd:0,fd:1 ssl1=fd:3,fd:4 "$@" \
         "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX") \
         >"$_d/relay.log" 2>&1 </dev/null &
     echo $! >"$_d/relay.pid"

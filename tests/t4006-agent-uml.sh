@@ -54,6 +54,17 @@ test_expect_success ROOT,IMAGE,UML '16 parallel execs' '
     done
 '
 
+test_expect_success ROOT,IMAGE,UML 'parallel uploads share the serial line: all arrive, the line lives on' '
+    head -c 1048576 /dev/urandom >p1m &&
+    want=$(sha256sum <p1m | cut -d" " -f1) &&
+    pids="" && for i in 1 2 3 4; do plugnet cp p1m u1:/tmp/p$i & pids="$pids $!"; done &&
+    for p in $pids; do wait $p || return 1; done &&
+    for i in 1 2 3 4; do
+        [ "$(plugnet exec u1 -- sha256sum /tmp/p$i | cut -d" " -f1)" = "$want" ] || return 1
+    done &&
+    plugnet exec u1 -- rm /tmp/p1 /tmp/p2 /tmp/p3 /tmp/p4
+'
+
 test_expect_success ROOT,IMAGE,UML,GUEST_IPTABLES 'iptables drops all IP traffic: ping fails, exec and cp still work' '
     plugnet exec u1 -- ping -c 1 -W 2 127.0.0.1 >/dev/null &&
     plugnet exec u1 -- sh -c "iptables -P INPUT DROP; iptables -P OUTPUT DROP; iptables -P FORWARD DROP; iptables -F" &&

@@ -1,10 +1,12 @@
 /* ag-relay: run a UML guest with its agent line and console on unix
  * sockets, the way vmd wires them, for the agent tests (t4006) without vmd.
  *
- *   ag-relay AGENT_SOCK CONSOLE_SOCK LOG -- linux.uml ARGS... ssl1=fd:3 con0=fd:0,fd:1
+ *   ag-relay AGENT_SOCK CONSOLE_SOCK LOG -- linux.uml ARGS... ssl1=fd:3,fd:4 con0=fd:0,fd:1
  *
- * The child gets one end of a socketpair as fd 3 (the agent's serial line)
- * and another as fds 0 and 1 (the console).  AGENT_SOCK and CONSOLE_SOCK
+ * The child gets the agent's serial line as two pipes, fd 3 to read and
+ * fd 4 to write (UML reads its line a byte per read(): a pipe's read is
+ * cheaper than a socket's), and one end of a socketpair as fds 0 and 1
+ * (the console).  AGENT_SOCK and CONSOLE_SOCK
  * are served (the newest connection wins); console output is also appended
  * to LOG.  ag-relay exits with the child.
  *
@@ -97,18 +99,16 @@ int main(int argc, char **argv)
     struct sigaction sa = { .sa_handler = s_on_term };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    int ag[2], con[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ag) < 0 ||
+    int agin[2], agout[2], con[2];
+    if (pipe2(agin, O_CLOEXEC) < 0 || pipe2(agout, O_CLOEXEC) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0)
         return 1;
     /* UML's line driver stalls for good when a write to its host fd
-     * would block (it misses the wakeup): give the guest's end room for
-     * everything agentd's credit lets it send. */
-    for (int i = 0; i < 2; i++) {
-        int big = 8 << 20;
-        setsockopt(ag[i], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
-        setsockopt(ag[i], SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-    }
+     * would block (it misses the wakeup): give the guest's output room
+     * for everything agentd's credit lets it send. */
+    if (fcntl(agout[1], F_SETPIPE_SZ, 8 << 20) < 0)
+        fcntl(agout[1], F_SETPIPE_SZ, 1 << 20);
+    fcntl(agin[1], F_SETPIPE_SZ, 1 << 20);
     int als = s_listen(argv[1]), cls = s_listen(argv[2]);
     int log = open(argv[3], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (als < 0 || cls < 0) {
@@ -120,14 +120,19 @@ int main(int argc, char **argv)
         setpgid(0, 0);
         dup2(con[1], 0);
         dup2(con[1], 1);
-        dup2(ag[1], 3);
+        /* Through high numbers first: a pipe end may already be 3 or 4
+         * (dup2 onto itself would leave it close-on-exec). */
+        int r = fcntl(agin[0], F_DUPFD_CLOEXEC, 10), w = fcntl(agout[1], F_DUPFD_CLOEXEC, 10);
+        dup2(r, 3);
+        dup2(w, 4);
         if (s_xstate_filter() < 0)
             perror("ag-relay: seccomp");
         execvp(argv[5], argv + 5);
         perror("ag-relay: exec");
         _exit(127);
     }
-    close(ag[1]);
+    close(agin[0]);
+    close(agout[1]);
     close(con[1]);
     /* Four one-way pipes with bounded buffers and no blocking write, so a
      * side that stops reading holds back only its own direction. */
@@ -137,16 +142,17 @@ int main(int argc, char **argv)
         char buf[262144];
         size_t len;
     } *d = calloc(NDIR, sizeof *d);
-    int ac = -1, cc = -1, gag = ag[0], gcon = con[0];
+    int ac = -1, cc = -1, gag_w = agin[1], gag_r = agout[0], gcon = con[0];
     d[TO_GUEST_AG].src = &ac;
-    d[TO_GUEST_AG].dst = &gag;
-    d[FROM_GUEST_AG].src = &gag;
+    d[TO_GUEST_AG].dst = &gag_w;
+    d[FROM_GUEST_AG].src = &gag_r;
     d[FROM_GUEST_AG].dst = &ac;
     d[TO_GUEST_CON].src = &cc;
     d[TO_GUEST_CON].dst = &gcon;
     d[FROM_GUEST_CON].src = &gcon;
     d[FROM_GUEST_CON].dst = &cc;
-    fcntl(gag, F_SETFL, O_NONBLOCK);
+    fcntl(gag_w, F_SETFL, O_NONBLOCK);
+    fcntl(gag_r, F_SETFL, O_NONBLOCK);
     fcntl(gcon, F_SETFL, O_NONBLOCK);
     for (;;) {
         struct pollfd p[2 + 2 * NDIR];
@@ -203,7 +209,9 @@ int main(int argc, char **argv)
                 if (n > 0) {
                     memmove(d[i].buf, d[i].buf + n, d[i].len - (size_t)n);
                     d[i].len -= (size_t)n;
-                } else if (n < 0 && errno != EAGAIN && errno != EINTR && (d[i].dst == &ac || d[i].dst == &cc)) {
+                } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                    /* A client went away, or the guest closed its line:
+                     * either way poll would report it forever. */
                     close(*d[i].dst);
                     *d[i].dst = -1;
                     d[i].len = 0;

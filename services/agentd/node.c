@@ -131,7 +131,8 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
         s_set_down(n, "agent restarted");
     n->up = true;
     n->instance = inst;
-    n->window = window < 512 ? 512 : window > AG_WINDOW ? AG_WINDOW : window;
+    /* 0 is valid: the agent grants each session's first credit itself. */
+    n->window = window > AG_WINDOW ? AG_WINDOW : window;
     n->proto = pmax < AG_PROTO_MAX ? pmax : AG_PROTO_MAX;
     n->since = pn_mono_ms();
     n->reason[0] = 0;

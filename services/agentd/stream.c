@@ -177,7 +177,7 @@ static void s_start(agd_stream_t *s)
     do {
         s->sid = ++n->next_sid;
     } while (s->sid == 0 || s->sid == 1 || agd_stream_by_sid(s->agd, n, s->sid) != s);
-    s->credit = n->window ? n->window : AG_WINDOW;
+    s->credit = n->window;
     ag_rxwin_init(&s->rx);
     agd_node_send(n, AG_T_OPEN, 0, s->sid, ag_buf_head(&s->open), ag_buf_used(&s->open));
     ag_buf_free(&s->open);

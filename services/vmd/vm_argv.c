@@ -60,7 +60,7 @@ int vm_uml_argv(vm_t *vm, vm_node_t *nd, vm_argv_t *a, char *err, size_t errlen)
     vm_argv_add(a, "con=null");
     vm_argv_add(a, "ssl=null");
     vm_argv_add(a, "con0=fd:0,fd:1");
-    vm_argv_add(a, "ssl1=fd:3");
+    vm_argv_add(a, "ssl1=fd:3,fd:4"); /* the agent line: two pipes (vm_run.c) */
     for (unsigned i = 0; i < nd->nnics; i++) {
         char nic[4400];
         vm_uml_nic_arg(nic, sizeof(nic), &nd->nics[i]);

@@ -391,7 +391,8 @@ typedef struct {
 
 typedef struct {
     int con;        /* UML console socketpair end (qemu: its console socket), -1 otherwise */
-    int agent;      /* UML agent line socketpair end, -1 otherwise */
+    int agent;      /* UML agent line: what the guest writes, -1 otherwise */
+    int agent_w;    /* UML agent line: where the guest reads (-1: agent, both ways) */
     int con_ls, agent_ls;
     int clients[MON_MAX_CLIENTS];
     mon_q_t to_client[MON_MAX_CLIENTS]; /* console output each client has yet to take */
@@ -543,6 +544,16 @@ static void s_drop_agent_client(mon_t *m)
     q_clear(&m->to_agent);
 }
 
+static void s_agent_line_gone(mon_t *m)
+{
+    if (m->agent >= 0)
+        close(m->agent);
+    if (m->agent_w >= 0)
+        close(m->agent_w);
+    m->agent = m->agent_w = -1;
+    q_clear(&m->to_agent);
+}
+
 /* Console output: the log gets all of it; every client gets it through its
  * own queue.  A client that lets MON_Q_CLIENT bytes pile up (it stopped
  * reading) is disconnected rather than allowed to hold up the guest or the
@@ -571,12 +582,14 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
     char buf[16384];
     s_nonblock(m->con);
     s_nonblock(m->agent);
+    s_nonblock(m->agent_w);
     for (;;) {
-        /* pidfd, con, con_ls, agent, agent_ls, agent_client, then the clients. */
-        struct pollfd p[6 + MON_MAX_CLIENTS];
+        /* pidfd, con, con_ls, agent, agent_w, agent_ls, agent_client, then the clients. */
+        struct pollfd p[7 + MON_MAX_CLIENTS];
+        int aw = m->agent_w >= 0 ? m->agent_w : m->agent; /* toward the guest's line */
         int np = 0;
         p[np++] = (struct pollfd){ .fd = gpidfd, .events = POLLIN };
-        int i_con = -1, i_cls = -1, i_ag = -1, i_als = -1, i_ac = -1, i_cl0 = -1;
+        int i_con = -1, i_cls = -1, i_ag = -1, i_agw = -1, i_als = -1, i_ac = -1, i_cl0 = -1;
         if (m->con >= 0) {
             i_con = np;
             p[np++] = (struct pollfd){ .fd = m->con, .events = (short)(POLLIN | (m->to_con.len ? POLLOUT : 0)) };
@@ -589,8 +602,12 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
             i_ag = np;
             /* Read the guest's line only while someone takes it. */
             short ev = (short)((m->agent_client >= 0 && q_room(&m->from_agent) ? POLLIN : 0) |
-                               (m->to_agent.len ? POLLOUT : 0));
+                               (m->to_agent.len && aw == m->agent ? POLLOUT : 0));
             p[np++] = (struct pollfd){ .fd = m->agent, .events = ev };
+        }
+        if (m->agent_w >= 0) {
+            i_agw = np;
+            p[np++] = (struct pollfd){ .fd = m->agent_w, .events = m->to_agent.len ? POLLOUT : 0 };
         }
         if (m->agent_ls >= 0) {
             i_als = np;
@@ -682,14 +699,16 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
                 if (n > 0 && q_flush(&m->from_agent, m->agent_client) < 0)
                     s_drop_agent_client(m);
             }
-            if (n == 0 || n == -2 || (m->to_agent.len && q_flush(&m->to_agent, m->agent) < 0) ||
+            if (n == 0 || n == -2 || (aw == m->agent && m->to_agent.len && q_flush(&m->to_agent, aw) < 0) ||
                 (!(p[i_ag].events & POLLIN) && (p[i_ag].revents & (POLLHUP | POLLERR)))) {
                 /* The guest's line is gone. */
-                close(m->agent);
-                m->agent = -1;
-                q_clear(&m->to_agent);
+                s_agent_line_gone(m);
             }
         }
+        if (i_agw >= 0 && p[i_agw].revents && m->agent_w >= 0 &&
+            ((p[i_agw].revents & (POLLERR | POLLHUP)) || (m->to_agent.len && q_flush(&m->to_agent, m->agent_w) < 0)))
+            s_agent_line_gone(m); /* the guest closed its end: poll would report it forever */
+        aw = m->agent_w >= 0 ? m->agent_w : m->agent; /* the line may be gone now */
         if (i_ac >= 0 && p[i_ac].revents && m->agent_client >= 0) {
             if (m->from_agent.len && q_flush(&m->from_agent, m->agent_client) < 0) {
                 s_drop_agent_client(m);
@@ -703,9 +722,9 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
                 ssize_t n = q_read(&m->to_agent, m->agent_client);
                 if (n == 0 || n == -2)
                     s_drop_agent_client(m);
-                else if (n > 0 && m->agent >= 0 && q_flush(&m->to_agent, m->agent) < 0)
-                    q_clear(&m->to_agent);
-                else if (m->agent < 0)
+                else if (n > 0 && aw >= 0 && q_flush(&m->to_agent, aw) < 0)
+                    s_agent_line_gone(m);
+                else if (aw < 0)
                     q_clear(&m->to_agent);
             }
         }
@@ -783,30 +802,38 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
     if (chdir(dir) < 0)
         _exit(120);
-    mon_t m = { .con = -1, .agent = -1, .con_ls = -1, .agent_ls = -1, .agent_client = -1, .log = -1 };
+    mon_t m = { .con = -1, .agent = -1, .agent_w = -1, .con_ls = -1, .agent_ls = -1, .agent_client = -1, .log = -1 };
     for (int c = 0; c < MON_MAX_CLIENTS; c++)
         m.clients[c] = -1;
     m.log = open("console.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     for (int c = 0; c < MON_MAX_CLIENTS; c++)
         m.to_client[c].max = MON_Q_CLIENT;
-    int gcon = -1, gagent = -1;
+    int gcon = -1, gagent = -1, gagent_out = -1;
     if (nd->kind == VM_UML) {
         int sp[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
             m.con = sp[0];
             gcon = sp[1];
         }
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
-            m.agent = sp[0];
-            gagent = sp[1];
-            /* UML's line driver stalls for good when a write to its host
-             * fd would block: room for all agentd's credit lets it send. */
-            for (int i = 0; i < 2; i++) {
-                int big = 8 << 20;
-                if (setsockopt(sp[i], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0)
-                    setsockopt(sp[i], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-                if (setsockopt(sp[i], SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
-                    setsockopt(sp[i], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+        /* The agent line is two pipes, ssl1=fd:3,fd:4: UML's line driver
+         * reads its host fd one byte per read(), and a pipe's read costs
+         * about 60% of a socket's, which is what uploads run at.  UML
+         * stalls for good when a write to its host fd would block: the
+         * guest's output pipe gets room for what agentd's credit lets the
+         * agent send. */
+        int in[2], out[2];
+        if (pipe2(in, O_CLOEXEC) == 0) {
+            if (pipe2(out, O_CLOEXEC) == 0) {
+                m.agent_w = in[1];
+                gagent = in[0];
+                m.agent = out[0];
+                gagent_out = out[1];
+                if (fcntl(out[1], F_SETPIPE_SZ, 8 << 20) < 0)
+                    fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
+                fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
+            } else {
+                close(in[0]);
+                close(in[1]);
             }
         }
         m.con_ls = s_listen_unix("console.sock");
@@ -843,8 +870,12 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
             dup2(gcon, 0);
             dup2(gcon, 1);
             dup2(m.log >= 0 ? m.log : nul, 2);
-            dup2(gagent, 3);
-            syscall(SYS_close_range, 4, ~0u, 0);
+            /* Through high numbers first: a pipe end may be 3 or 4 already
+             * (dup2 onto itself would leave it close-on-exec). */
+            int r = fcntl(gagent, F_DUPFD_CLOEXEC, 10), w = fcntl(gagent_out, F_DUPFD_CLOEXEC, 10);
+            dup2(r, 3);
+            dup2(w, 4);
+            syscall(SYS_close_range, 5, ~0u, 0);
             /* UML's own glibc too: keep AVX state out of its threads. */
             putenv((char *)VM_UML_GLIBC_TUNABLES);
             if (vm_uml_xstate_workaround() < 0)
@@ -872,6 +903,8 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         close(gcon);
     if (gagent >= 0)
         close(gagent);
+    if (gagent_out >= 0)
+        close(gagent_out);
     if (netns >= 0) {
         char c;
         close(nsync[1]);

@@ -57,7 +57,7 @@ static void uml(void)
     ok(find(a, "mem=64M") > 0, "uml: mem=64M");
     ok(find(a, "uml_dir=/st/nodes/u1") > 0 && find(a, "umid=uml") > 0, "uml: its mconsole under the node dir");
     ok(find(a, "ubd0=/st/nodes/u1/cow,/img/root.ext4") > 0, "uml: a COW file over the shared image");
-    ok(find(a, "root=/dev/ubda") > 0 && find(a, "con0=fd:0,fd:1") > 0 && find(a, "ssl1=fd:3") > 0,
+    ok(find(a, "root=/dev/ubda") > 0 && find(a, "con0=fd:0,fd:1") > 0 && find(a, "ssl1=fd:3,fd:4") > 0,
        "uml: root disk, console on fds 0/1, the agent line on fd 3");
     ok(find(a, "eth0=daemon,02:00:0c:22:00:00,unix,/rt/lan/mgmt/ctl") > 0, "uml: eth0 on mgmt by the seed MAC");
     ok(find(a, "eth1=daemon,02:00:0c:22:00:01,unix,/rt/lan/lan1/ctl") > 0,

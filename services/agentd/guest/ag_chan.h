@@ -38,7 +38,10 @@
 #define AG_CHUNK 65536u           /* data frames carry at most this */
 #define AG_WINDOW (256u * 1024u)   /* per-session, per-direction credit window */
 #define AG_MAX_SESSIONS 64         /* per channel */
-#define AG_TTY_WINDOW 2048u        /* window an agent on a serial line grants */
+#define AG_TTY_WINDOW 3072u        /* what an agent on a serial line lets the host have in
+                                      flight, all sessions together: the tty's 4 KiB input
+                                      buffer (less its 128-byte throttle margin) must hold it
+                                      with its frame headers */
 
 /* Frame types: one list, names derived from it. */
 #define AG_TYPES(X)               \
@@ -75,8 +78,9 @@ enum {
     AG_K_INSTANCE = 4,  /* u64: random per agent process */
     AG_K_UPTIME_MS = 5, /* u64: CLOCK_BOOTTIME of the guest */
     AG_K_HOSTNAME = 6,  /* str */
-    AG_K_WINDOW = 7,    /* u32: agent -> host, the per-session window it grants
-                           (small on a serial line, see docs/AGENT.md) */
+    AG_K_WINDOW = 7,    /* u32: agent -> host, the credit each session starts with
+                           (0 on a serial line: credit comes from a shared
+                           budget, see docs/AGENT.md) */
     /* OPEN */
     AG_K_KIND = 16,     /* str: exec | put | get */
     AG_K_ARG = 17,      /* str, repeated: argv (exec) */

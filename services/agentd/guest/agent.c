@@ -76,6 +76,7 @@ static struct {
     int nsess;
     uint64_t instance;
     uint32_t window; /* what each session may have in flight toward us */
+    uint32_t budget; /* on a serial line: what all sessions together may (0: no limit) */
     uint64_t reopen_at;
     int sigfd;
     bool daemon;
@@ -451,6 +452,12 @@ static void s_open(const ag_frame_t *f)
     s->sid = f->sid;
     s->in_fd = s->out_fd = s->err_fd = -1;
     ag_rxwin_init_n(&s->rx, A.window);
+    if (A.budget) {
+        /* The host starts with no credit (HELLO said window 0): the first
+         * window is granted from the shared budget. */
+        s->rx.owed = s->rx.allowed;
+        s->rx.allowed = 0;
+    }
     s->credit = AG_WINDOW;
     s->next = A.sessions;
     A.sessions = s;
@@ -502,6 +509,41 @@ static void s_open(const ag_frame_t *f)
     free(path);
 }
 
+/* Give the host credit back for what this session took in.  On a serial
+ * line all sessions share one budget: what the host may have in flight
+ * toward us, all sessions together, must fit in the tty's input buffer
+ * (see s_chan_open), so a grant is cut to what the budget has left and
+ * the rest stays owed until other sessions' bytes arrive. */
+static void s_grant(sess_t *s)
+{
+    uint32_t g = ag_rxwin_grant(&s->rx, ag_buf_used(&s->in));
+    if (g && A.budget) {
+        uint64_t out = 0;
+        for (sess_t *o = A.sessions; o; o = o->next)
+            out += o->rx.allowed;
+        out -= g; /* ag_rxwin_grant counted it already */
+        uint32_t ok = out >= A.budget ? 0 : A.budget - out < g ? (uint32_t)(A.budget - out) : g;
+        s->rx.allowed -= g - ok;
+        s->rx.owed += g - ok;
+        g = ok;
+    }
+    if (g) {
+        uint8_t p[4];
+        ag_put32(p, g);
+        s_send(AG_T_CREDIT, 0, s->sid, p, 4);
+    }
+}
+
+/* The budget freed up (bytes arrived): sessions still owed credit get it. */
+static void s_grant_all(void)
+{
+    if (!A.budget)
+        return;
+    for (sess_t *s = A.sessions; s; s = s->next)
+        if (s->rx.owed)
+            s_grant(s);
+}
+
 static void s_stdin_data(sess_t *s, const ag_frame_t *f)
 {
     if (!ag_rxwin_take(&s->rx, f->len)) {
@@ -523,12 +565,7 @@ static void s_stdin_data(sess_t *s, const ag_frame_t *f)
             return;
         }
     }
-    uint32_t g = ag_rxwin_grant(&s->rx, ag_buf_used(&s->in));
-    if (g) {
-        uint8_t p[4];
-        ag_put32(p, g);
-        s_send(AG_T_CREDIT, 0, s->sid, p, 4);
-    }
+    s_grant(s);
 }
 
 static void s_hello(uint8_t flags)
@@ -544,7 +581,7 @@ static void s_hello(uint8_t flags)
     ag_tlv_u64(&p, AG_K_INSTANCE, A.instance);
     ag_tlv_u64(&p, AG_K_UPTIME_MS, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
     ag_tlv_str(&p, AG_K_HOSTNAME, host);
-    ag_tlv_u32(&p, AG_K_WINDOW, A.window);
+    ag_tlv_u32(&p, AG_K_WINDOW, A.budget ? 0 : A.window);
     s_send(AG_T_HELLO, flags, 0, ag_buf_head(&p), ag_buf_used(&p));
     ag_buf_free(&p);
 }
@@ -737,9 +774,13 @@ static void s_chan_open(void)
     A.fd = fd;
     A.reopen_at = 0;
     /* A serial line must never fill the tty's 4 KiB input buffer: UML's
-     * line driver stops reading for good once the tty throttles it.  So
-     * the host keeps at most a small window in flight per session. */
+     * line driver stops reading for good once the tty throttles it, and it
+     * pushes all the line holds into the tty before we get to read.  So
+     * the host keeps at most AG_TTY_WINDOW bytes in flight toward us, all
+     * sessions together (a budget, s_grant), and starts each session
+     * with none (window 0 in HELLO). */
     A.window = isatty(fd) ? AG_TTY_WINDOW : AG_WINDOW;
+    A.budget = isatty(fd) ? AG_TTY_WINDOW : 0;
     s_announce();
 }
 
@@ -778,6 +819,7 @@ static void s_chan_read(void)
             if (A.fd < 0)
                 return;
         }
+        s_grant_all();
         if ((size_t)n < room)
             return;
     }
@@ -845,12 +887,7 @@ static void s_pump_in(sess_t *s)
         if (!s->pty)
             s_close(&s->in_fd);
     }
-    uint32_t g = ag_rxwin_grant(&s->rx, ag_buf_used(&s->in));
-    if (g) {
-        uint8_t p[4];
-        ag_put32(p, g);
-        s_send(AG_T_CREDIT, 0, s->sid, p, 4);
-    }
+    s_grant(s);
 }
 
 static void s_reap(void)
