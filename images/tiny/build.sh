@@ -24,6 +24,10 @@ set -eu
 OUT=${1:?usage: build.sh OUTDIR}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+# One build at a time (tests running in parallel may all ask for the
+# image): the second waits, then finds it up to date.
+exec 9>"$OUT/.lock"
+flock 9
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 BUSYBOX=/bin/busybox
