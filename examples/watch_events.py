@@ -6,6 +6,7 @@
 Subscribes a ZeroMQ SUB socket to ipc://RUN/<svc>.pub of switchd, vmd,
 cfgdiskd and agentd (RUN = $PLUGNET_RUN_DIR, else /run/plugnet); each event
 is two frames: the topic, then a msgpack map {v, seq, ts, src, type, data}.
+Topics "pn.hello.*" are other subscribers' readiness handshakes: skipped.
 Needs Debian's python3-zmq and python3-msgpack."""
 import json, os, sys, time
 import msgpack, zmq
@@ -22,6 +23,8 @@ seen = 0
 try:
     while not count or seen < count:
         topic, body = sub.recv_multipart()
+        if topic.startswith(b"pn.hello."):
+            continue  # another subscriber's readiness handshake, not an event
         ev = msgpack.unpackb(body, raw=False)
         ts = time.strftime("%H:%M:%S", time.localtime(ev["ts"] / 1e9))
         if "--json" in sys.argv:

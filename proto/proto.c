@@ -333,7 +333,11 @@ void pn_schema_markdown(FILE *f)
                "         {\"v\":1, \"id\":<same>, \"ok\":false, \"err\":{\"code\":\"not_found\", \"msg\":\"...\"}}\n"
                "event    frame 1: topic \"switchd.port\"   frame 2: {\"v\":1, \"seq\":<uint>, \"ts\":<unix ns>, "
                "\"src\":\"switchd\", \"type\":\"port.up\", \"data\":{...}}\n```\n\n");
-    fprintf(f, "Endpoints: `ipc://RUN/<svc>.ctl` (ROUTER; requests) and `ipc://RUN/<svc>.pub` (PUB; events).\n\n");
+    fprintf(f, "Endpoints: `ipc://RUN/<svc>.ctl` (ROUTER; requests) and `ipc://RUN/<svc>.pub` (XPUB; events).\n\n");
+    fprintf(f, "Readiness handshake: a subscriber that must not miss an event subscribes to its topics, then to "
+               "`pn.hello.<token>`; the daemon answers on that topic (frame 2: the daemon's name, not msgpack) once "
+               "every earlier subscription is in effect. A subscriber to everything sees other subscribers' "
+               "`pn.hello.*` answers too and skips them.\n\n");
     fprintf(f, "Limits, checked when decoding: message at most 1 MiB, nesting at most 16, arrays and maps at "
                "most 4096 items, strings at most 4 KiB unless a field says otherwise. Unknown keys are "
                "ignored. A bad type, a missing required key or a bad value is `invalid_argument` naming the key; "
