@@ -81,11 +81,12 @@ static void s_port_free(void *arg)
 
 /* Closing the last descriptor of a tap unregisters its link, and the
  * kernel then waits out RCU grace periods (tens of ms on a busy host)
- * before close() returns.  A tap that vmd moved into a node's namespace
+ * before close() returns.  A tap made in a node's namespace (port.add_tap
+ * with netns: vmd's ns nodes, which delete the namespace with the port)
  * is no one's business on the host once its port is gone, so that wait
  * happens on this thread, off the event loop: deleting 50 ns nodes no
- * longer queues 50 such waits behind each other.  Taps in switchd's own
- * namespace are closed at once: their name must be free on return. */
+ * longer queues 50 such waits behind each other.  Every other tap is
+ * closed before the reply: when port.del returns, its link is gone. */
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -174,7 +175,7 @@ void sw_port_remove(sw_port_t *p, const char *reason)
         pn_loop_del(sw->loop, p->w);
     if (p->wctl)
         pn_loop_del(sw->loop, p->wctl);
-    if (p->fd >= 0 && p->kind == SW_PORT_TAP)
+    if (p->fd >= 0 && p->kind == SW_PORT_TAP && p->close_async)
         s_tap_close(p->fd);
     else if (p->fd >= 0)
         close(p->fd);
@@ -586,6 +587,7 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
         return PN_EINTERNAL;
     }
     p->fd = fd;
+    p->close_async = netns != NULL;
     snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
     p->w = pn_loop_add_fd(lan->sw->loop, fd, EPOLLIN, sw_port_on_data, p);
     if (!p->w) {

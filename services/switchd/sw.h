@@ -61,6 +61,7 @@ struct sw_port {
     unsigned nsniff;                 /* sniffers filtering on this port */
     char descr[SW_VDE_DESCR_MAX + 1];
     char ifname[IFNAMSIZ];
+    bool close_async;       /* tap made in a node's namespace (port.add_tap netns) */
     char data_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char peer[2 * sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
