@@ -10,12 +10,63 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "boot_wait.h"
 #include "cli.h"
 
 /* Booting may take a while (the first qemu node probes the accelerator). */
 #define NODE_SLOW_MS 120000
 
 static int s_slow(void) { return cli_opts.timeout_ms > NODE_SLOW_MS ? cli_opts.timeout_ms : NODE_SLOW_MS; }
+
+/* Boot waiting: --wait [S] waits for every started node's boot (config
+ * done or agent up) whatever the output; on a terminal (and without
+ * --json) the progress is shown anyway, and a timeout is then no error. */
+#define NODE_WAIT_DEFAULT_S 180
+
+typedef struct {
+    bool wait;      /* --wait given */
+    int wait_ms;
+} boot_opt_t;
+
+/* Seconds for --wait: a positive number up to a day, or -1. */
+static double s_wait_secs(const char *v)
+{
+    char *end;
+    errno = 0;
+    double s = strtod(v, &end);
+    if (errno || end == v || *end || s <= 0 || s > 86400)
+        return -1;
+    return s;
+}
+
+/* --wait [S] or --wait=S at argv[*i]: true when it is one of them (bad set
+ * when S is bad).  A bare --wait takes the next word when it is a number:
+ * node names start with a letter, so that is never a name. */
+static bool s_wait_opt(int argc, char **argv, int *i, boot_opt_t *o, bool *bad)
+{
+    const char *arg = argv[*i];
+    if (strcmp(arg, "--wait") == 0) {
+        o->wait = true;
+        double s;
+        if (*i + 1 < argc && (s = s_wait_secs(argv[*i + 1])) > 0) {
+            o->wait_ms = (int)(s * 1000);
+            ++*i;
+        }
+        return true;
+    }
+    if (strncmp(arg, "--wait=", 7) == 0) {
+        double s = s_wait_secs(arg + 7);
+        if (s < 0)
+            *bad = true;
+        o->wait = true;
+        o->wait_ms = (int)(s * 1000);
+        return true;
+    }
+    return false;
+}
+
+/* Follow the boot: with --wait, or on a terminal for a human. */
+static bool s_follow_boot(const boot_opt_t *o) { return o->wait || (!cli_opts.json && !cli_opts.quiet && isatty(1)); }
 
 static bool s_uint(const char *s, unsigned long max, unsigned long *out)
 {
@@ -125,15 +176,21 @@ static int s_node_add(int argc, char **argv)
 {
     if (argc < 3)
         return cli_usage("node", "add NAME --kind uml|qemu|ns [--image I] [--mem MB] [--cpus N] [--number N] "
-                                 "[--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt] [--persistent] [--start] "
+                                 "[--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt] [--persistent] [--start] [--wait [S]] "
                                  "[--script FILE] [-- CMD...]");
     pn_val_t *a = pn_map(), *nics = pn_arr();
     pn_map_set_str(a, "name", argv[2]);
+    boot_opt_t bo = { .wait_ms = NODE_WAIT_DEFAULT_S * 1000 };
     for (int i = 3; i < argc; i++) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long u;
-        if (!strcmp(o, "--")) {
+        bool bad = false;
+        if (s_wait_opt(argc, argv, &i, &bo, &bad)) {
+            if (bad)
+                goto usage;
+            pn_map_set_bool(a, "start", true);
+        } else if (!strcmp(o, "--")) {
             pn_val_t *cmd = pn_arr();
             for (i++; i < argc; i++)
                 pn_arr_push(cmd, pn_str(argv[i]));
@@ -185,8 +242,34 @@ static int s_node_add(int argc, char **argv)
         pn_map_set_str(a, "kind", "uml");
     pn_map_set(a, "nics", nics);
     pn_val_t *d = NULL;
+    cli_boot_t *bw = NULL;
+    if (pn_get_bool(a, "start", false) && s_follow_boot(&bo)) {
+        bw = cli_boot_new(!cli_opts.json && isatty(1));
+        cli_boot_prepare(bw, argv[2], NULL);
+    }
     int r = cli_call_t("vmd", "node.add", a, s_slow(), &d);
-    return r == CLI_OK ? s_show(d, cli_opts.quiet ? NULL : s_node_human) : r;
+    if (r != CLI_OK || !bw) {
+        cli_boot_destroy(&bw);
+        return r == CLI_OK ? s_show(d, cli_opts.quiet ? NULL : s_node_human) : r;
+    }
+    cli_boot_follow(bw, argv[2], d);
+    r = cli_boot_wait(bw, bo.wait_ms, !bo.wait);
+    if (r == CLI_OK) {
+        /* The node as it is now, with its boot facts. */
+        pn_val_t *q = pn_map(), *d2 = NULL;
+        pn_map_set_str(q, "name", argv[2]);
+        if (cli_call("vmd", "node.show", q, &d2) == CLI_OK) {
+            pn_val_free(d);
+            d = d2;
+        }
+        cli_boot_annotate(bw, argv[2], d);
+    }
+    cli_boot_destroy(&bw);
+    if (r != CLI_OK) {
+        pn_val_free(d);
+        return r;
+    }
+    return s_show(d, cli_opts.quiet ? NULL : s_node_human);
 usage:
     pn_val_free(a);
     pn_val_free(nics);
@@ -198,9 +281,14 @@ int cmd_node(int argc, char **argv)
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: plugnet node add NAME --kind uml|qemu|ns [--image I] [--mem MB] [--cpus N] [--number N]\n"
                "                        [--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt]\n"
-               "                        [--persistent] [--start] [--script FILE] [-- CMD...]\n"
-               "       plugnet node start|stop|kill|reboot|del NAME...\n"
-               "       plugnet node ls | show NAME   (--json for either)\n");
+               "                        [--persistent] [--start] [--wait [S]] [--script FILE] [-- CMD...]\n"
+               "       plugnet node start [--wait [S]] NAME...\n"
+               "       plugnet node stop|kill|reboot|del NAME...\n"
+               "       plugnet node ls | show NAME   (--json for either)\n"
+               "Starting on a terminal shows the boot live (state, elapsed time, the last\n"
+               "console line) until the node's config is done or its agent is up.\n"
+               "--wait (any output) waits for that and fails, naming the node and its last\n"
+               "console lines, when the node crashes or S seconds (default %d) pass.\n", NODE_WAIT_DEFAULT_S);
         return 0;
     }
     if (argc < 2)
@@ -225,12 +313,26 @@ int cmd_node(int argc, char **argv)
     for (int k = 0; many[k]; k++) {
         if (strcmp(sub, many[k]))
             continue;
-        bool force = false;
+        bool force = false, start = !strcmp(sub, "start");
+        boot_opt_t bo = { .wait_ms = NODE_WAIT_DEFAULT_S * 1000 };
         int rc = CLI_OK, names = 0;
-        for (int i = 2; i < argc; i++)
+        for (int i = 2; i < argc; i++) {
+            bool bad = false;
             if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
                 force = true;
+            else if (start && s_wait_opt(argc, argv, &i, &bo, &bad)) {
+                if (bad)
+                    return cli_usage("node", "--wait=SECONDS wants a positive number, not '%s'", argv[i] + 7);
+            } else if (argv[i][0] == '-')
+                return cli_usage("node", "%s: unknown option '%s'", sub, argv[i]);
+        }
+        cli_boot_t *bw = start && s_follow_boot(&bo) ? cli_boot_new(!cli_opts.json && isatty(1)) : NULL;
+        pn_val_t *started = pn_arr();
         for (int i = 2; i < argc; i++) {
+            boot_opt_t skip = bo;
+            bool ignored = false;
+            if (start && s_wait_opt(argc, argv, &i, &skip, &ignored))
+                continue; /* and its number, when it took one */
             if (argv[i][0] == '-')
                 continue;
             names++;
@@ -240,13 +342,40 @@ int cmd_node(int argc, char **argv)
             pn_map_set_str(a, "name", argv[i]);
             if (force && !strcmp(sub, "del"))
                 pn_map_set_bool(a, "force", true);
+            if (bw) {
+                /* Where its console log ends before this boot. */
+                pn_val_t *q = pn_map(), *cur = NULL;
+                pn_map_set_str(q, "name", argv[i]);
+                if (cli_call("vmd", "node.show", q, &cur) == CLI_OK)
+                    cli_boot_prepare(bw, argv[i], cur);
+                pn_val_free(cur);
+            }
             int r = cli_call_t("vmd", op, a, s_slow(), &d);
-            if (r == CLI_OK && cli_opts.json)
+            if (r == CLI_OK && bw) {
+                cli_boot_follow(bw, argv[i], d);
+                pn_arr_push(started, pn_str(argv[i]));
+            } else if (r == CLI_OK && cli_opts.json)
                 cli_print_json(d);
             pn_val_free(d);
             if (r != CLI_OK)
                 rc = r;
         }
+        if (bw && pn_len(started)) {
+            int r = cli_boot_wait(bw, bo.wait_ms, !bo.wait);
+            if (r != CLI_OK && rc == CLI_OK)
+                rc = r;
+            for (size_t i = 0; cli_opts.json && i < pn_len(started); i++) {
+                pn_val_t *q = pn_map(), *d = NULL;
+                pn_map_set_str(q, "name", pn_at(started, i)->s.p);
+                if (cli_call("vmd", "node.show", q, &d) == CLI_OK) {
+                    cli_boot_annotate(bw, pn_at(started, i)->s.p, d);
+                    cli_print_json(d);
+                }
+                pn_val_free(d);
+            }
+        }
+        pn_val_free(started);
+        cli_boot_destroy(&bw);
         if (!names)
             return cli_usage("node", "%s NAME...", sub);
         return rc;

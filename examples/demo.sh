@@ -3,6 +3,7 @@
 # examples/demo.clab.yml (two UML hosts on two LANs joined by a qemu router,
 # and a namespace node on the management side), pings across the router,
 # runs a command in a node, sniffs a LAN and summarises it with tshark,
+# firewalls a guest shut (iptables DROP) and still execs and copies into it,
 # draws the lab, and says how to look around and how to take it down.
 set -eu
 : "${PLUGNET_SRC:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -54,6 +55,27 @@ echo "captured $(tshark -r "$OUT/lan2.pcap" 2>/dev/null | wc -l) frames; by prot
 tshark -r "$OUT/lan2.pcap" -q -z io,phs 2>/dev/null | sed -n '/^eth/,/^=/p' | sed '/^=/d'
 tshark -r "$OUT/lan2.pcap" -Y icmp -T fields -e ip.src -e ip.dst -e icmp.type 2>/dev/null |
     sort | uniq -c | sed 's/^/  /'
+
+step "h2 drops all IP traffic (iptables), and plugnet still reaches it"
+# The agent talks over a virtual serial line, not IP: exec and cp keep
+# working in a guest that firewalled itself shut.
+echo "h2\$ iptables -P INPUT DROP; iptables -P OUTPUT DROP; iptables -F"
+plugnet exec h2 -- sh -c "iptables -P INPUT DROP; iptables -P OUTPUT DROP; iptables -F"
+if plugnet exec h1 -- ping -c 2 -W 1 10.0.2.2 >/dev/null; then
+    echo "demo: h1 still pings h2 through its firewall" >&2
+    exit 1
+fi
+echo "h1 -> h2 ping: no answer (dropped by h2's firewall)"
+echo "plugnet exec h2 -- iptables -S:"
+plugnet exec h2 -- iptables -S | sed 's/^/  /'
+head -c 1048576 /dev/urandom >"$OUT/blob"
+plugnet cp "$OUT/blob" h2:/tmp/blob
+plugnet cp h2:/tmp/blob "$OUT/blob.back"
+cmp "$OUT/blob" "$OUT/blob.back"
+echo "plugnet cp of 1 MiB into h2 and back: identical ($(sha256sum <"$OUT/blob" | cut -c1-16)...)"
+plugnet exec h2 -- sh -c "iptables -P INPUT ACCEPT; iptables -P OUTPUT ACCEPT"
+retry 10 plugnet exec h1 -- ping -c 1 -W 1 10.0.2.2 >/dev/null
+echo "policies back to ACCEPT: h1 pings h2 again"
 
 step "the lab as a graph: $OUT/demo.svg"
 plugnet graph "$LAB" --format svg -o "$OUT/demo.svg"

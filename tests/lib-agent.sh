@@ -51,9 +51,9 @@ ag_events() {
     grep -E "\"action\":\"$1\"|\"agent\\.$1\"" "$TEST_DIR/events"
 }
 
-# ag_events_count N up|down: have N such events arrived?
+# ag_events_count N up|down [NODE]: have N such events (of NODE) arrived?
 ag_events_count() {
-    [ "$(ag_events "$2" | wc -l)" -ge "$1" ]
+    [ "$(ag_events "$2" | grep -c "\"node\":\"${3:-[^\"]*}\"")" -ge "$1" ]
 }
 
 # Is process PID alive (a zombie is not)?
@@ -77,6 +77,8 @@ ag_need_image() {
         . "$AG_MANIFEST" && [ -x "$UML_KERNEL" ]'
     test_lazy_prereq QEMU "no qemu or no qemu kernel in the image manifest" '
         . "$AG_MANIFEST" && [ -r "$QEMU_KERNEL" ] && [ -r "$QEMU_INITRD" ] && command -v qemu-system-x86_64'
+    test_lazy_prereq GUEST_IPTABLES "the guest image has no iptables (apt-get install iptables; make image)" '
+        . "$AG_MANIFEST" && [ "${IPTABLES:-no}" = yes ]'
 }
 
 # ag_plugnet_disk DIR: an ext2 disk labelled PLUGNET carrying the agent and

@@ -43,7 +43,7 @@ test_expect_success ROOT,UML,QEMU 'a qemu node (TCG here, with the reason) and a
     test "$(grep -a -c "plugnet: shell ready" "$PLUGNET_STATE_DIR/nodes/q1/console.log")" = 1
 '
 
-test_expect_success ROOT,UML 'eth2 hot-plugs into running UML nodes on a new LAN; nic del stops it' '
+test_expect_success ROOT,UML 'eth2 hot-plugs into running UML nodes on a new LAN; nic del unplugs it at once' '
     plugnet lan add lan2 >/dev/null &&
     plugnet nic add u1 eth2 lan2 --ip 10.96.0.1/24 >/dev/null &&
     plugnet nic add u2 eth2 lan2 --ip 10.96.0.2/24 >/dev/null &&
@@ -53,7 +53,12 @@ test_expect_success ROOT,UML 'eth2 hot-plugs into running UML nodes on a new LAN
     vm_console_run u1 60 "$(ifname_of $m1) && ip addr add 10.96.0.1/24 dev \$d && ip link set \$d up" &&
     vm_console_run u2 60 "$(ifname_of $m2) && ip addr add 10.96.0.2/24 dev \$d && ip link set \$d up" &&
     vm_console_run u1 60 "ping -c1 -W3 10.96.0.2" &&
-    ! plugnet nic del u2 eth2 2>err && grep -q "busy.*down in the guest first" err &&
+    # up in the guest and no agent to take it down (no agentd here): vmd
+    # unplugs it from the LAN, keeps it and says what to do
+    ! plugnet nic del u2 eth2 2>err &&
+    grep -q "busy.*eth2 is up in the guest.*unplugged from its LAN.*ip link set eth2 down" err &&
+    test "$(plugnet --json port ls lan2 | jq ".ports | length")" = 1 &&
+    vm_console_fails u1 60 "ping -c1 -W2 10.96.0.2" &&
     vm_console_run u2 60 "$(ifname_of $m2) && ip link set \$d down" &&
     plugnet nic del u2 eth2 >/dev/null &&
     test "$(vm_field u2 ".nics | length")" = 2 &&

@@ -52,6 +52,16 @@ test_expect_success ROOT,UML,QEMU,AGENT 'eth2 hot-plugs into running qemu and UM
     plugnet exec u1 -- ping -c1 -W2 10.95.0.3 >/dev/null
 '
 
+test_expect_success ROOT,UML,AGENT 'nic del of an interface that is up in a UML guest: vmd takes it down through the agent' '
+    m=$(vm_field u1 ".nics[] | select(.ifname == \"eth2\") | .mac") &&
+    plugnet exec u1 -- ip -o link | grep "$m" | grep -q ",UP" &&
+    plugnet nic del u1 eth2 >/dev/null &&
+    test "$(vm_field u1 ".nics | length")" = 2 &&
+    ! plugnet exec u1 -- ip -o link | grep -q "$m" &&
+    test "$(plugnet --json port ls lan2 | jq ".ports | length")" = 0 &&
+    plugnet exec u1 -- ping -c1 -W2 10.95.0.3 >/dev/null
+'
+
 test_expect_success ROOT,UML,AGENT 'the agent needs no IP: exec works with INPUT dropped in the guest' '
     plugnet exec u1 -- sh -c "ip link set eth0 down; ip link set eth1 down" &&
     test "$(plugnet exec u1 -- hostname)" = u1

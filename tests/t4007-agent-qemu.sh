@@ -1,9 +1,10 @@
 #!/bin/sh
 # The agent in a real qemu guest (TCG) over its virtio serial port: exec,
 # streams, cp, parallel sessions, a guest without network, agentd and guest
-# restarts (the port's host side goes away and comes back).  The knock is
-# tested on UML (t4006): on qemu's hvc0 console a typed line sometimes gets
-# lost with its shell under load (see docs/AGENT.md).
+# restarts (the port's host side goes away and comes back), and the knock:
+# a second guest, booted with plugnet.noconfig alongside the first (so the
+# knock runs while the other guest is busy), gets its agent through its
+# root console (hvc0).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-agent.sh"
 cd "$TEST_DIR" || exit 1
@@ -13,6 +14,7 @@ test_expect_success ROOT,IMAGE,QEMU 'a qemu guest boots and starts its agent fro
     pn_daemons_start agentd &&
     ag_events_start &&
     AG_KNOCK_MS=0 ag_qemu_boot q1 &&
+    AG_KNOCK_MS=2000 ag_qemu_boot q2 plugnet.noconfig &&
     ag_wait_up q1 150 &&
     [ "$(plugnet exec q1 -- cat /proc/sys/kernel/hostname)" = plugnet ] &&
     ag_events up | grep -q "\"boot_ms\":"
@@ -38,6 +40,20 @@ test_expect_success ROOT,IMAGE,QEMU 'cp -r with modes both ways, 16 parallel exe
     i=0; while [ $i -lt 16 ]; do [ "$(cat par.$i)" = $i ] || exit 1; i=$((i+1)); done
 '
 
+test_expect_success ROOT,IMAGE,QEMU,GUEST_IPTABLES 'iptables drops all IP traffic: ping fails, exec and cp still work' '
+    plugnet exec q1 -- ping -c 1 -W 2 127.0.0.1 >/dev/null &&
+    plugnet exec q1 -- sh -c "iptables -P INPUT DROP; iptables -P OUTPUT DROP; iptables -P FORWARD DROP; iptables -F" &&
+    plugnet exec q1 -- iptables -S >rules &&
+    grep -qx -- "-P INPUT DROP" rules && grep -qx -- "-P OUTPUT DROP" rules &&
+    ! plugnet exec q1 -- ping -c 1 -W 2 127.0.0.1 >ping.out 2>&1 &&
+    ! grep -q "bytes from" ping.out &&
+    head -c 3000000 /dev/urandom >fw && plugnet cp fw q1:/tmp/fw &&
+    [ "$(plugnet exec q1 -- sha256sum /tmp/fw | cut -d" " -f1)" = "$(sha256sum <fw | cut -d" " -f1)" ] &&
+    plugnet cp q1:/tmp/fw fw.back && cmp fw fw.back &&
+    plugnet exec q1 -- sh -c "iptables -P INPUT ACCEPT; iptables -P OUTPUT ACCEPT; iptables -P FORWARD ACCEPT" &&
+    plugnet exec q1 -- ping -c 1 -W 2 127.0.0.1 >/dev/null
+'
+
 test_expect_success ROOT,IMAGE,QEMU 'the guest downs every interface: exec still works' '
     plugnet exec q1 -- sh -c "for i in \$(ls /sys/class/net); do ip addr flush dev \$i; ip link set \$i down; done" &&
     [ "$(plugnet exec q1 -- echo still)" = still ]
@@ -54,9 +70,17 @@ test_expect_success ROOT,IMAGE,QEMU 'agentd restarts: the guest agent answers th
 test_expect_success ROOT,IMAGE,QEMU 'a reboot: down, then up with the new agent' '
     kill $(cat events.pid) && ag_events_start &&
     plugnet exec q1 -- reboot &&
-    retry_until 60 ag_events_count 1 down &&
-    retry_until 150 ag_events_count 1 up &&
+    retry_until 60 ag_events_count 1 down q1 &&
+    retry_until 150 ag_events_count 1 up q1 &&
     [ "$(plugnet exec q1 -- cut -d. -f1 /proc/uptime)" -lt 150 ]
+'
+
+test_expect_success ROOT,IMAGE,QEMU 'the knock: a guest booted with plugnet.noconfig gets its agent through the console' '
+    ag_wait_up q2 150 &&
+    grep -q "config skipped" q2/console.log &&
+    grep -q "q2: knocking" "$PLUGNET_STATE_DIR/log/agentd.log" &&
+    [ "$(plugnet exec q2 -- echo knocked)" = knocked ] &&
+    [ "$(plugnet exec q2 -- grep -c " /run/plugnet-knock " /proc/mounts)" = 1 ]
 '
 
 test_done

@@ -60,7 +60,8 @@ struct agd_node {
     int kfd;
     pn_watch_t *kw;
     int kphase;            /* 0 idle, 1 waiting for a prompt, 2 command sent, 3 it ran */
-    unsigned kretries;
+    unsigned kretries;     /* the command typed again (phase 2) */
+    unsigned kpokes;       /* the shell woken again (phase 1) */
     uint64_t kdeadline, knext;
     unsigned knocks;
     int64_t knock_ms;      /* this node's delay, -1 = agentd's */
@@ -96,6 +97,8 @@ void agd_node_unregister(agd_node_t *n, const char *reason);
 void agd_persist_save(agd_t *a);
 void agd_persist_restore(agd_t *a);
 void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
+void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len,
+                       uint32_t pcrc);
 void agd_node_events(agd_node_t *n);
 void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
 pn_val_t *agd_node_info(agd_node_t *n);

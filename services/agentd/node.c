@@ -35,9 +35,15 @@ void agd_node_events(agd_node_t *n)
 
 void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len)
 {
+    agd_node_send_crc(n, type, flags, sid, p, len, ag_crc32c(0, p, len));
+}
+
+void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len,
+                       uint32_t pcrc)
+{
     if (!n->connected)
         return;
-    if (ag_frame_put(&n->out, type, flags, sid, p, len) < 0) {
+    if (ag_frame_put_crc(&n->out, type, flags, sid, p, len, pcrc) < 0) {
         pn_log_rl(&s_rl, PN_LOG_ERR, "agentd: %s: out of memory queueing a frame", n->name);
         return;
     }
@@ -359,11 +365,20 @@ void agd_node_unregister(agd_node_t *n, const char *reason)
  * agent) and start it.  Repeated with a growing pause while the agent stays
  * down; the agent's own lock makes a second start harmless. */
 
+/* A disk already mounted (the config script ran, then the agent died) is
+ * used where it is: mounting it again fails ("Can't open blockdev"). */
 #define KNOCK_CMD                                                                                        \
     "mkdir -p /run/plugnet-knock; for d in $(findfs LABEL=PLUGNET 2>/dev/null) /dev/ubd[b-z] /dev/vd[b-z]; " \
-    "do [ -b \"$d\" ] || continue; mount -o ro \"$d\" /run/plugnet-knock 2>/dev/null || continue; "          \
-    "if [ -x /run/plugnet-knock/plugnet-agent ]; then /run/plugnet-knock/plugnet-agent -d; break; fi; "     \
-    "umount /run/plugnet-knock; done; echo plugnet-knock-$((6*7))\r"
+    "do [ -b \"$d\" ] || continue; m=; while read -r x y z; do [ \"$x\" = \"$d\" ] && m=$y && break; "   \
+    "done </proc/mounts; if [ -z \"$m\" ]; then mount -o ro \"$d\" /run/plugnet-knock 2>/dev/null || "      \
+    "continue; m=/run/plugnet-knock; fi; if [ -x \"$m/plugnet-agent\" ]; then \"$m/plugnet-agent\" -d; "   \
+    "break; fi; [ \"$m\" != /run/plugnet-knock ] || umount /run/plugnet-knock; done; "                      \
+    "echo plugnet-knock-$((6*7))\r"
+
+/* Waiting for a prompt: wake the shell every KNOCK_POKE_MS, KNOCK_POKES
+ * times more, then hang up (about 35 s on one connection). */
+#define KNOCK_POKE_MS 5000
+#define KNOCK_POKES 6
 
 static void s_knock_end(agd_node_t *n)
 {
@@ -451,8 +466,9 @@ static void s_knock_start(agd_node_t *n)
     n->kw = pn_loop_add_fd(n->agd->loop, fd, EPOLLIN, s_knock_io, n);
     n->kphase = 1;
     n->kretries = 0;
+    n->kpokes = 0;
     n->ktail[0] = 0;
-    n->kdeadline = pn_mono_ms() + 5000;
+    n->kdeadline = pn_mono_ms() + KNOCK_POKE_MS;
     pn_debug("agentd: %s: knock %u on %s", n->name, n->knocks, n->console);
     /* Wake the shell (and clear a half-typed line). */
     if (write(fd, "\025\r", 2) < 0)
@@ -461,13 +477,24 @@ static void s_knock_start(agd_node_t *n)
 
 static void s_knock_tick(agd_node_t *n, uint64_t now)
 {
+    if (n->kphase == 1 && now >= n->kdeadline && !n->up && n->kfd >= 0 && n->kpokes < KNOCK_POKES) {
+        /* No prompt yet: the guest may still be booting (qemu's hvc0 is
+         * silent until its shell starts; a knock connects early).  Stay
+         * connected and wake the shell again rather than hanging up and
+         * backing off. */
+        n->kpokes++;
+        n->kdeadline = now + KNOCK_POKE_MS;
+        if (write(n->kfd, "\025\r", 2) < 0)
+            s_knock_end(n);
+        return;
+    }
     if (n->kphase == 2 && now >= n->kdeadline && !n->up && n->kfd >= 0 && n->kretries < 5) {
         /* The line got lost (a console whose shell was just replaced, as
          * qemu's hvc0 does when a client connects): ask again. */
         n->kretries++;
         n->kphase = 1;
         n->ktail[0] = 0;
-        n->kdeadline = now + 5000;
+        n->kdeadline = now + KNOCK_POKE_MS;
         if (write(n->kfd, "\025\r", 2) < 0)
             s_knock_end(n);
         return;

@@ -139,7 +139,8 @@ void agd_stream_from_agent(agd_stream_t *s, const ag_frame_t *f)
             agd_stream_fail(s, "internal", "the agent of %s broke flow control", s->node->name);
             return;
         }
-        ag_frame_put(&s->out, AG_T_DATA, f->flags, 1, f->payload, f->len);
+        /* The node's decoder checked the payload: forward its CRC. */
+        ag_frame_put_crc(&s->out, AG_T_DATA, f->flags, 1, f->payload, f->len, f->pcrc);
         s_grant(s);
         break;
     case AG_T_EOF:
@@ -266,7 +267,9 @@ static void s_process(agd_stream_t *s)
             }
             /* Send what the credit covers; the rest waits in pend. */
             size_t n = f.len < s->credit ? f.len : (size_t)s->credit;
-            if (n)
+            if (n == f.len) /* whole: its CRC goes along unchecked, the agent checks it */
+                agd_node_send_crc(s->node, AG_T_DATA, AG_STDIN, s->sid, f.payload, n, f.pcrc);
+            else if (n)
                 agd_node_send(s->node, AG_T_DATA, AG_STDIN, s->sid, f.payload, n);
             s->credit -= n;
             if (n < f.len && ag_buf_append(&s->pend, f.payload + n, f.len - n) < 0) {
@@ -352,6 +355,7 @@ static void s_on_accept(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         close(c);
         return;
     }
+    s->dec.trusted = true; /* a local socket: payload CRCs are checked by the agent */
     s->agd = a;
     s->fd = c;
     s->w = pn_loop_add_fd(a->loop, c, EPOLLIN, s_on_io, s);

@@ -23,10 +23,7 @@ static vm_node_t *s_need(pn_svc_t *svc, pn_req_t *req, const char *key)
     return nd;
 }
 
-static bool s_live(const vm_node_t *nd)
-{
-    return nd->state == VM_STARTING || nd->state == VM_RUNNING || nd->state == VM_STOPPING;
-}
+static bool s_live(const vm_node_t *nd) { return vm_state_live(nd->state); }
 
 static void op_node_add(pn_svc_t *svc, pn_req_t *req)
 {

@@ -45,6 +45,12 @@ const char *vm_kind_name(vm_kind_t k);
 int vm_kind_parse(const char *s);
 const char *vm_state_name(vm_state_t s);
 int vm_state_parse(const char *s);
+/* starting, running or stopping: a monitor (and a guest) exists. */
+bool vm_state_live(vm_state_t s);
+/* The state machine: defined -> starting -> running -> stopping ->
+ * stopped | crashed, a start again from stopped or crashed, and crashed
+ * from any live state. */
+bool vm_state_allowed(vm_state_t from, vm_state_t to);
 
 typedef struct {
     char ifname[8];     /* eth0..eth31 */
@@ -134,6 +140,23 @@ int vm_nic_from_args(vm_t *vm, vm_node_t *nd, pn_val_t *a, vm_nic_t *c, char *er
 void vm_load_all(vm_t *vm);
 int vm_parse_ip(const char *s, char *norm, size_t len); /* "A/P" -> 0 or -EINVAL */
 
+/* ------------------------------------------------------------ vm_argv.c */
+#define VM_ARGV_MAX 160
+typedef struct {
+    char *v[VM_ARGV_MAX];   /* NULL-terminated */
+    int n;
+    bool overflow;          /* an argument did not fit: the line is unusable */
+    char store[32768];
+    size_t used;
+} vm_argv_t;
+void vm_argv_add(vm_argv_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* UML's ethN=daemon,MAC,unix,RUN/lan/L/ctl */
+void vm_uml_nic_arg(char *out, size_t len, const vm_nic_t *c);
+/* The guest's command line (qemu: probes the accelerator once). PN_OK or
+ * an error code with err set. */
+int vm_uml_argv(vm_t *vm, vm_node_t *nd, vm_argv_t *a, char *err, size_t errlen);
+int vm_qemu_argv(vm_t *vm, vm_node_t *nd, vm_argv_t *a, char *err, size_t errlen);
+
 /* ------------------------------------------------------------- vm_run.c */
 /* Start: returns PN_OK or an error code with err set (everything undone). */
 int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen);
@@ -170,6 +193,13 @@ int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *e
 void vm_peer_agent_register(vm_t *vm, vm_node_t *nd);
 void vm_peer_agent_unregister(vm_node_t *nd);
 void vm_lan_dir(const char *lan, char *out, size_t len);
+/* The pid in a UML daemon-transport client's data address as switchd shows
+ * it ("@" + hex); false when it is not one. */
+bool vm_uml_peer_pid(const char *peer, pid_t *pid);
+/* The switchd ports on lan of the UML process pid's NIC with that MAC:
+ * how many (up to max, in ports), -1 when several and none sent from the
+ * MAC (ambiguous). */
+int vm_peer_uml_ports(const char *lan, const uint8_t mac[6], pid_t pid, unsigned *ports, int max);
 
 /* ----------------------------------------------------------- vm_image.c */
 int vm_manifest_load(vm_t *vm);

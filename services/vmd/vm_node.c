@@ -38,6 +38,21 @@ int vm_state_parse(const char *s)
     return -1;
 }
 
+bool vm_state_live(vm_state_t s) { return s == VM_STARTING || s == VM_RUNNING || s == VM_STOPPING; }
+
+bool vm_state_allowed(vm_state_t from, vm_state_t to)
+{
+    switch (to) {
+    case VM_DEFINED: return from == VM_DEFINED; /* the node.add event */
+    case VM_STARTING: return from == VM_DEFINED || from == VM_STOPPED || from == VM_CRASHED;
+    case VM_RUNNING: return from == VM_STARTING;
+    case VM_STOPPING: return from == VM_STARTING || from == VM_RUNNING;
+    case VM_STOPPED: return from == VM_STOPPING;
+    case VM_CRASHED: return vm_state_live(from);
+    }
+    return false;
+}
+
 vm_node_t *vm_node_find(vm_t *vm, const char *name)
 {
     for (vm_node_t *n = vm->nodes; n; n = n->next)
@@ -419,6 +434,10 @@ vm_node_t *vm_node_from_args(vm_t *vm, pn_val_t *a, int *code, char *err, size_t
                 if (vm_nic_index(nd, auto_if) < 0)
                     break;
             }
+            if (e == VM_MAX_NICS) {
+                snprintf(err, errlen, "nics[%zu]: at most 32 NICs, eth0..eth31", i);
+                goto fail;
+            }
             ifn = auto_if;
         }
         if (vm_nic_index(nd, ifn) >= 0) {
@@ -490,7 +509,10 @@ vm_node_t *vm_node_from_val(vm_t *vm, pn_val_t *v)
     int kind = vm_kind_parse(pn_get_str(v, "kind", ""));
     int st = vm_state_parse(pn_get_str(v, "state", ""));
     unsigned num = (unsigned)pn_get_uint(v, "number", 0);
-    if (!pn_name_valid(name) || kind < 0 || st < 0 || num < 1 || num > 25599 || vm_node_find(vm, name)) {
+    /* A damaged or hand-edited file must not give two nodes one name or
+     * one number (their MACs and addresses would collide). */
+    if (!pn_name_valid(name) || kind < 0 || st < 0 || num < 1 || num > 25599 || vm_node_find(vm, name) ||
+        vm_node_by_number(vm, num)) {
         free(nd);
         return NULL;
     }
@@ -499,8 +521,12 @@ vm_node_t *vm_node_from_val(vm_t *vm, pn_val_t *v)
     nd->state = (vm_state_t)st;
     nd->number = num;
     snprintf(nd->image, sizeof(nd->image), "%s", pn_get_str(v, "image", ""));
-    nd->mem = (unsigned)pn_get_uint(v, "mem", 64);
+    nd->mem = (unsigned)pn_get_uint(v, "mem", 0);
+    if (!nd->mem)
+        nd->mem = kind == VM_QEMU ? 128 : 64;
     nd->cpus = (unsigned)pn_get_uint(v, "cpus", 1);
+    if (!nd->cpus)
+        nd->cpus = 1;
     nd->persistent = pn_get_bool(v, "persistent", false);
     nd->mgmt = pn_get_bool(v, "mgmt", true);
     pn_val_t *cmd = pn_get(v, "cmd");
@@ -526,7 +552,11 @@ vm_node_t *vm_node_from_val(vm_t *vm, pn_val_t *v)
             continue;
         snprintf(n->ifname, sizeof(n->ifname), "%s", ifn);
         snprintf(n->lan, sizeof(n->lan), "%s", lan);
-        snprintf(n->ip, sizeof(n->ip), "%s", pn_get_str(c, "ip", ""));
+        const char *ip = pn_get_str(c, "ip", NULL);
+        if (ip && vm_parse_ip(ip, n->ip, sizeof(n->ip)) < 0)
+            n->ip[0] = 0;
+        if (vm_nic_index(nd, ifn) >= 0)
+            continue;
         snprintf(n->host_if, sizeof(n->host_if), "%s", pn_get_str(c, "host_if", ""));
         n->port = (unsigned)pn_get_uint(c, "port", 0);
         nd->nnics++;
@@ -534,13 +564,14 @@ vm_node_t *vm_node_from_val(vm_t *vm, pn_val_t *v)
     return nd;
 }
 
+/* In name order, so that when damaged files claim one number twice the
+ * same node wins every time. */
 void vm_load_all(vm_t *vm)
 {
-    DIR *d = opendir(vm->nodes_dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
+    struct dirent **list = NULL;
+    int n = scandir(vm->nodes_dir, &list, NULL, alphasort);
+    for (int i = 0; i < n; i++) {
+        struct dirent *e = list[i];
         if (!pn_name_valid(e->d_name))
             continue;
         char path[4400];
@@ -552,6 +583,11 @@ void vm_load_all(vm_t *vm)
         }
         vm_node_t *nd = vm_node_from_val(vm, v);
         pn_val_free(v);
+        if (nd && strcmp(nd->name, e->d_name) != 0) {
+            pn_warn("vmd: %s names node '%s', not '%s'; ignoring it", path, nd->name, e->d_name);
+            vm_node_free(nd);
+            continue;
+        }
         if (!nd) {
             pn_warn("vmd: %s is not a valid node; ignoring it", path);
             continue;
@@ -560,5 +596,7 @@ void vm_load_all(vm_t *vm)
         vm->nodes = nd;
         vm->nnodes++;
     }
-    closedir(d);
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "vm.h"
 
@@ -206,4 +207,70 @@ void vm_peer_agent_unregister(vm_node_t *nd)
     pn_val_t *d = NULL;
     (void)s_call("agentd", "agent.unregister", a, 2000, &d, err, sizeof(err));
     pn_val_free(d);
+}
+
+/* switchd shows a VDE client's abstract data address as "@" and the hex of
+ * sun_path[1..].  UML's daemon transport binds {char zero; int pid; int
+ * usecs;} there, so its pid is sun_path[4..7] (little-endian): hex digits
+ * 7..14 of the string. */
+bool vm_uml_peer_pid(const char *peer, pid_t *pid)
+{
+    if (!peer || peer[0] != '@' || strlen(peer) < 15)
+        return false;
+    uint32_t v = 0;
+    for (int b = 0; b < 4; b++) {
+        unsigned byte = 0;
+        for (int h = 0; h < 2; h++) {
+            char c = peer[7 + 2 * b + h];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0)
+                return false;
+            byte = byte << 4 | (unsigned)d;
+        }
+        v |= (uint32_t)byte << (8 * b);
+    }
+    if (v == 0 || v > 0x7fffffff)
+        return false;
+    *pid = (pid_t)v;
+    return true;
+}
+
+int vm_peer_uml_ports(const char *lan, const uint8_t mac[6], pid_t pid, unsigned *ports, int max)
+{
+    pn_val_t *a = pn_map(), *d = NULL;
+    pn_map_set_str(a, "name", lan);
+    char err[256];
+    if (s_call("switchd", "lan.show", a, VM_PEER_TIMEOUT_MS, &d, err, sizeof(err)) != PN_OK)
+        return 0;
+    char want[18];
+    pn_mac_format(mac, want);
+    unsigned learnt = 0;
+    pn_val_t *fdb = pn_get(d, "fdb");
+    for (size_t i = 0; i < pn_len(fdb); i++)
+        if (strcasecmp(pn_get_str(pn_at(fdb, i), "mac", ""), want) == 0)
+            learnt = (unsigned)pn_get_uint(pn_at(fdb, i), "port", 0);
+    int n = 0;
+    bool have_learnt = false;
+    pn_val_t *pv = pn_get(d, "ports");
+    for (size_t i = 0; i < pn_len(pv); i++) {
+        pn_val_t *p = pn_at(pv, i);
+        pid_t who;
+        if (strcmp(pn_get_str(p, "kind", ""), "vde") || !vm_uml_peer_pid(pn_get_str(p, "peer", NULL), &who) ||
+            who != pid)
+            continue;
+        unsigned id = (unsigned)pn_get_uint(p, "port", 0);
+        if (id == learnt)
+            have_learnt = true;
+        if (n < max)
+            ports[n++] = id;
+    }
+    pn_val_free(d);
+    /* Several NICs of this node on this LAN: the one that sent from its MAC. */
+    if (n > 1) {
+        if (!have_learnt)
+            return -1;
+        ports[0] = learnt;
+        n = 1;
+    }
+    return n;
 }

@@ -143,6 +143,8 @@ int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen)
 void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st)
 {
     vm_state_t from = nd->state;
+    if (!vm_state_allowed(from, st))
+        pn_warn("vmd: %s: unexpected state change %s -> %s", nd->name, vm_state_name(from), vm_state_name(st));
     nd->state = st;
     /* Transient states are not worth a save: adoption and a restart
      * only need to know whether a node was running and under which
@@ -356,12 +358,26 @@ static void s_ns_agent(const char *dir, pid_t g, int netns)
 }
 
 #define MON_MAX_CLIENTS 8
+#define MON_Q (256 * 1024)           /* bytes queued per direction */
+#define MON_Q_CLIENT (4 * 1024 * 1024) /* console output queued per console client */
+
+/* A bounded byte queue: the relay never blocks on a write.  A side is read
+ * only while the queue toward its peer has room, so a peer that stops
+ * reading holds back its own direction and nothing else.  The buffer grows
+ * (doubling) up to max bytes as it is needed. */
+typedef struct {
+    char *b;
+    size_t off, len, cap, max;
+} mon_q_t;
 
 typedef struct {
-    int con;        /* UML console socketpair end, -1 otherwise */
+    int con;        /* UML console socketpair end (qemu: its console socket), -1 otherwise */
     int agent;      /* UML agent line socketpair end, -1 otherwise */
     int con_ls, agent_ls;
     int clients[MON_MAX_CLIENTS];
+    mon_q_t to_client[MON_MAX_CLIENTS]; /* console output each client has yet to take */
+    mon_q_t to_con;                     /* clients' keystrokes for the guest */
+    mon_q_t to_agent, from_agent;       /* the agent line, both ways */
     int agent_client;
     int log;
 } mon_t;
@@ -384,6 +400,7 @@ static int s_listen_unix(const char *path)
     return fd;
 }
 
+/* For regular files (the console log, the exit file): blocking is fine. */
 static void s_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -397,10 +414,144 @@ static void s_write_all(int fd, const char *p, size_t n)
     }
 }
 
-/* The monitor's loop: relay consoles/agent (UML), wait for the guest. */
+static void s_nonblock(int fd)
+{
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static size_t q_room(const mon_q_t *q)
+{
+    return (q->max ? q->max : MON_Q) - q->len;
+}
+
+/* Where to append: contiguous space of at least `want` bytes (want <=
+ * q_room()), moving the pending bytes to the front when the end is short
+ * and growing the buffer when that is not enough; *space says how much
+ * there is. */
+static char *q_tail(mon_q_t *q, size_t want, size_t *space)
+{
+    if (!q->len)
+        q->off = 0;
+    if (q->cap - q->off - q->len < want && q->off) {
+        memmove(q->b, q->b + q->off, q->len);
+        q->off = 0;
+    }
+    if (q->cap - q->len < want) {
+        size_t cap = q->cap ? q->cap : 65536;
+        while (cap - q->len < want)
+            cap *= 2;
+        char *b = realloc(q->b, cap);
+        if (!b)
+            return NULL;
+        q->b = b;
+        q->cap = cap;
+    }
+    *space = q->cap - q->off - q->len;
+    return q->b + q->off + q->len;
+}
+
+static bool q_put(mon_q_t *q, const char *p, size_t n)
+{
+    size_t space;
+    char *t = n <= q_room(q) ? q_tail(q, n, &space) : NULL;
+    if (!t)
+        return false;
+    memcpy(t, p, n);
+    q->len += n;
+    return true;
+}
+
+/* Read what fits from fd into q: bytes read, 0 at EOF, -1 would block,
+ * -2 on an error. */
+static ssize_t q_read(mon_q_t *q, int fd)
+{
+    size_t room = q_room(q), space;
+    char *t = room ? q_tail(q, room < 16384 ? room : 16384, &space) : NULL;
+    if (!t)
+        return -1;
+    ssize_t n = read(fd, t, space);
+    if (n > 0)
+        q->len += (size_t)n;
+    else if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? -1 : -2;
+    return n;
+}
+
+/* Write what the fd takes: 0, or -1 when the fd is broken. */
+static int q_flush(mon_q_t *q, int fd)
+{
+    while (q->len) {
+        ssize_t w = send(fd, q->b + q->off, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0 && errno == ENOTSOCK)
+            w = write(fd, q->b + q->off, q->len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno == EAGAIN ? 0 : -1;
+        q->off += (size_t)w;
+        q->len -= (size_t)w;
+    }
+    q->off = 0;
+    return 0;
+}
+
+static void q_clear(mon_q_t *q)
+{
+    q->off = q->len = 0;
+    if (q->cap > MON_Q) { /* give back what a burst grew */
+        free(q->b);
+        q->b = NULL;
+        q->cap = 0;
+    }
+}
+
+static void s_drop_client(mon_t *m, int c)
+{
+    close(m->clients[c]);
+    m->clients[c] = -1;
+    q_clear(&m->to_client[c]);
+}
+
+static void s_drop_agent_client(mon_t *m)
+{
+    close(m->agent_client);
+    m->agent_client = -1;
+    /* Half frames meant for the old connection: the agent resyncs on the
+     * next magic, but a new agentd should not see the old one's bytes. */
+    q_clear(&m->from_agent);
+    q_clear(&m->to_agent);
+}
+
+/* Console output: the log gets all of it; every client gets it through its
+ * own queue.  A client that lets MON_Q_CLIENT bytes pile up (it stopped
+ * reading) is disconnected rather than allowed to hold up the guest or the
+ * others; the guest's console is never left unread, because UML's line
+ * driver stalls for good when a write to its host fd would block. */
+static void s_console_out(mon_t *m, const char *buf, size_t n)
+{
+    if (m->log >= 0)
+        s_write_all(m->log, buf, n);
+    for (int c = 0; c < MON_MAX_CLIENTS; c++) {
+        if (m->clients[c] < 0)
+            continue;
+        if (!q_put(&m->to_client[c], buf, n) || q_flush(&m->to_client[c], m->clients[c]) < 0)
+            s_drop_client(m, c);
+    }
+}
+
+/* The monitor's loop: relay consoles/agent (UML), wait for the guest.
+ * Every relayed fd is non-blocking and every direction has a bounded
+ * queue: the guest's console is always read (so the log is complete and
+ * the guest never waits on its console), the agent line is read while
+ * agentd takes it, and a stalled reader anywhere stops only its own
+ * direction. */
 static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
 {
     char buf[16384];
+    s_nonblock(m->con);
+    s_nonblock(m->agent);
     for (;;) {
         /* pidfd, con, con_ls, agent, agent_ls, agent_client, then the clients. */
         struct pollfd p[6 + MON_MAX_CLIENTS];
@@ -409,7 +560,7 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         int i_con = -1, i_cls = -1, i_ag = -1, i_als = -1, i_ac = -1, i_cl0 = -1;
         if (m->con >= 0) {
             i_con = np;
-            p[np++] = (struct pollfd){ .fd = m->con, .events = POLLIN };
+            p[np++] = (struct pollfd){ .fd = m->con, .events = (short)(POLLIN | (m->to_con.len ? POLLOUT : 0)) };
         }
         if (m->con_ls >= 0) {
             i_cls = np;
@@ -418,7 +569,9 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         if (m->agent >= 0) {
             i_ag = np;
             /* Read the guest's line only while someone takes it. */
-            p[np++] = (struct pollfd){ .fd = m->agent, .events = m->agent_client >= 0 ? POLLIN : 0 };
+            short ev = (short)((m->agent_client >= 0 && q_room(&m->from_agent) ? POLLIN : 0) |
+                               (m->to_agent.len ? POLLOUT : 0));
+            p[np++] = (struct pollfd){ .fd = m->agent, .events = ev };
         }
         if (m->agent_ls >= 0) {
             i_als = np;
@@ -426,11 +579,14 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         }
         if (m->agent_client >= 0) {
             i_ac = np;
-            p[np++] = (struct pollfd){ .fd = m->agent_client, .events = POLLIN };
+            short ev = (short)((q_room(&m->to_agent) ? POLLIN : 0) | (m->from_agent.len ? POLLOUT : 0));
+            p[np++] = (struct pollfd){ .fd = m->agent_client, .events = ev };
         }
         i_cl0 = np;
-        for (int c = 0; c < MON_MAX_CLIENTS; c++)
-            p[np++] = (struct pollfd){ .fd = m->clients[c], .events = POLLIN };
+        for (int c = 0; c < MON_MAX_CLIENTS; c++) {
+            short ev = (short)((q_room(&m->to_con) && m->con >= 0 ? POLLIN : 0) | (m->to_client[c].len ? POLLOUT : 0));
+            p[np++] = (struct pollfd){ .fd = m->clients[c], .events = ev };
+        }
         if (poll(p, (nfds_t)np, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -441,21 +597,20 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         if (i_con >= 0 && p[i_con].revents) {
             ssize_t n = read(m->con, buf, sizeof(buf));
             if (n > 0) {
-                if (m->log >= 0)
-                    s_write_all(m->log, buf, (size_t)n);
-                for (int c = 0; c < MON_MAX_CLIENTS; c++)
-                    if (m->clients[c] >= 0 && send(m->clients[c], buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
-                        errno != EAGAIN) {
-                        close(m->clients[c]);
-                        m->clients[c] = -1;
-                    }
-            } else if (n == 0) {
+                s_console_out(m, buf, (size_t)n);
+            } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
                 close(m->con);
                 m->con = -1;
+                q_clear(&m->to_con);
+            }
+            if (m->con >= 0 && q_flush(&m->to_con, m->con) < 0) {
+                close(m->con);
+                m->con = -1;
+                q_clear(&m->to_con);
             }
         }
         if (i_cls >= 0 && (p[i_cls].revents & POLLIN)) {
-            int fd = accept4(m->con_ls, NULL, NULL, SOCK_CLOEXEC);
+            int fd = accept4(m->con_ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (fd >= 0) {
                 int c = 0;
                 while (c < MON_MAX_CLIENTS && m->clients[c] >= 0)
@@ -467,36 +622,73 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
             }
         }
         for (int c = 0; c < MON_MAX_CLIENTS; c++) {
-            if (p[i_cl0 + c].fd < 0 || !p[i_cl0 + c].revents)
+            if (p[i_cl0 + c].fd < 0 || !p[i_cl0 + c].revents || m->clients[c] != p[i_cl0 + c].fd)
                 continue;
-            ssize_t n = read(m->clients[c], buf, sizeof(buf));
-            if (n <= 0) {
-                close(m->clients[c]);
-                m->clients[c] = -1;
-            } else if (m->con >= 0)
-                s_write_all(m->con, buf, (size_t)n);
+            if (m->to_client[c].len && q_flush(&m->to_client[c], m->clients[c]) < 0) {
+                s_drop_client(m, c);
+                continue;
+            }
+            if (!(p[i_cl0 + c].events & POLLIN)) {
+                /* Not read now (the guest's console is full): a client
+                 * that hung up meanwhile goes, or poll would spin. */
+                if (p[i_cl0 + c].revents & (POLLHUP | POLLERR))
+                    s_drop_client(m, c);
+                continue;
+            }
+            if (!(p[i_cl0 + c].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = q_read(&m->to_con, m->clients[c]);
+            if (n == 0 || n == -2)
+                s_drop_client(m, c);
+            else if (n > 0 && m->con >= 0 && q_flush(&m->to_con, m->con) < 0) {
+                close(m->con);
+                m->con = -1;
+                q_clear(&m->to_con);
+            }
         }
         if (i_als >= 0 && (p[i_als].revents & POLLIN)) {
-            int fd = accept4(m->agent_ls, NULL, NULL, SOCK_CLOEXEC);
+            int fd = accept4(m->agent_ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
             if (fd >= 0) {
                 /* The newest connection wins: agentd reconnects. */
                 if (m->agent_client >= 0)
-                    close(m->agent_client);
+                    s_drop_agent_client(m);
                 m->agent_client = fd;
+                i_ac = -1; /* its poll slot was the old connection's */
             }
         }
-        if (i_ag >= 0 && p[i_ag].revents && m->agent_client >= 0) {
-            ssize_t n = read(m->agent, buf, sizeof(buf));
-            if (n > 0)
-                s_write_all(m->agent_client, buf, (size_t)n);
+        if (i_ag >= 0 && p[i_ag].revents && m->agent >= 0) {
+            ssize_t n = -1;
+            if ((p[i_ag].events & POLLIN) && m->agent_client >= 0) {
+                n = q_read(&m->from_agent, m->agent);
+                if (n > 0 && q_flush(&m->from_agent, m->agent_client) < 0)
+                    s_drop_agent_client(m);
+            }
+            if (n == 0 || n == -2 || (m->to_agent.len && q_flush(&m->to_agent, m->agent) < 0) ||
+                (!(p[i_ag].events & POLLIN) && (p[i_ag].revents & (POLLHUP | POLLERR)))) {
+                /* The guest's line is gone. */
+                close(m->agent);
+                m->agent = -1;
+                q_clear(&m->to_agent);
+            }
         }
         if (i_ac >= 0 && p[i_ac].revents && m->agent_client >= 0) {
-            ssize_t n = read(m->agent_client, buf, sizeof(buf));
-            if (n <= 0) {
-                close(m->agent_client);
-                m->agent_client = -1;
-            } else if (m->agent >= 0)
-                s_write_all(m->agent, buf, (size_t)n);
+            if (m->from_agent.len && q_flush(&m->from_agent, m->agent_client) < 0) {
+                s_drop_agent_client(m);
+                continue;
+            }
+            if (!(p[i_ac].events & POLLIN) && (p[i_ac].revents & (POLLHUP | POLLERR))) {
+                s_drop_agent_client(m);
+                continue;
+            }
+            if ((p[i_ac].events & POLLIN) && (p[i_ac].revents & (POLLIN | POLLHUP | POLLERR))) {
+                ssize_t n = q_read(&m->to_agent, m->agent_client);
+                if (n == 0 || n == -2)
+                    s_drop_agent_client(m);
+                else if (n > 0 && m->agent >= 0 && q_flush(&m->to_agent, m->agent) < 0)
+                    q_clear(&m->to_agent);
+                else if (m->agent < 0)
+                    q_clear(&m->to_agent);
+            }
         }
     }
     siginfo_t si = { 0 };
@@ -536,6 +728,8 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     for (int c = 0; c < MON_MAX_CLIENTS; c++)
         m.clients[c] = -1;
     m.log = open("console.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    for (int c = 0; c < MON_MAX_CLIENTS; c++)
+        m.to_client[c].max = MON_Q_CLIENT;
     int gcon = -1, gagent = -1;
     if (nd->kind == VM_UML) {
         int sp[2];
@@ -546,6 +740,15 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
             m.agent = sp[0];
             gagent = sp[1];
+            /* UML's line driver stalls for good when a write to its host
+             * fd would block: room for all agentd's credit lets it send. */
+            for (int i = 0; i < 2; i++) {
+                int big = 8 << 20;
+                if (setsockopt(sp[i], SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big) < 0)
+                    setsockopt(sp[i], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+                if (setsockopt(sp[i], SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big) < 0)
+                    setsockopt(sp[i], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+            }
         }
         m.con_ls = s_listen_unix("console.sock");
         m.agent_ls = s_listen_unix("agent.sock");
@@ -662,158 +865,6 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     _exit(0);
 }
 
-/* --------------------------------------------------------------- argv */
-
-typedef struct {
-    char *v[160];
-    int n;
-    char store[32768];
-    size_t used;
-} argv_t;
-
-static void a_add(argv_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void a_add(argv_t *a, const char *fmt, ...)
-{
-    if (a->n >= 158 || a->used >= sizeof(a->store))
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(a->store + a->used, sizeof(a->store) - a->used, fmt, ap);
-    va_end(ap);
-    if (n < 0 || a->used + (size_t)n + 1 > sizeof(a->store))
-        return;
-    a->v[a->n++] = a->store + a->used;
-    a->v[a->n] = NULL;
-    a->used += (size_t)n + 1;
-}
-
-static void s_uml_nic_arg(char *out, size_t len, const vm_nic_t *c)
-{
-    char mac[18], lan[4200];
-    pn_mac_format(c->mac, mac);
-    vm_lan_dir(c->lan, lan, sizeof(lan));
-    snprintf(out, len, "%s=daemon,%s,unix,%s/ctl", c->ifname, mac, lan);
-}
-
-static int s_uml_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t errlen)
-{
-    char dir[4200];
-    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
-    const char *img = nd->image[0] ? nd->image : vm->rootfs;
-    if (!vm->uml_kernel[0]) {
-        snprintf(err, errlen, "no UML kernel in %s: run 'make image'", vm->manifest);
-        return PN_ENOTFOUND;
-    }
-    a_add(a, "%s", vm->uml_kernel);
-    a_add(a, "mem=%uM", nd->mem);
-    a_add(a, "umid=uml");
-    a_add(a, "uml_dir=%s", dir);
-    if (nd->persistent)
-        a_add(a, "ubd0=%s", img);
-    else
-        a_add(a, "ubd0=%s/cow,%s", dir, img);
-    if (nd->cfgdisk[0])
-        a_add(a, "ubd1r=%s", nd->cfgdisk);
-    a_add(a, "root=/dev/ubda");
-    a_add(a, "rw");
-    a_add(a, "quiet");
-    a_add(a, "con=null");
-    a_add(a, "ssl=null");
-    a_add(a, "con0=fd:0,fd:1");
-    a_add(a, "ssl1=fd:3");
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        char nic[4400];
-        s_uml_nic_arg(nic, sizeof(nic), &nd->nics[i]);
-        a_add(a, "%s", nic);
-    }
-    a_add(a, "%s", VM_UML_GLIBC_TUNABLES);
-    return PN_OK;
-}
-
-static int s_qemu_argv(vm_t *vm, vm_node_t *nd, argv_t *a, char *err, size_t errlen)
-{
-    char dir[4200];
-    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
-    const char *img = nd->image[0] ? nd->image : vm->rootfs;
-    vm_accel(vm);
-    snprintf(nd->accel, sizeof(nd->accel), "%s", vm->kvm ? "kvm" : "tcg");
-    a_add(a, "qemu-system-x86_64");
-    a_add(a, "-name");
-    a_add(a, "%s", nd->name);
-    a_add(a, "-accel");
-    a_add(a, "%s", nd->accel);
-    if (vm->kvm) {
-        a_add(a, "-cpu");
-        a_add(a, "host");
-    }
-    a_add(a, "-m");
-    a_add(a, "%u", nd->mem);
-    a_add(a, "-smp");
-    a_add(a, "%u", nd->cpus);
-    a_add(a, "-display");
-    a_add(a, "none");
-    a_add(a, "-nodefaults");
-    if (!nd->image[0]) {
-        if (!vm->qemu_kernel[0]) {
-            snprintf(err, errlen, "no qemu kernel in %s: run 'make image'", vm->manifest);
-            return PN_ENOTFOUND;
-        }
-        a_add(a, "-kernel");
-        a_add(a, "%s", vm->qemu_kernel);
-        a_add(a, "-initrd");
-        a_add(a, "%s", vm->qemu_initrd);
-        a_add(a, "-append");
-        /* cryptomgr.notests: the crypto self-tests were the costliest
-         * initcalls under TCG (crypto_algapi_init and the KDF tests took
-         * 0.8 s of the 3.7 s to /init, by initcall_debug). */
-        a_add(a, "console=ttyS0 quiet root=/dev/vda no_timer_check cryptomgr.notests");
-    }
-    /* Several nodes share the base image read-only and vmd keeps the
-     * persistent lock itself: qemu's own image locking would refuse that. */
-    if (nd->persistent)
-        a_add(a, "-drive");
-    else
-        a_add(a, "-drive");
-    if (nd->persistent)
-        a_add(a, "file=%s,format=raw,if=virtio,file.locking=off", img);
-    else
-        a_add(a, "file=%s/disk.qcow2,format=qcow2,if=virtio,file.locking=off,backing.file.locking=off", dir);
-    if (nd->cfgdisk[0]) {
-        a_add(a, "-drive");
-        a_add(a, "file=%s,format=raw,if=virtio,readonly=on,file.locking=off", nd->cfgdisk);
-    }
-    /* Kernel messages go out on the 8250 serial into console.log; the
-     * interactive console is a virtio console (hvc0) on con.qemu, which the
-     * monitor holds open for good (a host-side hangup would hang up the
-     * guest's shell) and serves as console.sock, logging to the same file. */
-    a_add(a, "-chardev");
-    a_add(a, "file,id=ser0,path=%s/console.log,append=on", dir);
-    a_add(a, "-serial");
-    a_add(a, "chardev:ser0");
-    a_add(a, "-device");
-    a_add(a, "virtio-serial-pci,id=vser0");
-    a_add(a, "-chardev");
-    a_add(a, "socket,id=con0,path=%s/con.qemu,server=on,wait=off", dir);
-    a_add(a, "-device");
-    a_add(a, "virtconsole,bus=vser0.0,chardev=con0,name=console");
-    a_add(a, "-chardev");
-    a_add(a, "socket,id=agent0,path=%s/agent.sock,server=on,wait=off", dir);
-    a_add(a, "-device");
-    a_add(a, "virtserialport,bus=vser0.0,chardev=agent0,name=org.plugnet.agent.0");
-    a_add(a, "-qmp");
-    a_add(a, "unix:%s/qmp.sock,server=on,wait=off", dir);
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        char mac[18], lan[4200];
-        pn_mac_format(nd->nics[i].mac, mac);
-        vm_lan_dir(nd->nics[i].lan, lan, sizeof(lan));
-        a_add(a, "-netdev");
-        a_add(a, "vde,id=net-%s,sock=%s", nd->nics[i].ifname, lan);
-        a_add(a, "-device");
-        a_add(a, "virtio-net-pci,netdev=net-%s,mac=%s,id=dev-%s", nd->nics[i].ifname, mac, nd->nics[i].ifname);
-    }
-    return PN_OK;
-}
-
 static int s_qemu_overlay(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
 {
     if (nd->persistent)
@@ -882,29 +933,40 @@ int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
     nd->have_exit = false;
     nd->stop_requested = false;
     nd->adopted = false;
-    argv_t *a = calloc(1, sizeof(*a));
+    vm_argv_t *a = calloc(1, sizeof(*a));
     if (!a) {
         snprintf(err, errlen, "out of memory");
         return PN_EINTERNAL;
     }
     char **argv = NULL;
     if (nd->kind == VM_NS) {
-        if ((r = s_ns_setup(vm, nd, err, errlen)) != PN_OK)
-            goto fail;
         if (nd->cmd) {
-            for (size_t i = 0; i < pn_len(nd->cmd) && i < 150; i++) {
+            for (size_t i = 0; i < pn_len(nd->cmd); i++) {
                 pn_val_t *s = pn_at(nd->cmd, i);
-                a_add(a, "%s", s && s->type == PN_STR ? s->s.p : "");
+                vm_argv_add(a, "%s", s && s->type == PN_STR ? s->s.p : "");
             }
             argv = a->v;
         }
+        if (a->overflow) {
+            snprintf(err, errlen, "the command has more than %d arguments or %zu bytes", VM_ARGV_MAX - 1,
+                     sizeof(a->store));
+            r = PN_ETOOLARGE;
+            goto fail;
+        }
+        if ((r = s_ns_setup(vm, nd, err, errlen)) != PN_OK)
+            goto fail;
     } else {
         r = vm_peer_cfgdisk(vm, nd, nd->cfgdisk, sizeof(nd->cfgdisk), err, errlen);
         if (r != PN_OK)
             goto fail;
         if (nd->kind == VM_QEMU && (r = s_qemu_overlay(vm, nd, err, errlen)) != PN_OK)
             goto fail;
-        r = nd->kind == VM_UML ? s_uml_argv(vm, nd, a, err, errlen) : s_qemu_argv(vm, nd, a, err, errlen);
+        r = nd->kind == VM_UML ? vm_uml_argv(vm, nd, a, err, errlen) : vm_qemu_argv(vm, nd, a, err, errlen);
+        if (r == PN_OK && a->overflow) {
+            snprintf(err, errlen, "the guest's command line is too long (more than %d arguments or %zu bytes)",
+                     VM_ARGV_MAX - 1, sizeof(a->store));
+            r = PN_ETOOLARGE;
+        }
         if (r != PN_OK)
             goto fail;
         argv = a->v;
@@ -1155,7 +1217,7 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
         return s_ns_nic_in(vm, nd, c, err, errlen);
     if (nd->kind == VM_UML) {
         char nic[4400], reply[600];
-        s_uml_nic_arg(nic, sizeof(nic), c);
+        vm_uml_nic_arg(nic, sizeof(nic), c);
         snprintf(cmd, sizeof(cmd), "config %s", nic);
         vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
         if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
@@ -1186,6 +1248,90 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
     return PN_OK;
 }
 
+/* The plugnet CLI: $PLUGNET_CLI, else plugnet next to this binary, else
+ * plugnet on PATH. */
+static void s_cli_path(char *out, size_t len)
+{
+    const char *env = getenv("PLUGNET_CLI");
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(out, len, "%s/plugnet", exe);
+            if (access(out, X_OK) == 0)
+                return;
+        }
+    }
+    snprintf(out, len, "plugnet");
+}
+
+/* Take the guest's interface with c's MAC down through the node's agent
+ * (`plugnet exec`, bounded).  0, or -1 with why set. */
+static int s_agent_ifdown(vm_node_t *nd, const vm_nic_t *c, char *why, size_t whylen)
+{
+    char cli[4200], mac[18], script[512];
+    s_cli_path(cli, sizeof(cli));
+    pn_mac_format(c->mac, mac);
+    snprintf(script, sizeof(script),
+             "for p in /sys/class/net/*; do if [ \"$(cat $p/address)\" = %s ]; then ip link set \"${p##*/}\" down; "
+             "exit $?; fi; done; echo \"no interface has the MAC %s\" >&2; exit 1",
+             mac, mac);
+    char *argv[] = { (char *)"timeout", (char *)"-k", (char *)"2", (char *)"15", cli, (char *)"exec", nd->name,
+                     (char *)"--timeout", (char *)"10", (char *)"--", (char *)"sh", (char *)"-c", script, NULL };
+    char out[512];
+    int r = vm_run_cmd(argv, NULL, out, sizeof(out));
+    if (r == 0)
+        return 0;
+    out[strcspn(out, "\n")] = 0;
+    const char *msg = strncmp(out, "plugnet: ", 9) == 0 ? out + 9 : out;
+    snprintf(why, whylen, "%s", r == 124 ? "the agent did not answer in time" : msg[0] ? msg : "plugnet exec failed");
+    return -1;
+}
+
+/* UML removes (mconsole "remove ethN") only an interface that is down in
+ * the guest.  When it is up: unplug its port at the switch (no frame passes
+ * from now on), take it down through the node's agent, and remove it. */
+static int s_uml_nic_del(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
+{
+    char path[4300], cmd[64], reply[600];
+    snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
+    vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
+    if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0)
+        return PN_OK;
+    if (!strstr(reply, "open")) {
+        snprintf(err, errlen, "UML refused to remove %s: %s", c->ifname, reply);
+        return PN_EINTERNAL;
+    }
+    unsigned ports[4];
+    int np = vm_peer_uml_ports(c->lan, c->mac, nd->guest_pid, ports, 4);
+    for (int i = 0; i < np; i++)
+        vm_peer_port_del(c->lan, ports[i]);
+    char why[400];
+    if (s_agent_ifdown(nd, c, why, sizeof(why)) == 0) {
+        /* The exec returned once ip(8) closed the device: UML sees it down. */
+        for (int i = 0; i < 3; i++)
+            if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0)
+                return PN_OK;
+        snprintf(why, sizeof(why), "UML still refuses: %s", reply);
+    }
+    snprintf(err, errlen,
+             "%s is up in the guest and UML removes only an interface that is down; %s, but it could not be taken "
+             "down through the node's agent (%s): run 'ip link set %s down' in the guest and repeat nic del",
+             c->ifname,
+             np > 0    ? "it is unplugged from its LAN (no traffic passes)"
+             : np < 0  ? "which of the node's ports on its LAN it holds is unclear, so none was unplugged"
+                       : "it holds no port on its LAN",
+             why, c->ifname);
+    return PN_EBUSY;
+}
+
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
 {
     if (nd->state != VM_RUNNING)
@@ -1206,17 +1352,8 @@ int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen
         c->port = 0;
         return PN_OK;
     }
-    if (nd->kind == VM_UML) {
-        char reply[600];
-        snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
-        vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
-        if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
-            snprintf(err, errlen, "UML refused to remove %s: %s%s", c->ifname, reply,
-                     strstr(reply, "open") ? " (UML unplugs only an interface that is down: ip link set it down in the guest first)" : "");
-            return PN_EBUSY;
-        }
-        return PN_OK;
-    }
+    if (nd->kind == VM_UML)
+        return s_uml_nic_del(vm, nd, c, err, errlen);
     vm_node_dir(vm, nd, "qmp.sock", path, sizeof(path));
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"dev-%s\"}}", c->ifname);
     if (vm_qmp(path, cmd, err, errlen, 5000) < 0)

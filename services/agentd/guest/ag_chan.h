@@ -99,6 +99,9 @@ enum {
 
 /* ------------------------------------------------------------ checksums */
 uint32_t ag_crc32c(uint32_t crc, const void *p, size_t n);
+/* The CRC of A|B from the CRCs of A and B (B is len_b bytes long): no pass
+ * over the bytes, so one pass can serve two checksums over nested ranges. */
+uint32_t ag_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 
 /* ------------------------------------------------------- little endian */
 static inline void ag_put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
@@ -135,22 +138,33 @@ typedef struct {
     uint32_t len;
     uint32_t seq;
     uint32_t lost;          /* frames missing just before this one */
+    uint32_t pcrc;          /* the payload's CRC as sent (to forward a frame unchanged) */
+    bool checked;           /* pcrc was compared with the payload (and matched) */
     const uint8_t *payload; /* valid until the decoder is fed again */
 } ag_frame_t;
 
 /* Append one frame.  len <= AG_MAX_PAYLOAD (asserted: the caller's bug). */
 int ag_frame_put(ag_buf_t *out, uint8_t type, uint8_t flags, uint32_t sid, const void *payload,
                  size_t len);
+/* The same with the payload's CRC already known (a relay forwarding a
+ * payload it received whole): saves a pass over the bytes. */
+int ag_frame_put_crc(ag_buf_t *out, uint8_t type, uint8_t flags, uint32_t sid, const void *payload,
+                     size_t len, uint32_t pcrc);
 /* Header of a frame whose payload the caller appends right after: returns
  * 0 and leaves room; call ag_frame_finish() once the payload is there. */
 int ag_frame_begin(ag_buf_t *out, size_t *mark);
 void ag_frame_finish(ag_buf_t *out, size_t mark, uint8_t type, uint8_t flags, uint32_t sid);
+/* The same when the payload's CRC is known (computed while producing it). */
+void ag_frame_finish_crc(ag_buf_t *out, size_t mark, uint8_t type, uint8_t flags, uint32_t sid, uint32_t pcrc);
 
 typedef struct {
     uint8_t *buf;
     size_t off, len, cap;
     uint32_t expect; /* next seq */
     bool synced;     /* false until the first frame (and after a reset) */
+    bool trusted;    /* a local socket from a plugnet process: skip the payload
+                        CRC (nothing on the way can damage bytes; the far end
+                        checks what a relay forwards with its CRC unchanged) */
     /* counters */
     uint64_t frames, garbage, bad_header, bad_payload, lost;
 } ag_dec_t;

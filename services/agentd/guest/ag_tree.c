@@ -187,7 +187,13 @@ static int s_step(ag_tree_w_t *w)
 
 long ag_tree_w_read(ag_tree_w_t *w, uint8_t *buf, size_t cap)
 {
+    return ag_tree_w_read_crc(w, buf, cap, NULL);
+}
+
+long ag_tree_w_read_crc(ag_tree_w_t *w, uint8_t *buf, size_t cap, uint32_t *crc)
+{
     size_t n = 0;
+    uint32_t pc = 0; /* CRC of buf[0..n) */
     while (n < cap) {
         if (w->failed)
             return -1;
@@ -195,6 +201,8 @@ long ag_tree_w_read(ag_tree_w_t *w, uint8_t *buf, size_t cap)
         if (pend) {
             size_t k = pend < cap - n ? pend : cap - n;
             memcpy(buf + n, ag_buf_head(&w->out), k);
+            if (crc)
+                pc = ag_crc32c(pc, buf + n, k);
             ag_buf_consume(&w->out, k);
             n += k;
             continue;
@@ -211,7 +219,14 @@ long ag_tree_w_read(ag_tree_w_t *w, uint8_t *buf, size_t cap)
                     s_werr(w, "cannot read %s: %s", w->fs, r < 0 ? strerror(errno) : "file shrank while copying");
                     return -1;
                 }
-                w->crc = ag_crc32c(w->crc, buf + n, (size_t)r);
+                if (crc) {
+                    /* One pass for both: the file's CRC and the caller's. */
+                    uint32_t c = ag_crc32c(0, buf + n, (size_t)r);
+                    w->crc = ag_crc32c_combine(w->crc, c, (uint64_t)r);
+                    pc = ag_crc32c_combine(pc, c, (uint64_t)r);
+                } else {
+                    w->crc = ag_crc32c(w->crc, buf + n, (size_t)r);
+                }
                 w->remaining -= (uint64_t)r;
                 w->bytes += (uint64_t)r;
                 n += (size_t)r;
@@ -232,6 +247,8 @@ long ag_tree_w_read(ag_tree_w_t *w, uint8_t *buf, size_t cap)
         if (s_step(w) < 0)
             return -1;
     }
+    if (crc)
+        *crc = pc;
     return (long)n;
 }
 
@@ -462,6 +479,37 @@ static int s_end_file(ag_tree_r_t *r)
     return 0;
 }
 
+/* n bytes of the current file's content; crc: the file's CRC after them. */
+static int s_write_content(ag_tree_r_t *r, const uint8_t *p, size_t n, uint32_t crc)
+{
+    for (size_t done = 0; done < n;) {
+        ssize_t w = write(r->fd, p + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return s_rerr(r, "cannot write %s: %s", r->target, strerror(errno));
+        done += (size_t)w;
+    }
+    r->crc = crc;
+    r->bytes += n;
+    r->remaining -= n;
+    if (r->remaining == 0)
+        r->state = R_CRC;
+    return 0;
+}
+
+bool ag_tree_r_in_content(const ag_tree_r_t *r, size_t n)
+{
+    return r->state == R_DATA && n > 0 && n <= r->remaining;
+}
+
+int ag_tree_r_feed_content(ag_tree_r_t *r, const uint8_t *p, size_t n, uint32_t crc)
+{
+    if (!ag_tree_r_in_content(r, n))
+        return ag_tree_r_feed(r, p, n);
+    return s_write_content(r, p, n, ag_crc32c_combine(r->crc, crc, n));
+}
+
 int ag_tree_r_feed(ag_tree_r_t *r, const uint8_t *p, size_t n)
 {
     while (n > 0) {
@@ -510,21 +558,10 @@ int ag_tree_r_feed(ag_tree_r_t *r, const uint8_t *p, size_t n)
             break;
         case R_DATA:
             k = n < r->remaining ? n : (size_t)r->remaining;
-            for (size_t done = 0; done < k;) {
-                ssize_t w = write(r->fd, p + done, k - done);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w < 0)
-                    return s_rerr(r, "cannot write %s: %s", r->target, strerror(errno));
-                done += (size_t)w;
-            }
-            r->crc = ag_crc32c(r->crc, p, k);
-            r->bytes += k;
-            r->remaining -= k;
+            if (s_write_content(r, p, k, ag_crc32c(r->crc, p, k)) < 0)
+                return -1;
             p += k;
             n -= k;
-            if (r->remaining == 0)
-                r->state = R_CRC;
             break;
         case R_CRC:
             k = 4 - r->have;
