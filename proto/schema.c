@@ -150,6 +150,8 @@ static const pn_field_t sw_port_ls_reply[] = {
 static const pn_field_t sw_add_tap_args[] = {
     NAME("lan", R, "LAN name"),
     STR("ifname", O, "host interface name to create (1-15 of [A-Za-z0-9_.-]); the kernel picks when absent", .max = 15),
+    STR("netns", O, "create the tap in this network namespace (a name in /run/netns) rather than switchd's", .max = 64),
+    STR("mac", O, "station address of the tap xx:xx:xx:xx:xx:xx (default: the kernel's random one)", .max = 17),
     END
 };
 static const pn_field_t sw_add_tap_reply[] = {

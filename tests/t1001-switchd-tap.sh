@@ -82,6 +82,28 @@ test_expect_success ROOT,NETNS 'port events: admin, down on delete; the tap goes
     ! plugnet port del net1 2 2>err && grep -q not_found err
 '
 
+# vmd's ns nodes get their NICs this way: no move into the namespace (which
+# costs the kernel an RCU barrier), no rename.
+no_eth3() { ! ip -n "$1" link show eth3 2>/dev/null; }
+test_expect_success ROOT,NETNS 'a tap made in a namespace has its name and MAC there, and goes with its port' '
+    C="pnc$TEST_TAG" &&
+    sw_ns $C &&
+    plugnet call switchd port.add_tap lan=net1 ifname=eth3 netns=$C mac=02:00:00:aa:bb:cc >add.json &&
+    port=$(jq .port add.json) &&
+    test "$(jq -r .ifname add.json)" = eth3 &&
+    test "$(ip -n $C -j link show eth3 | jq -r ".[0].address")" = 02:00:00:aa:bb:cc &&
+    ip -n $C -j link show eth3 | jq -r ".[0].flags[]" | grep -qx UP &&
+    ! ip -j link show | jq -r ".[].address" | grep -qx 02:00:00:aa:bb:cc &&
+    plugnet port del net1 $port &&
+    retry_until 10 no_eth3 $C
+'
+
+test_expect_success ROOT 'port.add_tap refuses a bad namespace name, a missing namespace, a bad MAC' '
+    ! plugnet call switchd port.add_tap lan=net1 netns=../x 2>err && grep -q invalid_argument err &&
+    ! plugnet call switchd port.add_tap lan=net1 netns="pnnone$TEST_TAG" 2>err && grep -q not_found err &&
+    ! plugnet call switchd port.add_tap lan=net1 mac=zz 2>err && grep -q invalid_argument err
+'
+
 test_expect_success ROOT 'a bad or taken interface name is refused' '
     ! plugnet port add-tap net1 "bad/name" 2>err && grep -q invalid_argument err &&
     ! plugnet port add-tap net1 lo 2>err && grep -q already_exists err

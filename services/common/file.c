@@ -1,6 +1,7 @@
 /* Atomic state files: write a temp file, fsync it, rename it over the old
  * one, fsync the directory — a crash leaves the old or the new, never half. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 
 #include "pn_svc.h"
 
-int pn_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+static int s_write_atomic(const char *path, const void *data, size_t len, unsigned mode, bool durable)
 {
     char tmp[4200];
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
@@ -34,7 +35,7 @@ int pn_file_write_atomic(const char *path, const void *data, size_t len, unsigne
         p += n;
         left -= (size_t)n;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
+    if ((durable && fsync(fd) < 0) || close(fd) < 0) {
         int e = -errno;
         unlink(tmp);
         return e;
@@ -44,6 +45,8 @@ int pn_file_write_atomic(const char *path, const void *data, size_t len, unsigne
         unlink(tmp);
         return e;
     }
+    if (!durable)
+        return 0;
     char dir[4200];
     snprintf(dir, sizeof(dir), "%s", path);
     int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -52,6 +55,16 @@ int pn_file_write_atomic(const char *path, const void *data, size_t len, unsigne
         close(dfd);
     }
     return 0;
+}
+
+int pn_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+    return s_write_atomic(path, data, len, mode, true);
+}
+
+int pn_file_replace(const char *path, const void *data, size_t len, unsigned mode)
+{
+    return s_write_atomic(path, data, len, mode, false);
 }
 
 int pn_file_read(const char *path, size_t max, char **buf, size_t *len)
@@ -100,6 +113,18 @@ int pn_file_read(const char *path, size_t max, char **buf, size_t *len)
     if (len)
         *len = n;
     return 0;
+}
+
+int pn_state_save_opt(const char *path, const pn_val_t *v, bool durable)
+{
+    char *buf;
+    size_t len;
+    int r = pn_val_encode(v, &buf, &len);
+    if (r)
+        return r;
+    r = s_write_atomic(path, buf, len, 0644, durable);
+    free(buf);
+    return r;
 }
 
 int pn_state_save(const char *path, const pn_val_t *v)

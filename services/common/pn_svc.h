@@ -149,10 +149,16 @@ bool pn_svc_socket_present(const char *svc);
 
 /* Write data atomically: path.tmp, fsync, rename, fsync dir.  0 or -errno. */
 int pn_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* The same without the fsyncs: atomic against a crash of the process (a
+ * reader sees the old or the new file), not against a power cut.  For
+ * facts that a reboot makes stale anyway (which process runs a node). */
+int pn_file_replace(const char *path, const void *data, size_t len, unsigned mode);
 /* Read a whole file (at most max bytes).  0 or -errno; *buf malloc'd + NUL. */
 int pn_file_read(const char *path, size_t max, char **buf, size_t *len);
 /* Encode/decode a pn_val to/from a msgpack state file. */
 int pn_state_save(const char *path, const pn_val_t *v);
+/* durable=false: pn_file_replace rather than pn_file_write_atomic. */
+int pn_state_save_opt(const char *path, const pn_val_t *v, bool durable);
 int pn_state_load(const char *path, pn_val_t **v);
 
 /* The shared zmq context of this process. */

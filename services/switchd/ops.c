@@ -149,7 +149,15 @@ static void op_port_add_tap(pn_svc_t *svc, pn_req_t *req)
         return;
     char err[256];
     sw_port_t *p;
-    int r = sw_port_add_tap(lan, pn_get_str(pn_req_args(req), "ifname", NULL), &p, err, sizeof(err));
+    pn_val_t *a = pn_req_args(req);
+    const char *macs = pn_get_str(a, "mac", NULL);
+    uint8_t mac[6];
+    if (macs && !pn_mac_parse(macs, mac)) {
+        pn_req_fail(req, PN_EINVAL, "mac '%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", macs);
+        return;
+    }
+    int r = sw_port_add_tap(lan, pn_get_str(a, "ifname", NULL), pn_get_str(a, "netns", NULL), macs ? mac : NULL, &p,
+                            err, sizeof(err));
     if (r != PN_OK) {
         pn_req_fail(req, r, "%s", err);
         return;

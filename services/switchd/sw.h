@@ -61,6 +61,7 @@ struct sw_port {
     unsigned nsniff;                 /* sniffers filtering on this port */
     char descr[SW_VDE_DESCR_MAX + 1];
     char ifname[IFNAMSIZ];
+    bool close_async;       /* tap made in a node's namespace (port.add_tap netns) */
     char data_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char peer[2 * sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
@@ -159,7 +160,10 @@ void sw_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
 
 /* port.c */
 void sw_vde_on_accept(pn_loop_t *loop, int fd, uint32_t events, void *arg);
-int sw_port_add_tap(sw_lan_t *lan, const char *ifname, sw_port_t **out, char *err, size_t errlen);
+/* A tap port; with netns (a name in /run/netns) the tap is created in that
+ * namespace; with mac it gets that station address. */
+int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, sw_port_t **out,
+                    char *err, size_t errlen);
 void sw_port_remove(sw_port_t *p, const char *reason);
 void sw_port_set_admin(sw_port_t *p, bool up);
 void sw_hs_close(sw_hs_t *hs, const char *why);

@@ -50,14 +50,11 @@ static void s_on_stop(pn_svc_t *svc)
             usleep(20000);
         }
         n->mon_pid = 0;
-        for (unsigned i = 0; i < n->nnics; i++)
-            vm_peer_port_del(n->nics[i].lan, n->nics[i].port);
-        if (n->kind == VM_NS) {
-            char ns[64], path[128];
-            vm_ns_name(vm, n, ns, sizeof(ns));
-            snprintf(path, sizeof(path), "/run/netns/%s", ns);
-            vm_netns_del(path);
-        }
+        if (n->kind == VM_NS)
+            vm_ns_teardown(vm, n);
+        else
+            for (unsigned i = 0; i < n->nnics; i++)
+                vm_peer_port_del(n->nics[i].lan, n->nics[i].port);
         vm_set_state(vm, n, VM_STOPPED);
     }
 }
@@ -94,6 +91,7 @@ int main(int argc, char **argv)
         vm_adopt(&vm, n);
     int rc = pn_svc_run(svc);
     vm_agentd_close();
+    vm_peer_close();
     pn_svc_destroy(&svc);
     return rc;
 }

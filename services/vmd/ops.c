@@ -206,14 +206,16 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
         nd->pidfd = -1;
         nd->stop_timer = NULL;
         nd->waiting = NULL;
-        for (unsigned i = 0; i < nd->nnics; i++)
-            vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
+        if (nd->kind == VM_NS)
+            vm_ns_teardown(vm, nd);
+        else
+            for (unsigned i = 0; i < nd->nnics; i++)
+                vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
         vm_peer_agent_unregister(nd);
     }
-    char ns[64];
     if (nd->kind == VM_NS) {
+        char ns[64], path[128];
         vm_ns_name(vm, nd, ns, sizeof(ns));
-        char path[128];
         snprintf(path, sizeof(path), "/run/netns/%s", ns);
         vm_netns_del(path);
     }

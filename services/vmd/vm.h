@@ -57,7 +57,7 @@ typedef struct {
     char lan[16];
     uint8_t mac[6];
     char ip[64];        /* "" = none */
-    char host_if[16];   /* ns: the switchd tap (its name on the host) */
+    char host_if[16];   /* ns: the switchd tap (born in the node's namespace as ifname) */
     unsigned port;      /* ns: its switchd port, 0 = none */
 } vm_nic_t;
 
@@ -144,6 +144,9 @@ void vm_node_dir(vm_t *vm, const vm_node_t *nd, const char *file, char *out, siz
 pn_val_t *vm_node_to_val(vm_t *vm, const vm_node_t *nd, bool full);
 /* Persist the spec and runtime facts (atomic). */
 int vm_node_save(vm_t *vm, vm_node_t *nd);
+/* durable=false skips the fsyncs: for runtime facts (which monitor runs
+ * the node, its state), which no node outlives a power cut to need. */
+int vm_node_save_opt(vm_t *vm, vm_node_t *nd, bool durable);
 /* Build a node from node.add args (validated by the schema); on failure
  * returns NULL with code/err set. */
 vm_node_t *vm_node_from_args(vm_t *vm, pn_val_t *a, int *code, char *err, size_t errlen);
@@ -191,6 +194,8 @@ void vm_pend_abort(vm_t *vm, vm_node_t *nd, int code, const char *fmt, ...) __at
 void vm_node_files_rm(vm_t *vm, vm_node_t *nd);
 void vm_ns_name(vm_t *vm, const vm_node_t *nd, char *out, size_t len);
 void vm_netns_del(const char *path);
+/* ns: remove the namespace, then the node's switchd ports. */
+void vm_ns_teardown(vm_t *vm, vm_node_t *nd);
 /* Monitor process entry (never returns). */
 uint64_t vm_proc_start_time(pid_t pid);
 int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen);
@@ -213,9 +218,15 @@ pid_t vm_job_pid(const vm_job_t *j);
 
 /* ------------------------------------------------------------ vm_peer.c */
 /* Thin calls to switchd, cfgdiskd and agentd. */
+/* Close the kept clients (before the zmq context ends). */
+void vm_peer_close(void);
 int vm_peer_lan_ensure(const char *lan, char *err, size_t errlen);
 int vm_peer_lan_exists(const char *lan, char *err, size_t errlen);
-int vm_peer_tap_add(const char *lan, char *ifname_out, unsigned *port, char *err, size_t errlen);
+/* A switchd tap on lan; with netns it is created in that namespace, with mac
+ * it has that address.  ifname_out: in, the name wanted ("" = any); out, its
+ * name. */
+int vm_peer_tap_add(const char *lan, const char *netns, const uint8_t *mac, char *ifname_out, unsigned *port,
+                    char *err, size_t errlen);
 void vm_peer_port_del(const char *lan, unsigned port);
 int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *err, size_t errlen);
 void vm_lan_dir(const char *lan, char *out, size_t len);

@@ -208,6 +208,11 @@ pn_val_t *vm_node_to_val(vm_t *vm, const vm_node_t *nd, bool full)
 
 int vm_node_save(vm_t *vm, vm_node_t *nd)
 {
+    return vm_node_save_opt(vm, nd, true);
+}
+
+int vm_node_save_opt(vm_t *vm, vm_node_t *nd, bool durable)
+{
     char dir[4200], path[4300];
     vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
     int r = pn_mkdirs(dir, 0750);
@@ -227,7 +232,7 @@ int vm_node_save(vm_t *vm, vm_node_t *nd)
     pn_map_set_str(m, "cfgdisk", nd->cfgdisk);
     pn_map_set_str(m, "accel", nd->accel);
     snprintf(path, sizeof(path), "%s/node.mp", dir);
-    r = pn_state_save(path, m);
+    r = pn_state_save_opt(path, m, durable);
     pn_val_free(m);
     return r;
 }

@@ -10,11 +10,46 @@
 
 #define VM_PEER_TIMEOUT_MS 10000
 
+/* One client per daemon, kept (see s_call). */
+static struct {
+    char svc[16];
+    pn_client_t *c;
+} s_clients[4];
+
+void vm_peer_close(void)
+{
+    for (int i = 0; i < 4; i++)
+        pn_client_destroy(&s_clients[i].c);
+}
+
 static int s_call(const char *svc, const char *op, pn_val_t *args, int timeout_ms, pn_val_t **data, char *err,
                   size_t errlen)
 {
     char msg[512] = "";
-    int r = pn_call(svc, op, args, timeout_ms, data, msg, sizeof(msg));
+    /* One client per daemon for vmd's life: a fresh zmq socket (and its
+     * handshake) per call cost more than the call.  The presence check
+     * stays per call, so a daemon that is down is an error at once. */
+    pn_client_t *c = NULL;
+    int r;
+    if (!pn_svc_socket_present(svc)) {
+        pn_val_free(args);
+        snprintf(msg, sizeof(msg), "plugnet-%s is not running (no socket in %s)", svc, pn_run_dir());
+        r = -ECONNREFUSED;
+        goto out;
+    }
+    for (int i = 0; i < 4 && !c; i++) {
+        if (!s_clients[i].c) {
+            snprintf(s_clients[i].svc, sizeof(s_clients[i].svc), "%s", svc);
+            s_clients[i].c = pn_client_new(svc);
+        }
+        if (s_clients[i].c && strcmp(s_clients[i].svc, svc) == 0)
+            c = s_clients[i].c;
+    }
+    if (c)
+        r = pn_client_call(c, op, args, timeout_ms, data, msg, sizeof(msg));
+    else
+        r = pn_call(svc, op, args, timeout_ms, data, msg, sizeof(msg));
+out:
     if (r == PN_OK)
         return PN_OK;
     if (r < 0) {
@@ -50,10 +85,18 @@ int vm_peer_lan_ensure(const char *lan, char *err, size_t errlen)
     return r == PN_EEXIST ? PN_OK : r;
 }
 
-int vm_peer_tap_add(const char *lan, char *ifname_out, unsigned *port, char *err, size_t errlen)
+int vm_peer_tap_add(const char *lan, const char *netns, const uint8_t *mac, char *ifname_out, unsigned *port,
+                    char *err, size_t errlen)
 {
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "lan", lan);
+    if (netns)
+        pn_map_set_str(a, "netns", netns);
+    if (mac) {
+        char m[18];
+        pn_mac_format(mac, m);
+        pn_map_set_str(a, "mac", m);
+    }
     if (ifname_out[0])
         pn_map_set_str(a, "ifname", ifname_out);
     pn_val_t *d = NULL;

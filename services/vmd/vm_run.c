@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "vm.h"
 #include "vm_ctl.h"
 #include "vm_host.h"
+#include "vm_net.h"
 
 #define VM_CONSOLE_TAIL 20
 
@@ -136,20 +138,6 @@ int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-/* ip(8), with its message (first line) in err on failure. */
-static int s_ip(const char *input, char *err, size_t errlen, const char *a0, const char *a1, const char *a2)
-{
-    char *argv[6] = { (char *)"ip", (char *)a0, (char *)a1, (char *)a2, NULL, NULL };
-    char out[512];
-    int r = vm_run_cmd(argv, input, out, sizeof(out));
-    if (r != 0) {
-        out[strcspn(out, "\n")] = 0;
-        snprintf(err, errlen, "ip %s %s: %s", a0 ? a0 : "", a1 ? a1 : "", out[0] ? out : "failed");
-        return PN_EINTERNAL;
-    }
-    return PN_OK;
-}
-
 /* ------------------------------------------------------------ events */
 
 void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st)
@@ -158,11 +146,15 @@ void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st)
     if (!vm_state_allowed(from, st))
         pn_warn("vmd: %s: unexpected state change %s -> %s", nd->name, vm_state_name(from), vm_state_name(st));
     nd->state = st;
-    /* Transient states are not worth an fsync: adoption and a restart
+    /* Transient states are not worth a save: adoption and a restart
      * only need to know whether a node was running and under which
-     * monitor (saved at RUNNING), or that it ended. */
+     * monitor (saved at RUNNING), or that it ended.  Nor is any of this
+     * worth an fsync: it is atomic against a crash of vmd, and after a
+     * power cut no node runs whatever the file says (adoption checks the
+     * monitor's pid and start time).  The spec itself is saved durably by
+     * node.add and nic.add/del. */
     if (st != VM_STARTING && st != VM_STOPPING && !(st == VM_DEFINED && from == VM_DEFINED))
-        vm_node_save(vm, nd);
+        vm_node_save_opt(vm, nd, false);
     pn_val_t *d = pn_map();
     pn_map_set_str(d, "name", nd->name);
     pn_map_set_str(d, "kind", vm_kind_name(nd->kind));
@@ -193,14 +185,12 @@ static int s_mgmt_ready(vm_t *vm, char *err, size_t errlen)
         char ifn[16];
         unsigned port;
         snprintf(ifn, sizeof(ifn), "%s", vm->mgmt_if);
-        r = vm_peer_tap_add("mgmt", ifn, &port, err, errlen);
+        r = vm_peer_tap_add("mgmt", NULL, NULL, ifn, &port, err, errlen);
         if (r != PN_OK)
             return r;
         char addr[64];
         snprintf(addr, sizeof(addr), "%s.255.254/16", vm->mgmt_prefix);
-        char cmds[256];
-        snprintf(cmds, sizeof(cmds), "addr replace %s dev %s\nlink set %s up\n", addr, vm->mgmt_if, vm->mgmt_if);
-        r = s_ip(cmds, err, errlen, "-batch", "-", NULL);
+        r = vm_host_link_addr_up(vm->mgmt_if, addr, err, errlen);
         if (r != PN_OK)
             return r;
     }
@@ -210,41 +200,31 @@ static int s_mgmt_ready(vm_t *vm, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- ns */
 
+/* The tap is born in the node's namespace with its final name and MAC
+ * (switchd creates it there): no move, no rename. */
 static int s_ns_nic_in(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
 {
     char ns[64];
     vm_ns_name(vm, nd, ns, sizeof(ns));
-    c->host_if[0] = 0;
-    int r = vm_peer_tap_add(c->lan, c->host_if, &c->port, err, errlen);
-    if (r != PN_OK)
+    snprintf(c->host_if, sizeof(c->host_if), "%s", c->ifname);
+    int r = vm_peer_tap_add(c->lan, ns, c->mac, c->host_if, &c->port, err, errlen);
+    if (r != PN_OK || !c->ip[0])
         return r;
-    char mac[18], cmds[512];
-    pn_mac_format(c->mac, mac);
-    {
-        char *argv[] = { (char *)"ip", (char *)"link", (char *)"set", c->host_if, (char *)"netns", ns, NULL };
-        char out[256];
-        if (vm_run_cmd(argv, NULL, out, sizeof(out)) != 0) {
-            out[strcspn(out, "\n")] = 0;
-            snprintf(err, errlen, "cannot move %s into %s: %s", c->host_if, ns, out);
-            vm_peer_port_del(c->lan, c->port);
-            c->port = 0;
-            return PN_EINTERNAL;
-        }
+    char path[128];
+    snprintf(path, sizeof(path), "/run/netns/%s", ns);
+    int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        r = PN_EINTERNAL;
+    } else {
+        r = vm_ns_addr_add(nsfd, c->ifname, c->ip, err, errlen);
+        close(nsfd);
     }
-    int n = snprintf(cmds, sizeof(cmds), "link set %s name %s address %s\n", c->host_if, c->ifname, mac);
-    if (c->ip[0])
-        n += snprintf(cmds + n, sizeof(cmds) - (size_t)n, "addr add %s dev %s\n", c->ip, c->ifname);
-    snprintf(cmds + n, sizeof(cmds) - (size_t)n, "link set %s up\n", c->ifname);
-    char *argv[] = { (char *)"ip", (char *)"-n", ns, (char *)"-batch", (char *)"-", NULL };
-    char out[256];
-    if (vm_run_cmd(argv, cmds, out, sizeof(out)) != 0) {
-        out[strcspn(out, "\n")] = 0;
-        snprintf(err, errlen, "cannot configure %s in %s: %s", c->ifname, ns, out);
+    if (r != PN_OK) {
         vm_peer_port_del(c->lan, c->port);
         c->port = 0;
-        return PN_EINTERNAL;
     }
-    return PN_OK;
+    return r;
 }
 
 /* What `ip netns del` does, without a fork: detach the bind mount that
@@ -255,18 +235,22 @@ void vm_netns_del(const char *path)
     unlink(path);
 }
 
-static void s_ns_teardown(vm_t *vm, vm_node_t *nd)
+/* The namespace goes first: once nothing holds it, the kernel tears it
+ * down with its links in the background, several namespaces in one batch.
+ * Closing a tap whose link is still there (port.del) would unregister it
+ * right away, waiting out RCU grace periods, one tap at a time. */
+void vm_ns_teardown(vm_t *vm, vm_node_t *nd)
 {
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
-        nd->nics[i].port = 0;
-        nd->nics[i].host_if[0] = 0;
-    }
     char ns[64];
     vm_ns_name(vm, nd, ns, sizeof(ns));
     char path[128];
     snprintf(path, sizeof(path), "/run/netns/%s", ns);
     vm_netns_del(path);
+    for (unsigned i = 0; i < nd->nnics; i++) {
+        vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
+        nd->nics[i].port = 0;
+        nd->nics[i].host_if[0] = 0;
+    }
 }
 
 static int s_ns_setup(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
@@ -275,19 +259,16 @@ static int s_ns_setup(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
     vm_ns_name(vm, nd, ns, sizeof(ns));
     char path[128];
     snprintf(path, sizeof(path), "/run/netns/%s", ns);
-    if (access(path, F_OK) == 0) {
-        char e2[256];
-        (void)s_ip(NULL, e2, sizeof(e2), "netns", "del", ns);
-    }
-    int r = s_ip(NULL, err, errlen, "netns", "add", ns);
+    /* A stale one from a node that ended while vmd was away. */
+    if (access(path, F_OK) == 0)
+        vm_netns_del(path);
+    int r = vm_netns_add(ns, err, errlen);
     if (r != PN_OK)
         return r;
-    char *argv[] = { (char *)"ip", (char *)"-n", ns, (char *)"link", (char *)"set", (char *)"lo", (char *)"up", NULL };
-    vm_run_cmd(argv, NULL, NULL, 0);
     for (unsigned i = 0; i < nd->nnics; i++) {
         r = s_ns_nic_in(vm, nd, &nd->nics[i], err, errlen);
         if (r != PN_OK) {
-            s_ns_teardown(vm, nd);
+            vm_ns_teardown(vm, nd);
             return r;
         }
     }
@@ -1113,7 +1094,7 @@ int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
         kill(mon, SIGKILL);
         waitpid(mon, NULL, 0);
         if (nd->kind == VM_NS)
-            s_ns_teardown(vm, nd);
+            vm_ns_teardown(vm, nd);
         snprintf(err, errlen, "the node's monitor did not start the guest");
         nd->mon_pid = 0;
         return PN_EINTERNAL;
@@ -1196,7 +1177,7 @@ static void s_finish(vm_t *vm, vm_node_t *nd)
     if (nd->guest_pid > 1)
         kill(-nd->guest_pid, SIGKILL);
     if (nd->kind == VM_NS)
-        s_ns_teardown(vm, nd);
+        vm_ns_teardown(vm, nd);
     vm_peer_agent_unregister(nd);
     bool crashed = !nd->stop_requested;
     if (crashed) {
@@ -1539,8 +1520,14 @@ int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen
         char ns[64];
         vm_ns_name(vm, nd, ns, sizeof(ns));
         vm_peer_port_del(c->lan, c->port);
-        char *argv[] = { (char *)"ip", (char *)"-n", ns, (char *)"link", (char *)"del", c->ifname, NULL };
-        vm_run_cmd(argv, NULL, NULL, 0);
+        /* Closing the tap (port.del) removes it; this is for the rest. */
+        char p[128];
+        snprintf(p, sizeof(p), "/run/netns/%s", ns);
+        int nsfd = open(p, O_RDONLY | O_CLOEXEC);
+        if (nsfd >= 0) {
+            (void)vm_link_del(nsfd, c->ifname);
+            close(nsfd);
+        }
         c->port = 0;
         return PN_OK;
     }
@@ -1558,11 +1545,22 @@ int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen
     return PN_OK;
 }
 
+static int s_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
 /* Remove a stopped node's files (the base image is never touched). */
 void vm_node_files_rm(vm_t *vm, vm_node_t *nd)
 {
     char dir[4200];
     vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
-    char *argv[] = { (char *)"rm", (char *)"-rf", "--", dir, NULL };
-    vm_run_cmd(argv, NULL, NULL, 0);
+    /* Depth first, never following a symlink out of the directory. */
+    (void)nftw(dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
