@@ -138,3 +138,20 @@ ag_qemu_boot() {
     ag-call agentd agent.register node="$_q" kind=qemu path="$_d/agent.sock" started_ns:="$(date +%s%N)" \
         ${AG_KNOCK_MS:+knock_ms:=$AG_KNOCK_MS} >/dev/null
 }
+
+# ag_firewall_check NODE: the guest drops all IP traffic with iptables (ping
+# to itself really fails), and exec and cp (3 MB both ways, checked) still
+# work; the policies go back to ACCEPT at the end.
+ag_firewall_check() {
+    plugnet exec "$1" -- ping -c 1 -W 2 127.0.0.1 >/dev/null &&
+    plugnet exec "$1" -- sh -c "iptables -P INPUT DROP; iptables -P OUTPUT DROP; iptables -P FORWARD DROP; iptables -F" &&
+    plugnet exec "$1" -- iptables -S >rules &&
+    grep -qx -- "-P INPUT DROP" rules && grep -qx -- "-P OUTPUT DROP" rules &&
+    ! plugnet exec "$1" -- ping -c 1 -W 2 127.0.0.1 >ping.out 2>&1 &&
+    ! grep -q "bytes from" ping.out &&
+    head -c 3000000 /dev/urandom >fw && plugnet cp fw "$1:/tmp/fw" &&
+    [ "$(plugnet exec "$1" -- sha256sum /tmp/fw | cut -d" " -f1)" = "$(sha256sum <fw | cut -d" " -f1)" ] &&
+    plugnet cp "$1:/tmp/fw" fw.back && cmp fw fw.back &&
+    plugnet exec "$1" -- sh -c "iptables -P INPUT ACCEPT; iptables -P OUTPUT ACCEPT; iptables -P FORWARD ACCEPT" &&
+    plugnet exec "$1" -- ping -c 1 -W 2 127.0.0.1 >/dev/null
+}

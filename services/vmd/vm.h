@@ -199,6 +199,8 @@ void vm_ns_teardown(vm_t *vm, vm_node_t *nd);
 /* Monitor process entry (never returns). */
 uint64_t vm_proc_start_time(pid_t pid);
 int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen);
+/* In a child about to exec: default signal dispositions, nothing blocked. */
+void vm_child_signals(void);
 
 /* -------------------------------------------------------------- ops.c */
 /* A held nic.del ended: code PN_OK removes the NIC from the spec, saves,

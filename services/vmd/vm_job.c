@@ -154,12 +154,7 @@ vm_job_t *vm_job_start(vm_t *vm, char *const argv[], unsigned deadline_ms, vm_jo
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != me)
             _exit(126);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int s = 1; s < NSIG; s++)
-            if (s != SIGKILL && s != SIGSTOP)
-                signal(s, SIG_DFL);
+        vm_child_signals();
         int nul = open("/dev/null", O_RDONLY);
         dup2(nul, 0);
         dup2(o[1], 1);

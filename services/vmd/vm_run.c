@@ -58,7 +58,7 @@ uint64_t vm_proc_start_time(pid_t pid)
 
 /* A child about to exec: default signal dispositions, nothing blocked
  * (vmd blocks the signals its signalfd reads). */
-static void s_child_signals(void)
+void vm_child_signals(void)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -90,7 +90,7 @@ int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen)
         return e;
     }
     if (pid == 0) {
-        s_child_signals();
+        vm_child_signals();
         if (input)
             dup2(in[0], 0);
         else {
@@ -769,7 +769,7 @@ static void s_group_wait(pid_t g, int ms)
 static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
 {
     setsid();
-    s_child_signals();
+    vm_child_signals();
     {
         char comm[16];
         snprintf(comm, sizeof(comm), "pnmon-%s", nd->name);
