@@ -28,9 +28,12 @@ test_expect_success ROOT,NETNS 'the seed rule: MACs, management address, host re
     test "$(vm_field seed ".nics[] | select(.ifname == \"eth0\") | .mac")" = 02:00:0c:22:00:00 &&
     test "$(vm_field seed .mgmt_ip)" = "$PLUGNET_MGMT_PREFIX.12.34/16" &&
     ns=$(vm_field seed .netns) &&
-    ip -n "$ns" link show eth1 | grep -q "link/ether 02:00:0c:22:00:01" &&
-    test "$(nsenter -t "$(vm_field seed .pid)" -u hostname)" = seed &&
-    retry_until 5 ping -n -q -c1 -W1 "$PLUGNET_MGMT_PREFIX.12.34" >/dev/null
+    { ip -n "$ns" link show eth1 | grep -q "link/ether 02:00:0c:22:00:01" ||
+      { echo "eth1 in $ns:"; ip -n "$ns" link; false; }; } &&
+    { test "$(nsenter -t "$(vm_field seed .pid)" -u hostname)" = seed ||
+      { echo "hostname: $(nsenter -t "$(vm_field seed .pid)" -u hostname)"; false; }; } &&
+    { retry_until 20 ping -n -q -c1 -W1 "$PLUGNET_MGMT_PREFIX.12.34" >/dev/null ||
+      { echo "the host cannot ping $PLUGNET_MGMT_PREFIX.12.34:"; ip -br addr; ip -n "$ns" -br addr; plugnet port ls mgmt; false; }; }
 '
 
 test_expect_success ROOT,NETNS 'nic.add plugs eth2 live on a new LAN; nic.del unplugs it' '
