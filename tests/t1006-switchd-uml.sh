@@ -21,8 +21,11 @@ uml_pair() {
     _bpid=$!
     sw_uml "$TEST_DIR/root" a.$3.log "$1" pn_name=a pn_ip=10.36.0.1 pn_peer=10.36.0.2 pn_run=$3
     wait $_bpid
+    _bst=$?
     grep PNGUEST a.$3.log b.$3.log
-    grep -q "PNGUEST PING_OK" a.$3.log && grep -q "PNGUEST b halting" b.$3.log
+    grep -q "PNGUEST PING_OK" a.$3.log && grep -q "PNGUEST b halting" b.$3.log && return 0
+    echo "== the end of b's console (status of its run: $_bst)"; tail -n 25 b.$3.log
+    return 1
 }
 
 test_expect_success UML,BUSYBOX 'two UML guests ping over the daemon transport' '
