@@ -666,15 +666,30 @@ static int s_unreachable(const char *err)
     return CLI_UNREACHABLE;
 }
 
-int cmd_up(int argc, char **argv)
+/* The lab file named on the command line of VERB, loaded: NULL with *rc
+ * set (help printed, a usage error, or a broken file) otherwise. */
+static topo_t *s_open_lab(int argc, char **argv, const char *verb, int *rc)
 {
     const char *file;
-    int r = s_lab_args(argc, argv, "up", &file, true);
-    if (r < 0)
-        return r == -1 ? CLI_OK : CLI_USAGE;
+    int r = s_lab_args(argc, argv, verb, &file, true);
+    if (r < 0) {
+        *rc = r == -1 ? CLI_OK : CLI_USAGE;
+        return NULL;
+    }
     topo_t *t = NULL;
-    if (s_load(file, &t) < 0)
-        return CLI_USAGE;
+    if (s_load(file, &t) < 0) {
+        *rc = CLI_USAGE;
+        return NULL;
+    }
+    return t;
+}
+
+int cmd_up(int argc, char **argv)
+{
+    int r;
+    topo_t *t = s_open_lab(argc, argv, "up", &r);
+    if (!t)
+        return r;
     topo_record_t rec;
     s_record_load(t->name, &rec, NULL);
     topo_live_t live;
@@ -773,13 +788,10 @@ int cmd_up(int argc, char **argv)
 
 int cmd_down(int argc, char **argv)
 {
-    const char *file;
-    int r = s_lab_args(argc, argv, "down", &file, true);
-    if (r < 0)
-        return r == -1 ? CLI_OK : CLI_USAGE;
-    topo_t *t = NULL;
-    if (s_load(file, &t) < 0)
-        return CLI_USAGE;
+    int r;
+    topo_t *t = s_open_lab(argc, argv, "down", &r);
+    if (!t)
+        return r;
     topo_record_t rec;
     bool have_rec = s_record_load(t->name, &rec, NULL) == 0;
     topo_live_t live;
