@@ -2,6 +2,8 @@
 # cfgdiskd needs no privilege: run as nobody with no capability at all (not
 # even in its bounding set), it builds both disk formats, and its PLUGNET
 # disk is byte-identical to the one a root daemon builds from the same spec.
+# Whatever nobody runs or reads is copied into the test's own directory, so
+# the test passes wherever the checkout lives (root's 0700 home included).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cd-lib.sh"
 
@@ -13,6 +15,8 @@ cd_spec_full n5 5 plugnet >"$TEST_DIR/spec.json"
 cd_spec_full n5 5 cidata >"$TEST_DIR/spec-ci.json"
 
 U=$TEST_DIR/nobody
+NBIN=$TEST_DIR/nobody-bin
+AS_NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all"
 stop_nobody() { [ -n "${NPID:-}" ] && kill "$NPID" 2>/dev/null; true; }
 test_atexit stop_nobody
 # as_nobody_env CMD...: a command against the nobody daemon's run dir.
@@ -20,10 +24,15 @@ nobody_call() { PLUGNET_RUN_DIR=$U/run PLUGNET_STATE_DIR=$U/state cd-call "$@"; 
 
 test_expect_success ROOT,SETPRIV 'plugnet-cfgdiskd starts as nobody without any capability' '
     chmod 711 "$TEST_DIR" &&
-    mkdir -p "$U" && chown 65534:65534 "$U" &&
-    { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
-        env PLUGNET_RUN_DIR="$U/run" PLUGNET_STATE_DIR="$U/state" \
-        "$PLUGNET_BUILD/bin/plugnet-cfgdiskd" >"$TEST_DIR/nobody.log" 2>&1 & } &&
+    mkdir -p "$U" "$NBIN" && chown 65534:65534 "$U" &&
+    cp "$PLUGNET_BUILD/bin/plugnet-cfgdiskd" "$NBIN/" &&
+    chmod 755 "$NBIN" "$NBIN/plugnet-cfgdiskd" &&
+    if ! $AS_NOBODY test -x "$NBIN/plugnet-cfgdiskd" -a -r "$PLUGNET_AGENT"
+    then
+        say "nobody cannot reach $NBIN: is a parent of $TEST_DIR private?" && false
+    fi &&
+    { $AS_NOBODY env PLUGNET_RUN_DIR="$U/run" PLUGNET_STATE_DIR="$U/state" \
+        "$NBIN/plugnet-cfgdiskd" >"$TEST_DIR/nobody.log" 2>&1 & } &&
     NPID=$! &&
     retry_until 20 nobody_call cfgdiskd ping >/dev/null &&
     grep -E "^(Uid|Gid):" /proc/$NPID/status &&
@@ -60,8 +69,10 @@ test_expect_success ROOT,SETPRIV 'root and nobody build byte-identical disks fro
 '
 
 test_expect_success ROOT,SETPRIV 'everything the nobody daemon wrote is its own, no staging left behind' '
-    test -z "$(find "$U" ! -user 65534)" &&
-    test -z "$(ls -A "$U/state/cfgdisk/tmp")"
+    find "$U" ! -user 65534 >"$TEST_DIR/not-nobodys" &&
+    test ! -s "$TEST_DIR/not-nobodys" &&
+    ls -A "$U/state/cfgdisk/tmp" >"$TEST_DIR/staging" &&
+    test ! -s "$TEST_DIR/staging"
 '
 
 test_done
