@@ -3,7 +3,8 @@
 #   make            build every binary into build/bin/
 #   make check      build + run the tests (prove)
 #   make check SANITIZE=1   the same with ASan + UBSan (objects in build/asan)
-#   make fuzz       libFuzzer targets (clang), FUZZ_RUNS / FUZZ_TIME
+#   make fuzz       libFuzzer targets (clang), FUZZ_RUNS / FUZZ_TIME / FUZZ_TIMEOUT;
+#                   fails on a crash, a leak or a slow input (scripts/fuzz-run.sh)
 #   make bench      benchmarks against peers, printing ratios
 #   make deps       install the Debian packages (idempotent)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -131,24 +132,31 @@ check-systemd: all
 	    prove --exec '' -v --timer $(PROVE_FLAGS) $(sort $(wildcard tests/systemd/t[0-9]*.sh))
 
 # --------------------------------------------------------------- fuzz
-FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+# Every target runs through scripts/fuzz-run.sh, which fails on a crash (any
+# sanitizer report), a leak, an out-of-memory or an input slower than
+# FUZZ_TIMEOUT seconds, by libFuzzer's own exit status; make fuzz runs every
+# target and then fails if any did.  FUZZ_DIR lets tests/t0002 run this very
+# recipe on a planted target.
+FUZZ_DIR ?= fuzz
+FUZZ_TARGETS ?= $(patsubst $(FUZZ_DIR)/%.c,%,$(wildcard $(FUZZ_DIR)/*.c))
 FUZZ_RUNS ?= 1000000
 FUZZ_TIME ?= 120
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+FUZZ_TIMEOUT ?= 10
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+               -D_GNU_SOURCE \
                -Iproto -Iservices/common -Iservices/switchd -Iservices/agentd -Iservices/agentd/guest \
                -Iservices/cfgdiskd -Iservices/vmd -Icli
 # Each target lists the sources it needs on a "// FUZZ_SOURCES:" line.
-fuzz_srcs = $(shell sed -n 's|^// FUZZ_SOURCES:||p' fuzz/$(1).c)
-$(BUILD)/fuzz/%: fuzz/%.c $(PROTO_SRC) $(SVC_SRC)
+fuzz_srcs = $(shell sed -n 's|^// FUZZ_SOURCES:||p' $(FUZZ_DIR)/$(1).c)
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: $(FUZZ_DIR)/%.c $$(call fuzz_srcs,$$*) $(PROTO_SRC) $(SVC_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(call fuzz_srcs,$*) $(LDLIBS)
 fuzz: $(foreach f,$(FUZZ_TARGETS),$(BUILD)/fuzz/$(f))
-	@for f in $(FUZZ_TARGETS); do \
-	    mkdir -p $(BUILD)/fuzz/corpus-$$f; \
-	    echo "== fuzz $$f: up to $(FUZZ_RUNS) runs or $(FUZZ_TIME) s"; \
-	    $(BUILD)/fuzz/$$f -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-	        $(BUILD)/fuzz/corpus-$$f fuzz/corpus/$$f 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|Done' || exit 1; \
-	done
+	@fail=0; for f in $(FUZZ_TARGETS); do \
+	    FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_TIME=$(FUZZ_TIME) FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) \
+	        scripts/fuzz-run.sh $(BUILD)/fuzz/$$f $(BUILD)/fuzz/work-$$f $(FUZZ_DIR)/corpus/$$f || fail=1; \
+	done; exit $$fail
 
 # --------------------------------------------------------------- bench
 bench: all
