@@ -614,8 +614,9 @@ static pn_val_t *s_conv(const msgpack_object *o)
                 return NULL;
             }
             /* Keys with embedded NULs are truncated at the NUL; such a key
-             * cannot match a schema key, so it is simply unknown. */
-            char *key = strndup(k->via.str.ptr, k->via.str.size);
+             * cannot match a schema key, so it is simply unknown.  An empty
+             * key comes with a NULL ptr, which strndup must not be given. */
+            char *key = k->via.str.size ? strndup(k->via.str.ptr, k->via.str.size) : strdup("");
             if (!key || !pn_map_set(m, key, s_conv(&o->via.map.ptr[i].val))) {
                 free(key);
                 pn_val_free(m);
