@@ -495,7 +495,7 @@ static void s_report(cli_boot_t *self, bw_node_t *b, const char *why)
     } else
         fprintf(stderr, "; its console (%s) stayed silent\n", log ? log : "none");
     if (!self->failure[0])
-        snprintf(self->failure, sizeof(self->failure), "node %s %s (console log: %s)", b->name, why,
+        snprintf(self->failure, sizeof(self->failure), "node %s %s; console log: %s", b->name, why,
                  log ? log : "none");
 }
 
