@@ -22,8 +22,8 @@ ready_exec() {
     while [ $_i -lt "$2" ]; do
         _i=$((_i + 1))
         plugnet node start --wait=180 "$1" >start.out 2>start.err || { echo "round $_i: start failed"; cat start.err; return 1; }
-        grep -q "^$1 ready in [0-9.]*s (agent up)\$" start.out || { echo "round $_i: no summary"; cat start.out; return 1; }
         test "$(plugnet exec --wait 0 "$1" -- hostname)" = "$1" || { echo "round $_i: exec failed"; return 1; }
+        grep -q "^$1 ready in [0-9.]*s (agent up)\$" start.out || { echo "round $_i: no summary"; cat start.out; return 1; }
         plugnet node stop "$1" >/dev/null || return 1
     done
 }
