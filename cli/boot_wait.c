@@ -366,10 +366,17 @@ static void s_event(cli_boot_t *self, pn_msg_t *ev)
         if (!b || b->failed)
             return;
         const char *st = pn_get_str(ev->data, "state", "?");
+        /* "defined" is node.add's, queued before the start. */
+        if (!strcmp(st, "defined"))
+            return;
         snprintf(b->state, sizeof(b->state), "%s", st);
         if (!b->followed)
             return;
-        s_say(self, b->name, st, at);
+        /* vmd's and agentd's events interleave in any order: a node's
+         * agent.up may be seen before its "running". */
+        bool late = b->done && (!strcmp(st, "starting") || !strcmp(st, "running"));
+        if (!late)
+            s_say(self, b->name, st, at);
         /* Dead, whether before or after it was ready: the user cannot use it. */
         if (!strcmp(st, "crashed") || !strcmp(st, "stopped") || !strcmp(st, "stopping")) {
             b->failed = true;
