@@ -1,4 +1,4 @@
-/* boot_wait: live boot progress and --wait for `plugnet node start`. */
+/* boot_wait: live boot progress and readiness for `plugnet node start` and `plugnet up`. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,11 +22,13 @@ typedef struct {
     char name[16];
     char kind[8];
     char log[4200];
+    char kept[4400];       /* where the console log was copied on a failure */
     off_t off;             /* console.log offset before the start */
-    bool followed, done, failed;
+    bool followed, done, failed, reported;
+    bool config, agent;    /* milestones: "config done" seen, agent.up seen */
     char state[16];
-    const char *how;       /* "config", "agent", "running" */
-    uint64_t done_ms;      /* since the waiter began */
+    const char *how;       /* "agent", "config", "running" */
+    uint64_t done_ms, config_ms, agent_ms; /* since the waiter began */
     int64_t exit_status;
     bool have_exit;
     char part[BW_LINE];    /* the unfinished console line */
@@ -39,12 +41,16 @@ typedef struct {
 
 struct cli_boot {
     void *sub;
+    cli_boot_out_t out;
     bool tty;
+    bool agentd;            /* agentd runs: a node is ready once its agent is up */
     int ino;
     uint64_t t0_ns, t0_ms;  /* wall clock (events carry it) and monotonic */
     bw_node_t nodes[BW_MAX];
     int n;
     bool line_drawn;
+    char keep[4200];
+    char failure[1024];
 };
 
 static volatile sig_atomic_t s_intr;
@@ -54,12 +60,13 @@ static void s_on_sigint(int sig)
     s_intr = 1;
 }
 
-cli_boot_t *cli_boot_new(bool tty)
+cli_boot_t *cli_boot_new(cli_boot_out_t out)
 {
     cli_boot_t *self = calloc(1, sizeof(*self));
     if (!self)
         return NULL;
-    self->tty = tty;
+    self->out = out;
+    self->tty = out == CLI_BOOT_TTY;
     self->t0_ns = pn_now_ns();
     self->t0_ms = pn_mono_ms();
     self->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -78,8 +85,11 @@ cli_boot_t *cli_boot_new(bool tty)
     for (int i = 0; i < 2; i++) {
         char ep[4200];
         if (pn_endpoint(svcs[i], "pub", ep, sizeof(ep)) == 0 && zmq_connect(self->sub, ep) == 0 &&
-            pn_svc_socket_present(svcs[i]))
+            pn_svc_socket_present(svcs[i])) {
             expect++;
+            if (i == 1)
+                self->agentd = true;
+        }
     }
     uint64_t deadline = pn_mono_ms() + 3000;
     for (int acked = 0; acked < expect && pn_mono_ms() < deadline;) {
@@ -114,6 +124,12 @@ void cli_boot_destroy(cli_boot_t **self_p)
         close(self->ino);
     free(self);
     *self_p = NULL;
+}
+
+void cli_boot_keep(cli_boot_t *self, const char *dir)
+{
+    if (self)
+        snprintf(self->keep, sizeof(self->keep), "%s", dir ? dir : "");
 }
 
 static bw_node_t *s_find(cli_boot_t *self, const char *name)
@@ -174,7 +190,7 @@ static const char *s_tail_last(const bw_node_t *b)
     return b->ntail ? b->tail[(b->first + b->ntail - 1) % BW_TAIL] : "";
 }
 
-static void s_mark_done(cli_boot_t *self, bw_node_t *b, const char *how);
+static void s_milestone(cli_boot_t *self, bw_node_t *b, const char *what, uint64_t ms);
 
 /* One console line: printable only (escape sequences and control
  * characters dropped), blank lines ignored. */
@@ -208,8 +224,8 @@ static void s_line(cli_boot_t *self, bw_node_t *b, const char *raw)
     if (t[0] == '[' && t[1] == '<')
         return;
     s_tail_push(b, clean);
-    if (!b->done && strstr(clean, BW_DONE_MARK))
-        s_mark_done(self, b, "config");
+    if (!b->config && strstr(clean, BW_DONE_MARK))
+        s_milestone(self, b, "config", pn_mono_ms() - self->t0_ms);
 }
 
 static void s_read_console(cli_boot_t *self, bw_node_t *b)
@@ -290,7 +306,8 @@ static void s_draw(cli_boot_t *self)
         return;
     }
     char line[1024];
-    int len = snprintf(line, sizeof(line), "[%5.1fs] %s %s", s_secs(self), show->name, show->state);
+    int len = snprintf(line, sizeof(line), "[%5.1fs] %s %s%s", s_secs(self), show->name, show->state,
+                       show->config && self->agentd ? ", config done, waiting for its agent" : "");
     if (pending > 1)
         len += snprintf(line + len, sizeof(line) - (size_t)len, " (+%d)", pending - 1);
     if (show->ntail)
@@ -303,14 +320,40 @@ static void s_draw(cli_boot_t *self)
     self->line_drawn = true;
 }
 
-static void s_mark_done(cli_boot_t *self, bw_node_t *b, const char *how)
+/* Ready by the rule of the header: the agent up (config done, running
+ * without agentd). */
+static void s_check_ready(cli_boot_t *self, bw_node_t *b)
 {
+    if (b->done || b->failed || !b->followed)
+        return;
+    const char *how = NULL;
+    if (self->agentd)
+        how = b->agent ? "agent" : NULL;
+    else if (!strcmp(b->kind, "ns"))
+        how = !strcmp(b->state, "running") ? "running" : NULL;
+    else
+        how = b->config ? "config" : NULL;
+    if (!how)
+        return;
     b->done = true;
     b->how = how;
-    b->done_ms = pn_mono_ms() - self->t0_ms;
-    char what[64];
-    snprintf(what, sizeof(what), "%s", !strcmp(how, "config") ? "config done" : !strcmp(how, "agent") ? "agent up" : "running");
-    s_say(self, b->name, what, (double)b->done_ms / 1000.0);
+    b->done_ms = !strcmp(how, "agent") ? b->agent_ms : !strcmp(how, "config") ? b->config_ms : pn_mono_ms() - self->t0_ms;
+    s_say(self, b->name, "ready", (double)b->done_ms / 1000.0);
+}
+
+/* ms: since the waiter began. */
+static void s_milestone(cli_boot_t *self, bw_node_t *b, const char *what, uint64_t ms)
+{
+    if (!strcmp(what, "config")) {
+        b->config = true;
+        b->config_ms = ms;
+        s_say(self, b->name, "config done", (double)ms / 1000.0);
+    } else {
+        b->agent = true;
+        b->agent_ms = ms;
+        s_say(self, b->name, "agent up", (double)ms / 1000.0);
+    }
+    s_check_ready(self, b);
 }
 
 /* ------------------------------------------------------------- events */
@@ -320,23 +363,33 @@ static void s_event(cli_boot_t *self, pn_msg_t *ev)
     double at = ev->ts > self->t0_ns ? (double)(ev->ts - self->t0_ns) / 1e9 : 0.0;
     if (!strcmp(ev->type, "node.state")) {
         bw_node_t *b = s_find(self, pn_get_str(ev->data, "name", ""));
-        if (!b || b->done || b->failed)
+        if (!b || b->failed)
             return;
         const char *st = pn_get_str(ev->data, "state", "?");
+        /* "defined" is node.add's, queued before the start. */
+        if (!strcmp(st, "defined"))
+            return;
         snprintf(b->state, sizeof(b->state), "%s", st);
-        s_say(self, b->name, st, at);
+        if (!b->followed)
+            return;
+        /* vmd's and agentd's events interleave in any order: a node's
+         * agent.up may be seen before its "running". */
+        bool late = b->done && (!strcmp(st, "starting") || !strcmp(st, "running"));
+        if (!late)
+            s_say(self, b->name, st, at);
+        /* Dead, whether before or after it was ready: the user cannot use it. */
         if (!strcmp(st, "crashed") || !strcmp(st, "stopped") || !strcmp(st, "stopping")) {
             b->failed = true;
             if (pn_get(ev->data, "exit_status")) {
                 b->have_exit = true;
                 b->exit_status = pn_get_int(ev->data, "exit_status", 0);
             }
-        } else if (!strcmp(st, "running") && !strcmp(b->kind, "ns"))
-            s_mark_done(self, b, "running");
+        } else
+            s_check_ready(self, b);
     } else if (!strcmp(ev->type, "agent.up")) {
         bw_node_t *b = s_find(self, pn_get_str(ev->data, "node", ""));
-        if (b && b->followed && !b->done && !b->failed)
-            s_mark_done(self, b, "agent");
+        if (b && b->followed && !b->agent && !b->failed)
+            s_milestone(self, b, "agent", (uint64_t)(at * 1000));
     }
 }
 
@@ -370,6 +423,65 @@ static void s_drain_events(cli_boot_t *self)
 
 /* --------------------------------------------------------------- wait */
 
+/* Copy FROM to TO (whose directory is made): 0 or -errno. */
+static int s_copy(const char *from, const char *to)
+{
+    char dir[4400];
+    snprintf(dir, sizeof(dir), "%s", to);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return -e;
+    }
+    char buf[65536];
+    ssize_t r;
+    int rc = 0;
+    while ((r = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, (size_t)r) != r) {
+            rc = -EIO;
+            break;
+        }
+    if (r < 0)
+        rc = -errno;
+    close(in);
+    if (close(out) < 0 && !rc)
+        rc = -errno;
+    return rc;
+}
+
+/* The console log the user is pointed to: a copy that outlives the node
+ * when the caller asked for one, else the node's own. */
+static const char *s_log_path(cli_boot_t *self, bw_node_t *b)
+{
+    if (b->kept[0])
+        return b->kept;
+    if (!b->log[0])
+        return NULL;
+    if (self->keep[0]) {
+        char to[4400];
+        snprintf(to, sizeof(to), "%s/%s/console.log", self->keep, b->name);
+        int r = s_copy(b->log, to);
+        if (r == 0) {
+            snprintf(b->kept, sizeof(b->kept), "%s", to);
+            return b->kept;
+        }
+        fprintf(stderr, "plugnet: cannot keep %s as %s: %s\n", b->log, to, strerror(-r));
+    }
+    return b->log;
+}
+
 static void s_report(cli_boot_t *self, bw_node_t *b, const char *why)
 {
     /* What the console said last may not have been read yet. */
@@ -379,13 +491,107 @@ static void s_report(cli_boot_t *self, bw_node_t *b, const char *why)
         s_line(self, b, b->part);
         b->plen = 0;
     }
+    b->reported = true;
+    const char *log = s_log_path(self, b);
     fprintf(stderr, "plugnet: node '%s' %s", b->name, why);
     if (b->ntail) {
         fprintf(stderr, "; last console lines:\n");
         for (int i = 0; i < b->ntail; i++)
             fprintf(stderr, "  | %s\n", b->tail[(b->first + i) % BW_TAIL]);
+        fprintf(stderr, "plugnet: the whole console log: %s\n", log ? log : "none");
     } else
-        fprintf(stderr, "; its console (%s) stayed silent\n", b->log[0] ? b->log : "none");
+        fprintf(stderr, "; its console (%s) stayed silent\n", log ? log : "none");
+    if (!self->failure[0])
+        snprintf(self->failure, sizeof(self->failure), "node %s %s; console log: %s", b->name, why,
+                 log ? log : "none");
+}
+
+/* Why a node is not ready yet, for a timeout: its state and what is
+ * missing. */
+static void s_pending_why(cli_boot_t *self, bw_node_t *b, char *out, size_t len)
+{
+    size_t l = (size_t)snprintf(out, len, "it is %s", b->state);
+    if (strcmp(b->kind, "ns") != 0 && l < len) {
+        if (b->config)
+            l += (size_t)snprintf(out + l, len - l, "; config done after %.1fs", (double)b->config_ms / 1000.0);
+        else
+            l += (size_t)snprintf(out + l, len - l, ": no '" BW_DONE_MARK "' on its console");
+    }
+    if (l >= len)
+        return;
+    if (!self->agentd) {
+        snprintf(out + l, len - l, "%s", strcmp(b->kind, "ns") ? " and no agent up" : "");
+        return;
+    }
+    /* agentd says why the agent is not up. */
+    char msg[256] = "", reason[200] = "no answer from agentd";
+    pn_val_t *d = NULL;
+    if (pn_call("agentd", "agent.ls", NULL, 3000, &d, msg, sizeof(msg)) == PN_OK) {
+        snprintf(reason, sizeof(reason), "not registered with agentd");
+        pn_val_t *arr = pn_get(d, "agents");
+        for (size_t i = 0; i < pn_len(arr); i++)
+            if (!strcmp(pn_get_str(pn_at(arr, i), "node", ""), b->name))
+                snprintf(reason, sizeof(reason), "%s", pn_get_str(pn_at(arr, i), "reason", "?"));
+    }
+    pn_val_free(d);
+    snprintf(out + l, len - l, "; its agent is not up (agentd: %s)", reason);
+}
+
+/* Report each followed node that failed and was not reported yet. */
+static int s_report_failed(cli_boot_t *self)
+{
+    int rc = CLI_OK;
+    for (int i = 0; i < self->n; i++) {
+        bw_node_t *b = &self->nodes[i];
+        if (!b->followed || !b->failed || b->reported)
+            continue;
+        s_clear_line(self);
+        fflush(stdout);
+        char why[160], st[48] = "";
+        if (b->have_exit)
+            snprintf(st, sizeof(st), " (exit status %lld)", (long long)b->exit_status);
+        snprintf(why, sizeof(why), "%s %s%s", b->state,
+                 b->done ? "after it was ready" : "before its boot completed", st);
+        s_report(self, b, why);
+        rc = CLI_REFUSED;
+    }
+    return rc;
+}
+
+static void s_summary(cli_boot_t *self)
+{
+    if (self->out != CLI_BOOT_SUMMARY)
+        return;
+    int n = 0;
+    uint64_t last = 0;
+    for (int i = 0; i < self->n; i++)
+        if (self->nodes[i].followed && self->nodes[i].done) {
+            n++;
+            if (self->nodes[i].done_ms > last)
+                last = self->nodes[i].done_ms;
+        }
+    if (!n)
+        return;
+    if (n == 1) {
+        for (int i = 0; i < self->n; i++) {
+            bw_node_t *b = &self->nodes[i];
+            if (b->followed && b->done)
+                printf("%s ready in %.1fs (%s)\n", b->name, (double)b->done_ms / 1000.0,
+                       !strcmp(b->how, "agent") ? "agent up" : !strcmp(b->how, "config") ? "config done" : "running");
+        }
+    } else {
+        printf("%d nodes ready in %.1fs (", n, (double)last / 1000.0);
+        const char *sep = "";
+        for (int i = 0; i < self->n; i++) {
+            bw_node_t *b = &self->nodes[i];
+            if (b->followed && b->done) {
+                printf("%s%s %.1fs", sep, b->name, (double)b->done_ms / 1000.0);
+                sep = ", ";
+            }
+        }
+        printf(")\n");
+    }
+    fflush(stdout);
 }
 
 int cli_boot_wait(cli_boot_t *self, int timeout_ms, bool soft)
@@ -403,28 +609,15 @@ int cli_boot_wait(cli_boot_t *self, int timeout_ms, bool soft)
         int pending = 0;
         for (int i = 0; i < self->n; i++) {
             bw_node_t *b = &self->nodes[i];
-            if (!b->followed || b->done || b->failed)
+            if (!b->followed || b->failed)
                 continue;
-            s_read_console(self, b);
+            if (!b->config)
+                s_read_console(self, b);
             if (!b->done && !b->failed)
                 pending++;
         }
-        for (int i = 0; i < self->n; i++) {
-            bw_node_t *b = &self->nodes[i];
-            if (!b->followed || !b->failed)
-                continue;
-            s_clear_line(self);
-            fflush(stdout);
-            char why[128];
-            if (b->have_exit)
-                snprintf(why, sizeof(why), "%s before its boot completed (exit status %lld)", b->state,
-                         (long long)b->exit_status);
-            else
-                snprintf(why, sizeof(why), "%s before its boot completed", b->state);
-            s_report(self, b, why);
-            b->followed = false;
+        if (s_report_failed(self) != CLI_OK)
             rc = CLI_REFUSED;
-        }
         if (!pending)
             break;
         if (s_intr) {
@@ -443,17 +636,16 @@ int cli_boot_wait(cli_boot_t *self, int timeout_ms, bool soft)
                 bw_node_t *b = &self->nodes[i];
                 if (!b->followed || b->done || b->failed)
                     continue;
-                char why[256];
+                char why[700], pw[600];
+                s_pending_why(self, b, pw, sizeof(pw));
                 if (soft) {
                     fprintf(stderr, "plugnet: node '%s' is still booting after %gs (%s); not waiting longer\n",
-                            b->name, (double)timeout_ms / 1000.0, b->state);
+                            b->name, (double)timeout_ms / 1000.0, pw);
                     continue;
                 }
-                snprintf(why, sizeof(why),
-                         "did not finish booting within %gs (it is %s: no '" BW_DONE_MARK
-                         "' on its console and no agent up)",
-                         (double)timeout_ms / 1000.0, b->state);
+                snprintf(why, sizeof(why), "did not finish booting within %gs (%s)", (double)timeout_ms / 1000.0, pw);
                 s_report(self, b, why);
+                b->failed = true;
                 rc = CLI_REFUSED;
             }
             break;
@@ -473,9 +665,45 @@ int cli_boot_wait(cli_boot_t *self, int timeout_ms, bool soft)
                 ;
         }
     }
+    if (rc == CLI_OK)
+        s_summary(self);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return rc;
+}
+
+int cli_boot_check(cli_boot_t *self)
+{
+    if (!self)
+        return CLI_OK;
+    s_drain_events(self);
+    /* The events may still be on their way: ask vmd too. */
+    for (int i = 0; i < self->n; i++) {
+        bw_node_t *b = &self->nodes[i];
+        if (!b->followed || b->failed)
+            continue;
+        pn_val_t *a = pn_map(), *d = NULL;
+        char msg[256];
+        pn_map_set_str(a, "name", b->name);
+        if (pn_call("vmd", "node.show", a, 10000, &d, msg, sizeof(msg)) == PN_OK) {
+            const char *st = pn_get_str(d, "state", "?");
+            if (strcmp(st, "running") != 0 && strcmp(st, "starting") != 0) {
+                snprintf(b->state, sizeof(b->state), "%s", st);
+                b->failed = true;
+                if (pn_get(d, "exit_status")) {
+                    b->have_exit = true;
+                    b->exit_status = pn_get_int(d, "exit_status", 0);
+                }
+            }
+        }
+        pn_val_free(d);
+    }
+    return s_report_failed(self);
+}
+
+const char *cli_boot_failure(const cli_boot_t *self)
+{
+    return self ? self->failure : "";
 }
 
 void cli_boot_annotate(cli_boot_t *self, const char *name, pn_val_t *m)
@@ -485,4 +713,8 @@ void cli_boot_annotate(cli_boot_t *self, const char *name, pn_val_t *m)
         return;
     pn_map_set_uint(m, "boot_ms", b->done_ms);
     pn_map_set_str(m, "booted", b->how);
+    if (b->config)
+        pn_map_set_uint(m, "config_ms", b->config_ms);
+    if (b->agent)
+        pn_map_set_uint(m, "agent_ms", b->agent_ms);
 }

@@ -5,6 +5,11 @@
  * channel framing (docs/AGENT.md).  One connection is one session; closing
  * it ends the session and the agent kills the remote process group.
  *
+ * A node that is still booting (its agent not up yet since the node
+ * started) is waited for, up to AGENT_BOOT_WAIT_S by default: `plugnet node
+ * start u1; plugnet exec u1 -- ...` works.  `--wait S` waits up to S seconds
+ * in any case (an agent that is reconnecting too); `--wait 0` never waits.
+ *
  * Exit codes: exec and shell exit with the remote status (128+N when a
  * signal N killed it, 124 when --timeout fired); 255 when plugnet itself
  * failed (like ssh).  cp exits 0, or 1 with a message. */
@@ -27,6 +32,25 @@
 
 #define OUT_MAX (256u * 1024u)
 #define EXIT_PLUGNET 255
+/* Seconds a session waits, by default, for the agent of a node that is
+ * still booting (UML boots in ~3 s, qemu under TCG in ~10 s; a loaded host
+ * stretches both). */
+#define AGENT_BOOT_WAIT_S 60
+
+/* How long to wait for the node's agent: --wait S given (wait_set) or the
+ * default wait while the node boots. */
+typedef struct {
+    bool set;
+    uint32_t ms;
+} agent_wait_t;
+
+static void s_open_wait(ag_buf_t *open, const agent_wait_t *w)
+{
+    if (!w->set)
+        ag_tlv_u32(open, AG_K_BOOTWAIT, AGENT_BOOT_WAIT_S * 1000);
+    else if (w->ms)
+        ag_tlv_u32(open, AG_K_WAIT, w->ms);
+}
 
 typedef struct {
     int fd;
@@ -297,14 +321,18 @@ static int s_open(sess_t *s, ag_buf_t *open)
 static int s_exec_usage(const char *cmd)
 {
     if (!strcmp(cmd, "shell"))
-        fprintf(stderr, "usage: plugnet shell NODE [--wait S]\n");
+        fprintf(stderr, "usage: plugnet shell NODE [--wait S]\n"
+                        "  --wait S     wait up to S seconds for the node's agent (default: %d s\n"
+                        "               while the node boots; 0: never wait)\n", AGENT_BOOT_WAIT_S);
     else
         fprintf(stderr, "usage: plugnet exec NODE [-t] [-e K=V]... [--cwd DIR] [--timeout S] [--wait S] -- CMD [ARGS...]\n"
                         "  -t           run in a pty (interactive programs, Ctrl-C)\n"
                         "  -e K=V       set an environment variable\n"
                         "  --cwd DIR    working directory (default: root's home)\n"
                         "  --timeout S  kill the command after S seconds (exit 124)\n"
-                        "  --wait S     wait up to S seconds for the node's agent to come up\n");
+                        "  --wait S     wait up to S seconds for the node's agent to come up\n"
+                        "               (default: %d s while the node still boots; 0: never wait)\n",
+                AGENT_BOOT_WAIT_S);
     return CLI_USAGE;
 }
 
@@ -322,7 +350,8 @@ static int s_exec_main(int argc, char **argv, bool shell)
 {
     const char *node = NULL, *cwd = NULL;
     bool pty = shell;
-    uint32_t timeout = 0, wait = 0;
+    uint32_t timeout = 0;
+    agent_wait_t wait = { 0 };
     ag_buf_t open = { 0 }, env = { 0 };
     int i = 1;
     for (; i < argc; i++) {
@@ -347,8 +376,9 @@ static int s_exec_main(int argc, char **argv, bool shell)
             if (!s_parse_secs(argv[++i], &timeout))
                 return cli_usage(argv[0], "--timeout wants seconds, not '%s'", argv[i]);
         } else if (!strcmp(a, "--wait") && i + 1 < argc) {
-            if (!s_parse_secs(argv[++i], &wait))
+            if (!s_parse_secs(argv[++i], &wait.ms))
                 return cli_usage(argv[0], "--wait wants seconds, not '%s'", argv[i]);
+            wait.set = true;
         } else if (a[0] == '-') {
             return s_exec_usage(argv[0]);
         } else if (!node) {
@@ -377,8 +407,7 @@ static int s_exec_main(int argc, char **argv, bool shell)
         ag_tlv_str(&open, AG_K_CWD, cwd);
     if (timeout)
         ag_tlv_u32(&open, AG_K_TIMEOUT, timeout);
-    if (wait)
-        ag_tlv_u32(&open, AG_K_WAIT, wait);
+    s_open_wait(&open, &wait);
     if (pty) {
         struct winsize ws = { .ws_row = 24, .ws_col = 80 };
         if (ioctl(0, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col) {
@@ -466,13 +495,21 @@ static bool s_remote(const char *arg, char *node, size_t nodelen, const char **p
 int cmd_cp(int argc, char **argv)
 {
     bool rec = false;
+    agent_wait_t wait = { 0 };
     const char *args[2];
     int na = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-r") || !strcmp(argv[i], "-R")) {
             rec = true;
+        } else if (!strcmp(argv[i], "--wait") && i + 1 < argc) {
+            if (!s_parse_secs(argv[++i], &wait.ms))
+                return cli_usage("cp", "--wait wants seconds, not '%s'", argv[i]);
+            wait.set = true;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: plugnet cp [-r] SRC DST   (one of them NODE:/path)\n");
+            printf("usage: plugnet cp [-r] [--wait S] SRC DST   (one of them NODE:/path)\n"
+                   "  --wait S     wait up to S seconds for the node's agent to come up\n"
+                   "               (default: %d s while the node still boots; 0: never wait)\n",
+                   AGENT_BOOT_WAIT_S);
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage("cp", "unknown option %s", argv[i]);
@@ -483,7 +520,7 @@ int cmd_cp(int argc, char **argv)
         }
     }
     if (na != 2)
-        return cli_usage("cp", "usage: plugnet cp [-r] SRC DST (one of them NODE:/path)");
+        return cli_usage("cp", "usage: plugnet cp [-r] [--wait S] SRC DST (one of them NODE:/path)");
     char snode[32], dnode[32];
     const char *spath, *dpath;
     bool sr = s_remote(args[0], snode, sizeof snode, &spath);
@@ -501,6 +538,7 @@ int cmd_cp(int argc, char **argv)
     ag_tlv_str(&open, AG_K_KIND, sr ? "get" : "put");
     ag_tlv_str(&open, AG_K_PATH, rpath);
     ag_tlv_u32(&open, AG_K_RECURSIVE, rec);
+    s_open_wait(&open, &wait);
     char err[600];
     ag_tree_w_t *w = NULL;
     if (!sr) {

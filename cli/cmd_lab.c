@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot_wait.h"
 #include "cli.h"
 #include "topo.h"
 #include "topo_plan.h"
@@ -306,6 +307,7 @@ static pn_val_t *s_node_add_args(const topo_node_t *n)
 typedef struct {
     bool down;
     size_t done, total;
+    cli_boot_t *bw; /* follows the nodes this up starts */
 } run_t;
 
 static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
@@ -349,6 +351,21 @@ static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
         return r;
     }
     case TOPO_NODE_START:
+        if (ctx->bw && strcmp(s->why, "rollback") != 0) {
+            /* Where its console log ends before this boot. */
+            pn_val_t *q = pn_map(), *cur = NULL, *d = NULL;
+            pn_map_set_str(q, "name", s->node);
+            if (s_call("vmd", "node.show", q, LAB_READ_MS, &cur, err, errlen) == 0)
+                cli_boot_prepare(ctx->bw, s->node, cur);
+            pn_val_free(cur);
+            pn_map_set_str(a, "name", s->node);
+            r = s_call("vmd", "node.start", a, s_timeout(), &d, err, errlen);
+            if (r == 0)
+                cli_boot_follow(ctx->bw, s->node, d);
+            pn_val_free(d);
+            return r;
+        }
+        /* fall through */
     case TOPO_NODE_STOP:
         pn_map_set_str(a, "name", s->node);
         return s_call("vmd", topo_step_op(s->kind), a, s_timeout(), NULL, err, errlen);
@@ -382,44 +399,7 @@ static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
     return -EINVAL;
 }
 
-/* ------------------------------------------------------------ progress */
-
-typedef struct {
-    const topo_node_t *n;
-    char state[24];
-    uint64_t t0, t_done;
-    bool done, failed;
-    char note[160];
-} prog_t;
-
-static void s_prog_draw(prog_t *p, size_t n, bool tty, bool redraw)
-{
-    if (s_quiet || s_json)
-        return;
-    uint64_t now = pn_mono_ms();
-    if (tty && redraw)
-        printf("\033[%zuA", n);
-    for (size_t i = 0; i < n; i++) {
-        char el[32];
-        uint64_t ms = (p[i].done ? p[i].t_done : now) - p[i].t0;
-        snprintf(el, sizeof el, "%llu.%llus", (unsigned long long)(ms / 1000),
-                 (unsigned long long)(ms % 1000 / 100));
-        if (tty)
-            printf("\r\033[K  %-15s %-5s %-10s %7s %s\n", p[i].n->name, topo_kind_name(p[i].n->kind),
-                   p[i].state, el, p[i].note);
-    }
-    fflush(stdout);
-}
-
-static void s_prog_line(prog_t *p, bool tty)
-{
-    if (tty || s_quiet || s_json)
-        return;
-    uint64_t ms = (p->done ? p->t_done : pn_mono_ms()) - p->t0;
-    printf("  %s: %s after %llu.%llus%s%s\n", p->n->name, p->state, (unsigned long long)(ms / 1000),
-           (unsigned long long)(ms % 1000 / 100), p->note[0] ? ": " : "", p->note);
-    fflush(stdout);
-}
+/* ------------------------------------------------------------ booting */
 
 static volatile sig_atomic_t s_interrupted;
 static void s_on_sigint(int sig)
@@ -428,96 +408,35 @@ static void s_on_sigint(int sig)
     s_interrupted = 1;
 }
 
-/* Wait until every booted node is running (its agent is waited for by the
- * exec lines themselves: exec --wait).  Returns 0, or -1 with err naming
- * the node. */
-static int s_wait_nodes(const topo_t *t, const topo_plan_t *p, uint64_t start, char *err,
-                        size_t errlen)
+/* PLUGNET_UP_TIMEOUT (seconds, default 300): how long up waits for its
+ * nodes, counted from its start. */
+static uint64_t s_up_limit_ms(void)
 {
-    if (!p->n_booted)
-        return 0;
-    prog_t *pg = calloc(p->n_booted, sizeof *pg);
-    if (!pg) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    bool tty = isatty(STDOUT_FILENO);
     const char *to = getenv("PLUGNET_UP_TIMEOUT");
-    uint64_t limit = (to && atoi(to) > 0 ? (uint64_t)atoi(to) : 300) * 1000;
-    size_t n = 0;
-    for (size_t i = 0; i < p->n_booted; i++) {
-        const topo_node_t *nd = topo_node_find(t, p->booted[i]);
-        if (!nd)
-            continue;
-        pg[n].n = nd;
-        pg[n].t0 = start;
-        snprintf(pg[n].state, sizeof pg[n].state, "starting");
-        n++;
-    }
-    s_say("waiting for %zu node%s\n", n, n == 1 ? "" : "s");
-    s_prog_draw(pg, n, tty, false);
-    int rc = 0;
-    size_t left = n;
-    while (left && rc == 0) {
-        if (s_interrupted) {
-            snprintf(err, errlen, "interrupted while waiting for the nodes");
-            rc = -1;
-            break;
-        }
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            if (pg[i].done)
-                continue;
-            pn_val_t *a = pn_map(), *d = NULL;
-            char e[512];
-            pn_map_set_str(a, "name", pg[i].n->name);
-            if (s_call("vmd", "node.show", a, LAB_READ_MS, &d, e, sizeof e) != 0) {
-                snprintf(err, errlen, "node %s: %s", pg[i].n->name, e);
-                rc = -1;
-                break;
-            }
-            const char *st = pn_get_str(d, "state", "?");
-            if (strcmp(st, pg[i].state) != 0) {
-                snprintf(pg[i].state, sizeof pg[i].state, "%s", st);
-                if (!strcmp(st, "running")) {
-                    pg[i].done = true;
-                    pg[i].t_done = pn_mono_ms();
-                    left--;
-                } else if (!strcmp(st, "crashed") || !strcmp(st, "stopped") ||
-                           !strcmp(st, "defined")) {
-                    /* The last console line usually says why. */
-                    const pn_val_t *tail = pn_get(d, "console_tail");
-                    const char *why = "";
-                    if (tail && tail->type == PN_ARR && pn_len(tail) &&
-                        pn_at(tail, pn_len(tail) - 1)->type == PN_STR)
-                        why = pn_at(tail, pn_len(tail) - 1)->s.p;
-                    snprintf(err, errlen, "node %s %s while booting%s%s (see %s/nodes/%s/console.log)",
-                             pg[i].n->name, st, *why ? ": " : "", why, pn_state_dir(),
-                             pg[i].n->name);
-                    pg[i].failed = true;
-                    rc = -1;
-                }
-                s_prog_line(&pg[i], tty);
-            }
-            pn_val_free(d);
-        }
-        s_prog_draw(pg, n, tty, true);
-        if (rc == 0 && left) {
-            if (pn_mono_ms() - start > limit) {  /* counted from the start of up */
-                for (size_t i = 0; i < n; i++)
-                    if (!pg[i].done) {
-                        snprintf(err, errlen, "node %s still %s after %llu s (PLUGNET_UP_TIMEOUT)",
-                                 pg[i].n->name, pg[i].state, (unsigned long long)(limit / 1000));
-                        break;
-                    }
-                rc = -1;
-                break;
-            }
-            struct timespec ts = { 0, 200 * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-        }
-    }
-    free(pg);
-    return rc;
+    return (to && atoi(to) > 0 ? (uint64_t)atoi(to) : 300) * 1000;
+}
+
+/* Wait until every node this up started is ready (its config done and its
+ * agent up: cli/boot_wait.h), so that an exec right after up works.
+ * Returns 0, or -1 with err naming the node, why and where its console log
+ * is (kept in STATE/failed/<lab>/<node>/ for the rollback deletes the
+ * node). */
+static int s_wait_nodes(cli_boot_t *bw, const topo_plan_t *p, uint64_t start, char *err, size_t errlen)
+{
+    if (!p->n_booted || !bw)
+        return 0;
+    s_say("waiting for %zu node%s\n", p->n_booted, p->n_booted == 1 ? "" : "s");
+    uint64_t limit = s_up_limit_ms(), spent = pn_mono_ms() - start;
+    int r = cli_boot_wait(bw, spent < limit ? (int)(limit - spent) : 1, false);
+    if (r == CLI_OK)
+        r = cli_boot_check(bw);
+    if (r == CLI_OK)
+        return 0;
+    if (r == 130)
+        snprintf(err, errlen, "interrupted while waiting for the nodes");
+    else
+        snprintf(err, errlen, "%s", *cli_boot_failure(bw) ? cli_boot_failure(bw) : "a node did not boot");
+    return -1;
 }
 
 /* --------------------------------------------------------------- exec */
@@ -550,8 +469,8 @@ static int s_exec_line(const topo_node_t *n, const char *line)
         size_t k = 0;
         argv[k++] = "plugnet";
         argv[k++] = "exec";
-        /* A guest booting under load (qemu TCG) may take long to run its
-         * agent: wait as long as up waits for nodes. */
+        /* up waited for the agent; should it be reconnecting now, wait
+         * as long as up waits for nodes. */
         const char *to = getenv("PLUGNET_UP_TIMEOUT");
         argv[k++] = "--wait";
         argv[k++] = (char *)(to && atoi(to) > 0 ? to : "300");
@@ -713,9 +632,17 @@ int cmd_up(int argc, char **argv)
     struct sigaction sa = { .sa_handler = s_on_sigint }, old;
     sigaction(SIGINT, &sa, &old);
     run_t ctx = { .total = p->n };
+    if (p->n_booted) {
+        /* Subscribed before the first start, so no boot event is missed. */
+        ctx.bw = cli_boot_new(s_quiet || s_json ? CLI_BOOT_QUIET
+                              : isatty(STDOUT_FILENO) ? CLI_BOOT_TTY : CLI_BOOT_SUMMARY);
+        char keep[4200];
+        snprintf(keep, sizeof keep, "%s/failed/%s", pn_state_dir(), t->name);
+        cli_boot_keep(ctx.bw, keep);
+    }
     int rc = CLI_OK;
     r = topo_plan_apply(p, s_step, &ctx, true, err, sizeof err);
-    if (r == 0 && s_wait_nodes(t, p, t0, err, sizeof err) < 0) {
+    if (r == 0 && s_wait_nodes(ctx.bw, p, t0, err, sizeof err) < 0) {
         /* A node that does not boot fails the whole up: undo it all. */
         r = -1;
         s_say("rolling back\n");
@@ -748,13 +675,22 @@ int cmd_up(int argc, char **argv)
         int failures = s_exec_all(t, p, report);
         if (failures)
             rc = CLI_REFUSED;
-        char d[32];
-        cli_fmt_duration(pn_mono_ms() - t0, d, sizeof d);
-        s_say("lab %s is up (%zu node%s, %zu LAN%s) in %s%s\n", t->name, t->n_nodes,
-              t->n_nodes == 1 ? "" : "s", t->n_lans, t->n_lans == 1 ? "" : "s", d,
-              failures ? ", with exec failures" : "");
-        if (!p->n)
-            s_say("nothing to change\n");
+        if (cli_boot_check(ctx.bw) != CLI_OK) {
+            /* A node died after it was ready (its exec lines may say why):
+             * the lab is not up. */
+            snprintf(err, sizeof err, "%s", cli_boot_failure(ctx.bw));
+            fprintf(stderr, "plugnet: up %s: %s\n", t->name, err);
+            r = -1;
+            rc = CLI_REFUSED;
+        } else {
+            char d[32];
+            cli_fmt_duration(pn_mono_ms() - t0, d, sizeof d);
+            s_say("lab %s is up (%zu node%s, %zu LAN%s) in %s%s\n", t->name, t->n_nodes,
+                  t->n_nodes == 1 ? "" : "s", t->n_lans, t->n_lans == 1 ? "" : "s", d,
+                  failures ? ", with exec failures" : "");
+            if (!p->n)
+                s_say("nothing to change\n");
+        }
     }
     if (s_json) {
         pn_val_t *o = pn_map(), *steps = pn_arr();
@@ -779,6 +715,7 @@ int cmd_up(int argc, char **argv)
         pn_val_free(o);
     }
     pn_val_free(report);
+    cli_boot_destroy(&ctx.bw);
     topo_plan_destroy(&p);
     topo_live_clear(&live);
     topo_record_clear(&rec);

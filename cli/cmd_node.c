@@ -18,9 +18,10 @@
 
 static int s_slow(void) { return cli_opts.timeout_ms > NODE_SLOW_MS ? cli_opts.timeout_ms : NODE_SLOW_MS; }
 
-/* Boot waiting: --wait [S] waits for every started node's boot (config
- * done or agent up) whatever the output; on a terminal (and without
- * --json) the progress is shown anyway, and a timeout is then no error. */
+/* Boot waiting: --wait [S] waits until every started node is ready (its
+ * config applied and its agent up: cli/boot_wait.h) whatever the output; on
+ * a terminal (and without --json) the progress is shown anyway, and a
+ * timeout is then no error. */
 #define NODE_WAIT_DEFAULT_S 180
 
 typedef struct {
@@ -67,6 +68,17 @@ static bool s_wait_opt(int argc, char **argv, int *i, boot_opt_t *o, bool *bad)
 
 /* Follow the boot: with --wait, or on a terminal for a human. */
 static bool s_follow_boot(const boot_opt_t *o) { return o->wait || (!cli_opts.json && !cli_opts.quiet && isatty(1)); }
+
+/* What the waiter prints: the live progress on a terminal, one summary
+ * line for --wait otherwise, nothing with --json or -q. */
+static cli_boot_out_t s_boot_out(const boot_opt_t *o)
+{
+    if (cli_opts.json || cli_opts.quiet)
+        return CLI_BOOT_QUIET;
+    if (isatty(1))
+        return CLI_BOOT_TTY;
+    return o->wait ? CLI_BOOT_SUMMARY : CLI_BOOT_QUIET;
+}
 
 static bool s_uint(const char *s, unsigned long max, unsigned long *out)
 {
@@ -244,7 +256,7 @@ static int s_node_add(int argc, char **argv)
     pn_val_t *d = NULL;
     cli_boot_t *bw = NULL;
     if (pn_get_bool(a, "start", false) && s_follow_boot(&bo)) {
-        bw = cli_boot_new(!cli_opts.json && isatty(1));
+        bw = cli_boot_new(s_boot_out(&bo));
         cli_boot_prepare(bw, argv[2], NULL);
     }
     int r = cli_call_t("vmd", "node.add", a, s_slow(), &d);
@@ -286,9 +298,11 @@ int cmd_node(int argc, char **argv)
                "       plugnet node stop|kill|reboot|del NAME...\n"
                "       plugnet node ls | show NAME   (--json for either)\n"
                "Starting on a terminal shows the boot live (state, elapsed time, the last\n"
-               "console line) until the node's config is done or its agent is up.\n"
-               "--wait (any output) waits for that and fails, naming the node and its last\n"
-               "console lines, when the node crashes or S seconds (default %d) pass.\n", NODE_WAIT_DEFAULT_S);
+               "console line) until the node is ready: its config done and its agent up,\n"
+               "so that exec, cp and shell work at once.\n"
+               "--wait (any output) waits for that, prints one line when not on a terminal,\n"
+               "and fails, naming the node, why, and its last console lines, when the node\n"
+               "crashes or S seconds (default %d) pass.\n", NODE_WAIT_DEFAULT_S);
         return 0;
     }
     if (argc < 2)
@@ -326,7 +340,7 @@ int cmd_node(int argc, char **argv)
             } else if (argv[i][0] == '-')
                 return cli_usage("node", "%s: unknown option '%s'", sub, argv[i]);
         }
-        cli_boot_t *bw = start && s_follow_boot(&bo) ? cli_boot_new(!cli_opts.json && isatty(1)) : NULL;
+        cli_boot_t *bw = start && s_follow_boot(&bo) ? cli_boot_new(s_boot_out(&bo)) : NULL;
         pn_val_t *started = pn_arr();
         for (int i = 2; i < argc; i++) {
             boot_opt_t skip = bo;

@@ -44,6 +44,7 @@ struct agd_node {
     pn_watch_t *w;
     uint32_t wmask;
     bool connected, up;
+    bool booted;     /* the agent was up since this registration (the node's start) */
     ag_dec_t dec;
     ag_buf_t out;
     uint64_t last_rx, since, next_try, last_hello;

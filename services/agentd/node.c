@@ -130,6 +130,7 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
     if (n->up)
         s_set_down(n, "agent restarted");
     n->up = true;
+    n->booted = true;
     n->instance = inst;
     /* 0 is valid: the agent grants each session's first credit itself. */
     n->window = window > AG_WINDOW ? AG_WINDOW : window;
@@ -326,6 +327,7 @@ int agd_node_register(agd_t *a, const char *name, const char *kind, const char *
             n->console = NULL;
     }
     n->started_ns = started_ns;
+    n->booted = false;
     n->backoff = 0;
     n->next_try = 0;
     if (n->path)

@@ -192,13 +192,15 @@ static void s_on_open(agd_stream_t *s, const ag_frame_t *f)
     const uint8_t *v;
     size_t len;
     char *node = NULL;
-    uint32_t wait = 0;
+    uint32_t wait = 0, bootwait = 0;
     int r;
     while ((r = ag_tlv_next(&it, &tag, &v, &len)) == 1) {
         if (tag == AG_K_NODE && !node)
             node = ag_tlv_as_str(v, len);
         else if (tag == AG_K_WAIT)
             wait = ag_tlv_as_u32(v, len);
+        else if (tag == AG_K_BOOTWAIT)
+            bootwait = ag_tlv_as_u32(v, len);
     }
     if (r < 0 || !node) {
         free(node);
@@ -221,6 +223,10 @@ static void s_on_open(agd_stream_t *s, const ag_frame_t *f)
         s_start(s);
         return;
     }
+    /* A node that still boots gets its agent soon: the CLI's default. An
+     * agent that was up and went away fails at once (unless told to wait). */
+    if (!wait && !n->booted)
+        wait = bootwait;
     if (!wait) {
         agd_stream_fail(s, "unavailable", "the agent of node %s is down: %s", n->name, n->reason);
         return;

@@ -93,6 +93,8 @@ enum {
     AG_K_TERM = 24,     /* str: TERM for a pty */
     AG_K_NODE = 25,     /* str: CLI -> agentd only */
     AG_K_WAIT = 26,     /* u32 ms: CLI -> agentd, wait for the agent up */
+    AG_K_BOOTWAIT = 27, /* u32 ms: CLI -> agentd, wait only while the node still
+                           boots (its agent not up since it was registered) */
     /* EXIT */
     AG_K_STATUS = 32,   /* u32 exit code */
     AG_K_SIGNAL = 33,   /* u32 signal that killed it */
