@@ -21,7 +21,7 @@ strays() {
             find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null
         fi
         for d in /proc/[0-9]*; do
-            tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qxF "PLUGNET_TEST_RUN=$run" && echo "${d#/proc/}"
+            { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qxF "PLUGNET_TEST_RUN=$run" && echo "${d#/proc/}"
         done
     } | sort -un | while read -r p; do
         [ "$p" != $$ ] && [ -r "/proc/$p/stat" ] &&
@@ -32,10 +32,10 @@ strays() {
 # What a stray is: pid, name, the test it came from, its command line.
 describe() {
     for p in "$@"; do
-        t=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | sed -n 's/^PLUGNET_TEST_DIR=//p')
+        t=$({ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | sed -n 's/^PLUGNET_TEST_DIR=//p')
         [ -n "$t" ] || t=$(sed -n 's|^0::.*/plugnet-test/[^/]*/||p' "/proc/$p/cgroup" 2>/dev/null)
         printf '  %s %s (test %s): %s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)" "${t:-?}" \
-            "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-200)"
+            "$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null | cut -c1-200)"
     done
 }
 

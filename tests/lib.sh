@@ -237,7 +237,7 @@ _test_members() {
         for _d in /proc/[0-9]*; do
             _p=${_d#/proc/}
             [ "$_p" = $$ ] && continue
-            tr '\0' '\n' <"$_d/environ" 2>/dev/null | grep -qxF "PLUGNET_TEST_DIR=$TEST_DIR" && echo "$_p"
+            { tr '\0' '\n' <"$_d/environ"; } 2>/dev/null | grep -qxF "PLUGNET_TEST_DIR=$TEST_DIR" && echo "$_p"
         done
     fi | while read -r _p; do
         [ "$_p" != $$ ] && [ -r "/proc/$_p/stat" ] &&
@@ -249,7 +249,7 @@ _test_members() {
 _test_describe() {
     for _p in "$@"; do
         printf '%s %s: %s\n' "$_p" "$(cat "/proc/$_p/comm" 2>/dev/null)" \
-            "$(tr '\0' ' ' <"/proc/$_p/cmdline" 2>/dev/null | cut -c1-200)"
+            "$({ tr '\0' ' ' <"/proc/$_p/cmdline"; } 2>/dev/null | cut -c1-200)"
     done
 }
 
@@ -389,6 +389,10 @@ test_no_sanitizer_reports() {
         return 1
     done
 }
+
+# test_must_fail CMD...: CMD runs and fails (what `! CMD` cannot say when
+# CMD is a pipeline).
+test_must_fail() { if "$@"; then echo "$* succeeded, and should not" >&2; return 1; fi; return 0; }
 
 # test_cmp EXPECTED ACTUAL: files equal, else show the diff.
 test_cmp() { diff -u "$1" "$2"; }
