@@ -394,6 +394,23 @@ test_no_sanitizer_reports() {
 # CMD is a pipeline).
 test_must_fail() { if "$@"; then echo "$* succeeded, and should not" >&2; return 1; fi; return 0; }
 
+# test_kill [-SIG] PID...: for cleanups: end these processes (SIGTERM
+# unless told) if they still run; fails only when one still runs 10 s
+# later.  Not `kill PID 2>/dev/null`, which fails when the process ended
+# on its own, as it should have, and now fails the test.
+test_kill() {
+    _sig=-TERM
+    case ${1:-} in -*) _sig=$1; shift ;; esac
+    kill "$_sig" "$@" 2>/dev/null
+    retry_until 10 _test_all_gone "$@" || { echo "still running after kill $_sig: $*" >&2; return 1; }
+}
+_test_all_gone() {
+    for _p in "$@"; do
+        [ -r "/proc/$_p/stat" ] && ! grep -q '^[0-9]* (.*) Z ' "/proc/$_p/stat" 2>/dev/null && return 1
+    done
+    return 0
+}
+
 # test_cmp EXPECTED ACTUAL: files equal, else show the diff.
 test_cmp() { diff -u "$1" "$2"; }
 
