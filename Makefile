@@ -1,7 +1,7 @@
 # plugnet — one non-recursive build.
 #
 #   make            build every binary into build/bin/
-#   make check      build + run the tests (prove)
+#   make check      build + the guest image + run the tests (prove), then check for strays
 #   make check SANITIZE=1   the same with ASan + UBSan (objects in build/asan)
 #   make fuzz       libFuzzer targets (clang), FUZZ_RUNS / FUZZ_TIME
 #   make bench      benchmarks against peers, printing ratios

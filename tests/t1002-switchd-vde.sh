@@ -38,6 +38,9 @@ test_expect_success VDE_PLUG 'a client asking for a port number gets it' '
     vpid=$! &&
     test_when_finished "test_kill $vpid" &&
     retry_until 10 has_port 7 &&
+    # vde_plug leaves its command (sleep) running when it is killed.
+    kids=$(cat /proc/$vpid/task/*/children) && test -n "$kids" &&
+    test_when_finished "test_kill $kids" &&
     kill $vpid &&
     retry_until 10 eval "! has_port 7"
 '
