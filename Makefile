@@ -1,7 +1,7 @@
 # plugnet — one non-recursive build.
 #
 #   make            build every binary into build/bin/
-#   make check      build + run the tests (prove)
+#   make check      build + the guest image + run the tests (prove), then check for strays
 #   make check SANITIZE=1   the same with ASan + UBSan (objects in build/asan)
 #   make fuzz       libFuzzer targets (clang), FUZZ_RUNS / FUZZ_TIME / FUZZ_TIMEOUT;
 #                   fails on a crash, a leak or a slow input (scripts/fuzz-run.sh)
@@ -121,9 +121,17 @@ check-docs: $(BUILD)/bin/pn-gendoc
 # --------------------------------------------------------------- tests
 PROVE_JOBS ?= 2
 TESTS ?= $(UNIT_BINS) $(sort $(wildcard tests/t[0-9]*.sh))
-check: all
-	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) \
-	    prove --exec '' -j$(PROVE_JOBS) --timer --comments $(PROVE_FLAGS) $(TESTS)
+# The guest image is built first (`image`; a failed build stops here), so
+# tests running in parallel only read it.  Every process a test starts
+# carries PLUGNET_TEST_RUN (and sits in its cgroup); after prove,
+# check-strays fails the run if any of them is still alive.
+CHECK_RUN = check-$$(date +%s)-$$$$
+check: all image
+	@run=$(CHECK_RUN); \
+	PLUGNET_TEST_RUN=$$run PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) \
+	    prove --exec '' -j$(PROVE_JOBS) --timer --comments $(PROVE_FLAGS) $(TESTS); rc=$$?; \
+	scripts/check-strays.sh $$run || rc=1; \
+	exit $$rc
 
 # plugnet under a real systemd in systemd-nspawn (root; debootstraps a
 # Debian tree into $(BUILD)/nspawn-root the first time, then reuses it).

@@ -1,6 +1,5 @@
 # Helpers of the lab tests (t5xxx), on top of lib.sh.
 
-test_must_fail() { if "$@"; then echo "$* succeeded, and should not" >&2; return 1; fi; return 0; }
 test_must_be_empty() { if test -s "$1"; then echo "$1 is not empty:"; cat "$1"; return 1; fi; }
 # test_expect_code N CMD...: CMD exits with status N.
 test_expect_code() {

@@ -62,15 +62,11 @@ ag_alive() {
 }
 
 # ---------------------------------------------------------------- guests
-# The tiny guest image (`make image`): ag_need_image builds it (quick when
-# up to date) into $PLUGNET_BUILD/image, as the vmd tests do, and sets the
-# IMAGE, UML and QEMU prerequisites.
+# The tiny guest image (`make image`; `make check` builds it before the
+# tests start, so parallel tests never race to build it): ag_need_image
+# only checks it is there and sets the IMAGE, UML and QEMU prerequisites.
 AG_MANIFEST=${PLUGNET_IMAGE_MANIFEST:-$PLUGNET_BUILD/image/manifest}
 ag_need_image() {
-    if [ -z "${PLUGNET_IMAGE_MANIFEST:-}" ] && [ -x "$PLUGNET_SRC/images/tiny/build.sh" ]; then
-        "$PLUGNET_SRC/images/tiny/build.sh" "$PLUGNET_BUILD/image" >"$TEST_DIR/image.log" 2>&1 ||
-            say "image build failed: $(tail -n 3 "$TEST_DIR/image.log")"
-    fi
     test_lazy_prereq IMAGE "no guest image: run 'make image' ($AG_MANIFEST)" '
         [ -r "$AG_MANIFEST" ] && . "$AG_MANIFEST" && [ -r "$ROOTFS" ]'
     test_lazy_prereq UML "no UML kernel in the image manifest" '

@@ -1,10 +1,10 @@
 # tests/lib-vmd.sh — helpers for the vmd tests (t2xxx); source after lib.sh.
 
-# The tiny guest image: built (quickly, when up to date) into $PLUGNET_BUILD/image.
+# The tiny guest image: `make check` builds it before any test starts (so
+# parallel tests never race to build it); a test only checks it is there.
 pn_image() {
-    [ -f "$PLUGNET_BUILD/image/manifest" ] && "$PLUGNET_SRC/images/tiny/build.sh" "$PLUGNET_BUILD/image" >/dev/null 2>&1 \
-        && return 0
-    "$PLUGNET_SRC/images/tiny/build.sh" "$PLUGNET_BUILD/image" >/dev/null
+    [ -r "$PLUGNET_BUILD/image/manifest" ] ||
+        test_fail "no guest image in $PLUGNET_BUILD/image: run 'make image' (make check builds it)"
 }
 
 # wait_for_line SECONDS FILE PATTERN: block (on inotify through tail -F, not
@@ -15,7 +15,18 @@ wait_for_line() {
 
 # Kill a process group (started with setsid, so its leader's pid is the
 # group id: UML leaves helper processes behind otherwise) and reap it.
-kill_wait() { kill -9 -- "-$1" 2>/dev/null; kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 0; }
+# Not `kill -9 -- -PID`: dash's kill takes no `--` and refused the group
+# kill, so only the leader died and UML's helpers outlived the test.
+# Fails when a member of the group is still alive afterwards.
+kill_wait() {
+    kill -9 "-$1" 2>/dev/null
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    retry_until 10 _kw_group_gone "$1" || { echo "process group $1 outlived kill -9" >&2; return 1; }
+}
+_kw_group_gone() {
+    ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { alive = 1 } END { exit alive }'
+}
 
 test_lazy_prereq UML "user-mode-linux is not installed" 'command -v linux || [ -x /usr/bin/linux.uml ]'
 test_lazy_prereq QEMU "qemu-system-x86_64 is not installed" 'command -v qemu-system-x86_64'

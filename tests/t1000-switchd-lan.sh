@@ -65,7 +65,7 @@ test_expect_success 'LANs come back after a restart' '
 test_expect_success 'lan.added and lan.removed are published' '
     plugnet events --json -n 2 --timeout 30 switchd.lan >events 2>events.err &
     epid=$!
-    test_when_finished "kill $epid 2>/dev/null; wait $epid 2>/dev/null"
+    test_when_finished "test_kill $epid"
     retry_until 20 grep -q "^# subscribed" events.err &&
     plugnet lan add evt && plugnet lan del evt &&
     wait $epid &&
@@ -77,7 +77,7 @@ watch_lines() { test "$(grep -c "\"lan\":\"back\"" watch.out)" -ge "$1"; }
 test_expect_success 'stats --watch prints the counters every interval until stopped' '
     plugnet --json stats back --watch --interval 200 >watch.out 2>watch.err &
     wpid=$!
-    test_when_finished "kill $wpid 2>/dev/null"
+    test_when_finished "test_kill $wpid"
     retry_until 20 watch_lines 3 &&
     kill -INT $wpid && wait $wpid &&
     jq -e ".ports and .fdb_cap" <watch.out >/dev/null

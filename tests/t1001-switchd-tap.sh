@@ -71,7 +71,7 @@ test_expect_success ROOT,NETNS 'admin down stops the ping, up restores it' '
 test_expect_success ROOT,NETNS 'port events: admin, down on delete; the tap goes with its port' '
     plugnet events --json -n 2 --timeout 30 switchd.port >events 2>events.err &
     epid=$!
-    test_when_finished "kill $epid 2>/dev/null; wait $epid 2>/dev/null"
+    test_when_finished "test_kill $epid"
     retry_until 20 grep -q "^# subscribed" events.err &&
     plugnet port set net1 1 down &&
     plugnet port del net1 2 &&

@@ -36,8 +36,11 @@ has_port() { plugnet --json port ls net1 | jq -e ".ports[] | select(.port == $1)
 test_expect_success VDE_PLUG 'a client asking for a port number gets it' '
     { vde_plug "vde://$PLUGNET_RUN_DIR/lan/net1[7]" = sleep 60 >/dev/null 2>&1 & } &&
     vpid=$! &&
-    test_when_finished "kill $vpid 2>/dev/null" &&
+    test_when_finished "test_kill $vpid" &&
     retry_until 10 has_port 7 &&
+    # vde_plug leaves its command (sleep) running when it is killed.
+    kids=$(cat /proc/$vpid/task/*/children) && test -n "$kids" &&
+    test_when_finished "test_kill $kids" &&
     kill $vpid &&
     retry_until 10 eval "! has_port 7"
 '
@@ -59,14 +62,14 @@ test_expect_success ROOT,NETNS,VDE_PLUG 'TCP from a tap port to a VDE port and b
     head -c 8000000 /dev/urandom >data &&
     { ip netns exec $A socat -u TCP-LISTEN:5001,bind=10.32.0.1,reuseaddr OPEN:got.a,creat,trunc & } &&
     lpid=$! &&
-    test_when_finished "kill $lpid 2>/dev/null" &&
+    test_when_finished "test_kill $lpid" &&
     retry_until 10 ip netns exec $A sh -c "ss -ltn | grep -q 10.32.0.1:5001" &&
     timeout 60 ip netns exec $C socat -u OPEN:data TCP:10.32.0.1:5001 &&
     wait $lpid &&
     cmp data got.a &&
     { ip netns exec $C socat -u TCP-LISTEN:5002,bind=10.32.0.3,reuseaddr OPEN:got.c,creat,trunc & } &&
     lpid=$! &&
-    test_when_finished "kill $lpid 2>/dev/null" &&
+    test_when_finished "test_kill $lpid" &&
     retry_until 10 ip netns exec $C sh -c "ss -ltn | grep -q 10.32.0.3:5002" &&
     timeout 60 ip netns exec $A socat -u OPEN:data TCP:10.32.0.3:5002 &&
     wait $lpid &&

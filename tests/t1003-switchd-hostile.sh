@@ -22,7 +22,7 @@ test_expect_success ROOT,NETNS 'two namespaces ping through a LAN' '
 test_expect_success ROOT,NETNS 'hostile clients are refused while the ping goes on' '
     ip netns exec $A ping -n -q -c 60 -i 0.1 -W 5 10.33.0.2 >ping.out 2>&1 &
     ppid=$!
-    test_when_finished "kill $ppid 2>/dev/null"
+    test_when_finished "test_kill $ppid"
     pn-swgen hostile "$LAN" badmagic &
     h1=$!
     pn-swgen hostile "$LAN" v2 &

@@ -22,7 +22,7 @@ test_expect_success ROOT,NETNS 'three namespaces on a LAN' '
 test_expect_success ROOT,NETNS 'a LAN sniff to a file shows echo requests and replies' '
     plugnet sniff net1 -w cap.pcap 2>sniff.err &
     spid=$!
-    test_when_finished "kill $spid 2>/dev/null"
+    test_when_finished "test_kill $spid"
     retry_until 10 grep -q capturing sniff.err &&
     ip netns exec $A ping -n -c 3 -i 0.2 -W 2 10.35.0.2 &&
     kill -INT $spid && wait $spid &&
@@ -39,7 +39,7 @@ test_expect_success ROOT,NETNS 'a LAN sniff to a file shows echo requests and re
 
 test_expect_success ROOT,NETNS 'sniff -w - streams pcap into tcpdump -r -' '
     ( plugnet sniff net1 -w - 2>stream.err & echo $! >sniff.pid; wait ) | tcpdump -l -nr - >stream.out 2>&1 &
-    test_when_finished "kill \$(cat sniff.pid) 2>/dev/null"
+    test_when_finished "test_kill \$(cat sniff.pid)"
     retry_until 10 grep -q capturing stream.err &&
     ip netns exec $C ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
     retry_until 10 grep -q "10.35.0.2 > 10.35.0.3: ICMP echo reply" stream.out &&
@@ -51,7 +51,7 @@ test_expect_success ROOT,NETNS 'sniff -w - streams pcap into tcpdump -r -' '
 test_expect_success ROOT,NETNS 'when tcpdump -c has had enough, sniff -w - ends too' '
     { timeout 30 sh -c "plugnet sniff net1 -w - 2>c.err | tcpdump -c 2 -nr - icmp >c.out 2>&1" & } &&
     ppid=$! &&
-    test_when_finished "kill $ppid 2>/dev/null" &&
+    test_when_finished "test_kill $ppid" &&
     retry_until 10 grep -q capturing c.err &&
     ip netns exec $A ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
     wait $ppid &&
@@ -65,7 +65,7 @@ test_expect_success ROOT,NETNS 'a port sniff sees only that port, a LAN sniff be
     spid=$!
     plugnet sniff net1 -w all.pcap 2>all.err &
     apid=$!
-    test_when_finished "kill $spid $apid 2>/dev/null"
+    test_when_finished "test_kill $spid $apid"
     retry_until 10 grep -q capturing port.err &&
     retry_until 10 grep -q capturing all.err &&
     ip netns exec $A ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
@@ -88,7 +88,7 @@ test_expect_success ROOT,NETNS 'a FIFO nobody reads: the switch goes on, drops a
     mkfifo slow.fifo hold &&
     { plugnet sniff net1 -w "$TEST_DIR/slow.fifo" 2>slow.err & } &&
     spid=$! &&
-    test_when_finished "kill $spid 2>/dev/null"
+    test_when_finished "test_kill $spid"
     retry_until 10 grep -q capturing slow.err &&
     ip netns exec $A ping -n -q -c 30 -i 0.1 -W 5 10.35.0.2 >ping.out 2>&1 &
     ppid=$!

@@ -16,7 +16,7 @@ test_expect_success ROOT 'runts and oversize frames are dropped and counted' '
     { pn-swgen send "$PLUGNET_RUN_DIR/lan/net1" 0 5 13 14 60 1518 1519 9000 <hold >send.out & } &&
     spid=$! &&
     exec 7>hold &&
-    test_when_finished "exec 7>&-; kill $spid 2>/dev/null" &&
+    test_when_finished "exec 7>&-; test_kill $spid" &&
     retry_until 10 grep -q sent send.out &&
     p=$(vde_port net1) &&
     retry_until 10 eval "test \"\$(sw_stat net1 $p rx_frames)\" = 3" &&

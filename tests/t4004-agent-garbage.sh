@@ -69,7 +69,7 @@ test_expect_success ROOT,NETNS,PYTHON3 'a hostile host on the agent socket: the 
 
 test_expect_success ROOT,NETNS,PYTHON3 'a hostile agent: agentd skips its garbage and keeps serving' '
     $PEER serve "$TEST_DIR/fake.sock" &
-    echo $! >fake.pid && test_when_finished "kill \$(cat fake.pid) 2>/dev/null" &&
+    echo $! >fake.pid && test_when_finished "test_kill \$(cat fake.pid)" &&
     retry_until 10 test -S fake.sock &&
     ag-call agentd agent.register node=fake kind=qemu path="$TEST_DIR/fake.sock" >/dev/null &&
     ag-call -t 20000 agentd agent.wait node=fake timeout_ms:=15000 >info &&

@@ -325,13 +325,16 @@ static void s_agent_path(char *out, size_t len)
 }
 
 /* ns: the agent serves agent.sock from inside the node's namespaces, in
- * the guest's process group (so it ends with the node). */
-static void s_ns_agent(const char *dir, pid_t g, int netns)
+ * the guest's process group (so a kill of the group ends it too).  That
+ * group can be gone already (a node whose command exits at once, reaped
+ * by the time the agent runs): the agent then never joins it, so the
+ * monitor ends the agent itself by its pid, returned here (0: none). */
+static pid_t s_ns_agent(const char *dir, pid_t g, int netns)
 {
     char agent[4096];
     s_agent_path(agent, sizeof(agent));
     if (!agent[0])
-        return;
+        return 0;
     char uts[64];
     snprintf(uts, sizeof(uts), "/proc/%d/ns/uts", (int)g);
     int utsfd = open(uts, O_RDONLY | O_CLOEXEC);
@@ -339,9 +342,11 @@ static void s_ns_agent(const char *dir, pid_t g, int netns)
     if (a != 0) {
         if (utsfd >= 0)
             close(utsfd);
-        return;
+        return a > 0 ? a : 0;
     }
-    setpgid(0, g);
+    /* No group to join: the node has ended, and so does its agent. */
+    if (setpgid(0, g) < 0)
+        _exit(125);
     if (setns(netns, CLONE_NEWNET) < 0 || (utsfd >= 0 && setns(utsfd, CLONE_NEWUTS) < 0))
         _exit(125);
     signal(SIGINT, SIG_DFL);
@@ -836,6 +841,7 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
     /* ns: the child closes its end (close_range) once it is in its
      * namespaces, before the exec; the agent joins them only then. */
     int nsync[2] = { -1, -1 };
+    pid_t agent_pid = 0;
     if (nd->kind == VM_NS && pipe2(nsync, O_CLOEXEC) < 0)
         _exit(122);
     pid_t g = fork();
@@ -892,7 +898,7 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
         while (read(nsync[0], &c, 1) < 0 && errno == EINTR)
             ;
         close(nsync[0]);
-        s_ns_agent(dir, g, netns);
+        agent_pid = s_ns_agent(dir, g, netns);
         close(netns);
     }
     int gpidfd = (int)syscall(SYS_pidfd_open, g, 0);
@@ -929,6 +935,10 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
      * find it locked and panic ("Unable to mount root fs"). */
     kill(-g, SIGKILL);
     s_group_wait(g, 10000);
+    if (agent_pid > 0) {
+        kill(agent_pid, SIGKILL);
+        waitpid(agent_pid, NULL, 0);
+    }
     char line[32];
     int n = snprintf(line, sizeof(line), "%d\n", status);
     int fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
