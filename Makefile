@@ -124,6 +124,15 @@ check: all
 	PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) \
 	    prove --exec '' -j$(PROVE_JOBS) --timer --comments $(PROVE_FLAGS) $(TESTS)
 
+# Show that the suite catches breakage: each tests/mutants/*.patch breaks
+# the code on purpose in a throwaway copy of the tree, whose named tests must
+# then fail; fails when a mutant survives or no longer applies.
+# MUTANT_JOBS (make -j), PROVE_JOBS, MUTANTS (some only: 01 03-agent-...).
+MUTANT_JOBS ?= 2
+.PHONY: check-mutants
+check-mutants:
+	MUTANT_JOBS=$(MUTANT_JOBS) PROVE_JOBS=$(PROVE_JOBS) tests/mutants/run $(MUTANTS)
+
 # plugnet under a real systemd in systemd-nspawn (root; debootstraps a
 # Debian tree into $(BUILD)/nspawn-root the first time, then reuses it).
 check-systemd: all
