@@ -133,6 +133,15 @@ check: all image
 	scripts/check-strays.sh $$run || rc=1; \
 	exit $$rc
 
+# Show that the suite catches breakage: each tests/mutants/*.patch breaks
+# the code on purpose in a throwaway copy of the tree, whose named tests must
+# then fail; fails when a mutant survives or no longer applies.
+# MUTANT_JOBS (make -j), PROVE_JOBS, MUTANTS (some only: 01 03-agent-...).
+MUTANT_JOBS ?= 2
+.PHONY: check-mutants
+check-mutants:
+	MUTANT_JOBS=$(MUTANT_JOBS) PROVE_JOBS=$(PROVE_JOBS) tests/mutants/run $(MUTANTS)
+
 # plugnet under a real systemd in systemd-nspawn (root; debootstraps a
 # Debian tree into $(BUILD)/nspawn-root the first time, then reuses it).
 check-systemd: all
