@@ -49,3 +49,15 @@ test_grep_not() {
     fi
     return 1
 }
+
+# test_must_be_empty FILE: FILE exists and is empty, else show it.
+test_must_be_empty() {
+    if ! test -f "$1"; then
+        echo "test_must_be_empty: $1 does not exist" >&2
+        return 1
+    elif test -s "$1"; then
+        echo "test_must_be_empty: $1 is not empty:" >&2
+        cat "$1" >&2
+        return 1
+    fi
+}
