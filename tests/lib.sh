@@ -390,9 +390,9 @@ test_no_sanitizer_reports() {
     done
 }
 
-# test_must_fail CMD...: CMD runs and fails (what `! CMD` cannot say when
-# CMD is a pipeline).
-test_must_fail() { if "$@"; then echo "$* succeeded, and should not" >&2; return 1; fi; return 0; }
+# test_must_fail, test_expect_code, test_grep_not, test_must_be_empty:
+# checks that can fail, in their own file.
+. "$PLUGNET_SRC/tests/lib-checks.sh"
 
 # test_kill [-SIG] PID...: for cleanups: end these processes (SIGTERM
 # unless told) if they still run; fails only when one still runs 10 s

@@ -4,7 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'plugnet status exits 3 with a hint when the daemons are down' '
-    test_expect_code() { want=$1; shift; "$@"; got=$?; [ $got = $want ] || { echo "exit $got, wanted $want"; return 1; }; } &&
     test_expect_code 3 plugnet status >out 2>err &&
     grep -q "switchd *down" out &&
     grep -q "plugnet daemons start" err
@@ -29,7 +28,7 @@ test_expect_success 'a daemon sends READY=1 after binding, STOPPING=1 on SIGTERM
 
 test_expect_success 'plugnet daemons start brings up all four; status shows them' '
     pn_daemons_start >out &&
-    grep -c started out | grep -qx 4 &&
+    test "$(grep -c started out)" = 4 &&
     plugnet status >st &&
     for svc in switchd vmd cfgdiskd agentd; do grep -q "^$svc *up *0\." st || return 1; done
 '
@@ -48,7 +47,7 @@ test_expect_success 'each daemon answers ping and status' '
 
 test_expect_success 'a second instance on the same RUN dir is refused with a clear message' '
     for svc in switchd vmd cfgdiskd agentd; do
-        ! plugnet-$svc 2>err || return 1
+        test_must_fail plugnet-$svc 2>err || return 1
         grep -q "another plugnet-$svc (pid [0-9]*) is already running" err || return 1
     done &&
     plugnet status >/dev/null
@@ -56,16 +55,16 @@ test_expect_success 'a second instance on the same RUN dir is refused with a cle
 
 test_expect_success 'daemons start is idempotent' '
     plugnet daemons start >out &&
-    grep -c "already running" out | grep -qx 4
+    test "$(grep -c "already running" out)" = 4
 '
 
 test_expect_success 'exit codes: 1 refused, 2 usage, 3 unreachable' '
-    plugnet call switchd no.such.op >/dev/null 2>err; [ $? = 1 ] &&
+    test_expect_code 1 plugnet call switchd no.such.op >/dev/null 2>err &&
     grep -q "unsupported: switchd has no op .no.such.op." err &&
-    plugnet frobnicate 2>/dev/null; [ $? = 2 ] &&
+    test_expect_code 2 plugnet frobnicate 2>/dev/null &&
     plugnet daemons stop agentd >/dev/null &&
-    plugnet call agentd ping 2>/dev/null; [ $? = 3 ] &&
-    plugnet status >/dev/null 2>&1; [ $? = 3 ] &&
+    test_expect_code 3 plugnet call agentd ping 2>/dev/null &&
+    test_expect_code 3 plugnet status >/dev/null 2>&1 &&
     plugnet daemons start agentd >/dev/null &&
     plugnet status >/dev/null
 '
@@ -75,16 +74,16 @@ test_expect_success 'a request that gets no answer times out instead of hanging'
     kill -STOP $pid &&
     test_when_finished "kill -CONT $pid" &&
     start=$(date +%s%N) &&
-    plugnet --timeout 1 call vmd ping 2>err; rc=$? &&
+    test_expect_code 3 plugnet --timeout 1 call vmd ping 2>err &&
     end=$(date +%s%N) &&
-    [ $rc = 3 ] && grep -q "did not answer" err &&
+    grep -q "did not answer" err &&
     [ $(( (end - start) / 1000000 )) -lt 5000 ]
 '
 
 test_expect_success 'daemons stop stops all four' '
-    plugnet daemons stop >out 2>&1 ; cat out &&
-    grep -c stopped out | grep -qx 4 &&
-    ! plugnet status >/dev/null 2>&1
+    { plugnet daemons stop >out 2>&1 || { cat out; false; }; } &&
+    test "$(grep -c stopped out)" = 4 &&
+    test_expect_code 3 plugnet status >/dev/null 2>&1
 '
 
 test_done

@@ -32,7 +32,11 @@ test_expect_success ROOT,NETNS,VDE_PLUG 'two vde_plug clients attach' '
     jq -r ".ports[].descr" ports.json | grep -q "^vdeplug: user=root"
 '
 
-has_port() { plugnet --json port ls net1 | jq -e ".ports[] | select(.port == $1)" >/dev/null; }
+# has_port N true|false: switchd answered port ls, and port N is there / is not.
+has_port() {
+    plugnet --json port ls net1 >ports.json &&
+    jq -e "any(.ports[]; .port == $1) == ${2:-true}" ports.json >/dev/null
+}
 test_expect_success VDE_PLUG 'a client asking for a port number gets it' '
     { vde_plug "vde://$PLUGNET_RUN_DIR/lan/net1[7]" = sleep 60 >/dev/null 2>&1 & } &&
     vpid=$! &&
@@ -42,7 +46,7 @@ test_expect_success VDE_PLUG 'a client asking for a port number gets it' '
     kids=$(cat /proc/$vpid/task/*/children) && test -n "$kids" &&
     test_when_finished "test_kill $kids" &&
     kill $vpid &&
-    retry_until 10 eval "! has_port 7"
+    retry_until 10 has_port 7 false
 '
 
 test_expect_success ROOT,NETNS,VDE_PLUG 'they ping each other through switchd' '
@@ -80,7 +84,9 @@ test_expect_success ROOT,NETNS,VDE_PLUG 'TCP from a tap port to a VDE port and b
 test_expect_success ROOT,NETNS,VDE_PLUG 'the port goes away with its client' '
     kill $vp_pnb'"$TEST_TAG"' &&
     retry_until 10 eval "test \$(plugnet --json port ls net1 | jq \".ports | length\") = 2" &&
-    ! plugnet --json port ls net1 | jq -r ".ports[].descr" | grep -q "pid=$vp_pnb'"$TEST_TAG"'" &&
+    plugnet --json port ls net1 >ports.json &&
+    jq -r ".ports[].descr" ports.json >descr &&
+    ! grep -q "pid=$vp_pnb'"$TEST_TAG"'" descr &&
     sw_ping $A 10.32.0.3
 '
 

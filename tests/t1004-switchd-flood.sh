@@ -23,13 +23,14 @@ fdb_full() {
 }
 
 test_expect_success ROOT,NETNS 'a random-source flood keeps the table at its cap' '
-    ip netns exec $A ping -n -q -c 40 -i 0.1 -W 5 10.34.0.2 >ping.out 2>&1 &
-    ppid=$!
+    { ip netns exec $A ping -n -q -c 40 -i 0.1 -W 5 10.34.0.2 >ping.out 2>&1 & } &&
+    ppid=$! &&
+    test_when_finished "kill $ppid 2>/dev/null" &&
     mkfifo hold &&
     { pn-swgen flood "$PLUGNET_RUN_DIR/lan/net1" 30000 hold <hold >flood.out & } &&
     fpid=$! &&
-    exec 7>hold
-    test_when_finished "kill $ppid $fpid 2>/dev/null; exec 7>&-"
+    test_when_finished "kill $fpid 2>/dev/null; exec 7>&-" &&
+    exec 7>hold &&
     retry_until 30 grep -q flooded flood.out &&
     retry_until 10 fdb_full &&
     jq -c "{fdb_entries, fdb_cap, fdb_evictions}" s.json &&

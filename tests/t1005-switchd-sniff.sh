@@ -20,9 +20,9 @@ test_expect_success ROOT,NETNS 'three namespaces on a LAN' '
 '
 
 test_expect_success ROOT,NETNS 'a LAN sniff to a file shows echo requests and replies' '
-    plugnet sniff net1 -w cap.pcap 2>sniff.err &
-    spid=$!
-    test_when_finished "test_kill $spid"
+    { plugnet sniff net1 -w cap.pcap 2>sniff.err & } &&
+    spid=$! &&
+    test_when_finished "test_kill $spid" &&
     retry_until 10 grep -q capturing sniff.err &&
     ip netns exec $A ping -n -c 3 -i 0.2 -W 2 10.35.0.2 &&
     kill -INT $spid && wait $spid &&
@@ -38,8 +38,8 @@ test_expect_success ROOT,NETNS 'a LAN sniff to a file shows echo requests and re
 '
 
 test_expect_success ROOT,NETNS 'sniff -w - streams pcap into tcpdump -r -' '
-    ( plugnet sniff net1 -w - 2>stream.err & echo $! >sniff.pid; wait ) | tcpdump -l -nr - >stream.out 2>&1 &
-    test_when_finished "test_kill \$(cat sniff.pid)"
+    { ( plugnet sniff net1 -w - 2>stream.err & echo $! >sniff.pid; wait ) | tcpdump -l -nr - >stream.out 2>&1 & } &&
+    test_when_finished "test_kill \$(cat sniff.pid)" &&
     retry_until 10 grep -q capturing stream.err &&
     ip netns exec $C ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
     retry_until 10 grep -q "10.35.0.2 > 10.35.0.3: ICMP echo reply" stream.out &&
@@ -61,11 +61,12 @@ test_expect_success ROOT,NETNS 'when tcpdump -c has had enough, sniff -w - ends 
 '
 
 test_expect_success ROOT,NETNS 'a port sniff sees only that port, a LAN sniff beside it sees all' '
-    plugnet sniff net1:3 -w port.pcap 2>port.err &
-    spid=$!
-    plugnet sniff net1 -w all.pcap 2>all.err &
-    apid=$!
-    test_when_finished "test_kill $spid $apid"
+    { plugnet sniff net1:3 -w port.pcap 2>port.err & } &&
+    spid=$! &&
+    test_when_finished "test_kill $spid" &&
+    { plugnet sniff net1 -w all.pcap 2>all.err & } &&
+    apid=$! &&
+    test_when_finished "test_kill $apid" &&
     retry_until 10 grep -q capturing port.err &&
     retry_until 10 grep -q capturing all.err &&
     ip netns exec $A ping -n -c 2 -i 0.2 -W 2 10.35.0.2 &&
@@ -77,7 +78,7 @@ test_expect_success ROOT,NETNS 'a port sniff sees only that port, a LAN sniff be
     tcpdump -nr port.pcap >port.out 2>&1 &&
     grep -q "10.35.0.3 > 10.35.0.2: ICMP echo request" port.out &&
     grep -q "10.35.0.2 > 10.35.0.3: ICMP echo reply" port.out &&
-    ! grep -q "10.35.0.1 > 10.35.0.2: ICMP" port.out
+    test_grep_not "10.35.0.1 > 10.35.0.2: ICMP" port.out
 '
 
 sniff_dropping() {
@@ -88,14 +89,15 @@ test_expect_success ROOT,NETNS 'a FIFO nobody reads: the switch goes on, drops a
     mkfifo slow.fifo hold &&
     { plugnet sniff net1 -w "$TEST_DIR/slow.fifo" 2>slow.err & } &&
     spid=$! &&
-    test_when_finished "test_kill $spid"
+    test_when_finished "test_kill $spid" &&
     retry_until 10 grep -q capturing slow.err &&
-    ip netns exec $A ping -n -q -c 30 -i 0.1 -W 5 10.35.0.2 >ping.out 2>&1 &
-    ppid=$!
+    { ip netns exec $A ping -n -q -c 30 -i 0.1 -W 5 10.35.0.2 >ping.out 2>&1 & } &&
+    ppid=$! &&
+    test_when_finished "test_kill $ppid" &&
     { pn-swgen flood "$PLUGNET_RUN_DIR/lan/net1" 40000 hold <hold >flood.out & } &&
     fpid=$! &&
+    test_when_finished "kill $fpid 2>/dev/null; exec 7>&-" &&
     exec 7>hold &&
-    test_when_finished "kill $fpid 2>/dev/null; exec 7>&-"
     retry_until 30 grep -q flooded flood.out &&
     retry_until 10 sniff_dropping &&
     wait $ppid && cat ping.out &&
@@ -105,8 +107,8 @@ test_expect_success ROOT,NETNS 'a FIFO nobody reads: the switch goes on, drops a
 '
 
 test_expect_success ROOT 'sniffing a missing LAN or port is refused' '
-    ! plugnet sniff nope -w x.pcap 2>err && grep -q not_found err &&
-    ! plugnet sniff net1:77 -w x.pcap 2>err && grep -q not_found err
+    test_must_fail plugnet sniff nope -w x.pcap 2>err && grep -q not_found err &&
+    test_must_fail plugnet sniff net1:77 -w x.pcap 2>err && grep -q not_found err
 '
 
 test_expect_success 'switchd stops cleanly (no sanitizer report)' '

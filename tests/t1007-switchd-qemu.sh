@@ -20,13 +20,14 @@ test_expect_success ROOT,NETNS,QEMU,CLOUD_KERNEL,BUSYBOX 'a LAN, a namespace on 
 '
 
 test_expect_success ROOT,NETNS,QEMU,CLOUD_KERNEL,BUSYBOX 'the qemu guest on -netdev vde pings the namespace' '
-    plugnet sniff net1 -w "$TEST_DIR/q.pcap" 2>sniff.err &
-    spid=$!
-    test_when_finished "test_kill $spid"
+    { plugnet sniff net1 -w "$TEST_DIR/q.pcap" 2>sniff.err & } &&
+    spid=$! &&
+    test_when_finished "test_kill $spid" &&
     retry_until 10 grep -q capturing sniff.err &&
-    sw_qemu "$TEST_DIR/initrd.gz" q.log "vde,id=n0,sock=$PLUGNET_RUN_DIR/lan/net1" \
-        pn_name=q pn_ip=10.37.0.2 pn_peer=10.37.0.1 pn_run=q;
-    grep PNGUEST q.log;
+    { sw_qemu "$TEST_DIR/initrd.gz" q.log "vde,id=n0,sock=$PLUGNET_RUN_DIR/lan/net1" \
+        pn_name=q pn_ip=10.37.0.2 pn_peer=10.37.0.1 pn_run=q ||
+      { echo "qemu exited $?"; tail -n 20 q.log; false; }; } &&
+    grep PNGUEST q.log &&
     grep -q "PNGUEST PING_OK" q.log &&
     kill -INT $spid && wait $spid
 '

@@ -16,7 +16,8 @@ test_expect_success ROOT,NETNS,AGENT 'daemons and image' '
 test_expect_success ROOT,NETNS,AGENT 'an ns node: exec runs in its namespaces through the agent' '
     plugnet node add n1 --kind ns --nic lan1,ip=10.95.0.1/24 --start >/dev/null &&
     test "$(plugnet exec n1 --wait 60 -- hostname)" = n1 &&
-    plugnet exec n1 -- ip -o link show eth1 | grep -q 02:00:00:01:00:01
+    plugnet exec n1 -- ip -o link show eth1 >link &&
+    grep -q "$(vm_field n1 ".nics[] | select(.ifname == \"eth1\") | .mac")" link
 '
 
 test_expect_success ROOT,UML,AGENT 'a UML node: exec through the serial line vmd relays' '
@@ -48,23 +49,44 @@ test_expect_success ROOT,UML,QEMU,AGENT 'eth2 hot-plugs into running qemu and UM
     plugnet exec u1 -- ping -c1 -W3 10.94.0.3 >/dev/null &&
     plugnet nic del q1 eth2 >/dev/null &&
     test "$(vm_field q1 ".nics | length")" = 2 &&
-    ! plugnet exec u1 -- ping -c1 -W2 10.94.0.3 >/dev/null &&
+    test_expect_code 1 plugnet exec u1 -- ping -c1 -W2 10.94.0.3 >/dev/null &&
     plugnet exec u1 -- ping -c1 -W2 10.95.0.3 >/dev/null
 '
 
 test_expect_success ROOT,UML,AGENT 'nic del of an interface that is up in a UML guest: vmd takes it down through the agent' '
     m=$(vm_field u1 ".nics[] | select(.ifname == \"eth2\") | .mac") &&
-    plugnet exec u1 -- ip -o link | grep "$m" | grep -q ",UP" &&
+    test -n "$m" &&
+    plugnet exec u1 -- ip -o link >links &&
+    grep "$m" links | grep -q ",UP" &&
     plugnet nic del u1 eth2 >/dev/null &&
     test "$(vm_field u1 ".nics | length")" = 2 &&
-    ! plugnet exec u1 -- ip -o link | grep -q "$m" &&
+    plugnet exec u1 -- ip -o link >links &&
+    test_grep_not "$m" links &&
     test "$(plugnet --json port ls lan2 | jq ".ports | length")" = 0 &&
     plugnet exec u1 -- ping -c1 -W2 10.95.0.3 >/dev/null
 '
 
-test_expect_success ROOT,UML,AGENT 'the agent needs no IP: exec works with INPUT dropped in the guest' '
-    plugnet exec u1 -- sh -c "ip link set eth0 down; ip link set eth1 down" &&
-    test "$(plugnet exec u1 -- hostname)" = u1
+# is_down NODE: no interface of the guest but lo is up, and the guest
+# drops all IP traffic (iptables policies DROP): a ping to itself fails.
+is_down() {
+    plugnet exec "$1" -- ip -o link >links &&
+    test "$(grep -c "^[0-9]*: eth[0-9]*:" links)" -ge 2 &&
+    test_grep_not "^[0-9]*: eth[0-9]*:.*[<,]UP[,>]" links &&
+    plugnet exec "$1" -- iptables -S >rules &&
+    grep -qx -- "-P INPUT DROP" rules && grep -qx -- "-P OUTPUT DROP" rules &&
+    test_expect_code 1 plugnet exec "$1" -- ping -c 1 -W 2 127.0.0.1 >/dev/null
+}
+
+test_expect_success ROOT,UML,AGENT 'the agent needs no IP: exec works with every link down and INPUT dropped in the guest' '
+    test_when_finished "plugnet exec u1 -- sh -c \"iptables -P INPUT ACCEPT && iptables -P OUTPUT ACCEPT\"" &&
+    plugnet exec u1 -- ping -c 1 -W 2 127.0.0.1 >/dev/null &&
+    plugnet exec u1 -- ip link set eth0 down &&
+    plugnet exec u1 -- ip link set eth1 down &&
+    plugnet exec u1 -- sh -c "iptables -P INPUT DROP && iptables -P OUTPUT DROP && iptables -F" &&
+    is_down u1 &&
+    test "$(plugnet exec u1 -- hostname)" = u1 &&
+    echo payload >p && plugnet cp p u1:/tmp/p &&
+    test "$(plugnet exec u1 -- cat /tmp/p)" = payload
 '
 
 test_done

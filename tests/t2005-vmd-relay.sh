@@ -46,17 +46,31 @@ test_expect_success ROOT,NETNS,UML,AGENT,SOCAT 'a console reader that stops read
     test "$(grep -a -o "relay-fill-[0-9]*-x" reader.out | sort -u | wc -l)" = 3200
 '
 
+# typed: how many typed lines the guest took (its tty echoes them into the
+# log).  stalled: some, and then no more while the agent runs two execs;
+# the typing client is still connected (not dropped).
+typed() { grep -a -o relay-typed-line "$LOG" | wc -l; }
+stalled() {
+    kill -0 $typer && n_typed=$(typed) && test "$n_typed" -gt 0 &&
+    plugnet exec r1 -- true && plugnet exec r1 -- true &&
+    test "$(typed)" = "$n_typed"
+}
+
 test_expect_success ROOT,NETNS,UML,AGENT,SOCAT 'a guest console that stops taking input holds up neither the agent nor the log' '
     # The console shell sleeps; a client then types lines without end: the
     # guest tty fills and throttles, and UML stops reading its console.
     # (That takes milliseconds: the later execs run well after it.)
     printf "sleep 600\n" | socat -u - "UNIX-CONNECT:$CON" &&
-    retry_until 30 eval "plugnet exec r1 -- ps | grep -q \"[s]leep 600\"" &&
+    retry_until 30 eval "plugnet exec r1 -- ps >ps.out && grep -q \"[s]leep 600\" ps.out" &&
     { yes relay-typed-line | socat -u - "UNIX-CONNECT:$CON" & } &&
-    PIDS="$PIDS $!" &&
+    typer=$! && PIDS="$PIDS $typer" &&
+    # the console is stalled: typed lines reached the guest, then stopped
+    retry_until 30 stalled &&
     for i in 1 2 3 4 5; do
         test "$(timeout 20 plugnet exec r1 -- echo alive-$i)" = alive-$i || return 1
     done &&
+    # and it still is, its typist still connected
+    test "$(typed)" = "$n_typed" && kill -0 $typer &&
     plugnet exec r1 -- sh -c "echo relay-mark-two >/dev/console" &&
     # (not at the start of a line: the tty echo of the typed lines stops anywhere)
     wait_for_line 30 "$LOG" "relay-mark-two"

@@ -53,7 +53,9 @@ test_expect_success ROOT,UML,NETNS,AGENT 'daemons, a UML node and an ns node' '
 
 test_expect_success ROOT,UML,NETNS,AGENT 'nic del waits on a frozen agent channel: vmd answers everyone else meanwhile' '
     plugnet nic add u1 eth2 lanb --ip 10.92.0.1/24 >/dev/null &&
+    m=$(vm_field u1 ".nics[] | select(.ifname == \"eth2\") | .mac") &&
     ifup u1 eth2 10.92.0.1/24 &&
+    plugnet exec u1 -- ip -o link >links && grep -q "$m" links &&
     test "$(plugnet --json port ls lanb | jq ".ports | length")" = 1 &&
     apid=$(agentd_pid) &&
     kill -STOP "$apid" &&
@@ -65,11 +67,11 @@ test_expect_success ROOT,UML,NETNS,AGENT 'nic del waits on a frozen agent channe
     fast plugnet nic add n1 eth3 lanc &&
     fast plugnet nic del n1 eth3 &&
     # changes of u1 wait, told what is in progress
-    ! fast plugnet nic del u1 eth2 2>err &&
+    test_must_fail fast plugnet nic del u1 eth2 2>err &&
     grep -q "busy: node .u1. is busy: nic.del eth2 is in progress" err &&
-    ! fast plugnet nic add u1 eth3 lanc 2>err &&
+    test_must_fail fast plugnet nic add u1 eth3 lanc 2>err &&
     grep -q "busy: node .u1. is busy: nic.del eth2" err &&
-    ! fast plugnet node stop u1 2>err &&
+    test_must_fail fast plugnet node stop u1 2>err &&
     grep -q "busy: node .u1. is busy: nic.del eth2" err &&
     test "$(cat "$TEST_DIR/bg.rc" 2>/dev/null)" = "" &&
     kill -CONT "$apid" &&
@@ -77,7 +79,8 @@ test_expect_success ROOT,UML,NETNS,AGENT 'nic del waits on a frozen agent channe
     test "$(vm_field u1 ".nics | length")" = 2 &&
     test "$(vm_field u1 .busy)" = null &&
     test "$(plugnet --json port ls lanb | jq ".ports | length")" = 0 &&
-    ! plugnet exec u1 -- ip -o link | grep -q 02:00:00:01:00:02
+    plugnet exec u1 -- ip -o link >links &&
+    test_grep_not "$m" links
 '
 
 test_expect_success ROOT,UML,NETNS,AGENT 'an agent that never answers: nic del ends at its deadline with a clear error' '
@@ -116,8 +119,14 @@ test_expect_success ROOT,UML,NETNS,AGENT 'a node killed while its nic del waits:
     test "$(vm_field u1 ".nics | length")" = 2
 '
 
-# registered NODE: agentd holds a registration of NODE.
-registered() { plugnet --json call agentd agent.ls | jq -e ".agents[] | select(.node == \"$1\")" >/dev/null; }
+# registered NODE / unregistered NODE: agentd answered agent.ls, and holds
+# a registration of NODE / holds none.
+agents_has() {
+    plugnet --json call agentd agent.ls >"$TEST_DIR/agents.json" &&
+    jq -e --arg n "$1" "any(.agents[]; .node == \$n) == $2" "$TEST_DIR/agents.json" >/dev/null
+}
+registered() { agents_has "$1" true; }
+unregistered() { agents_has "$1" false; }
 
 test_expect_success ROOT,UML,NETNS,AGENT 'agentd started after vmd (its registrations lost): every running node gets registered' '
     plugnet daemons stop agentd >/dev/null &&
@@ -139,7 +148,7 @@ test_expect_success ROOT,UML,NETNS,AGENT 'a registration agentd kept for a node 
     plugnet daemons stop agentd >/dev/null &&
     plugnet node stop n2 >/dev/null &&
     plugnet daemons start agentd >/dev/null &&
-    retry_until 10 sh -c "! registered n2" &&
+    retry_until 10 unregistered n2 &&
     registered n1 &&
     test "$(plugnet exec n1 -- hostname)" = n1
 '

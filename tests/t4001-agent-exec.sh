@@ -62,20 +62,20 @@ test_expect_success ROOT,NETNS 'tar c . | plugnet exec n1 -- tar x works' '
 '
 
 test_expect_success ROOT,NETNS 'an empty stdin and a command that ignores stdin' '
-    [ "$(plugnet exec n1 -- cat </dev/null | wc -c)" = 0 ] &&
+    plugnet exec n1 -- cat </dev/null >empty.out && test ! -s empty.out &&
     head -c 1000000 /dev/zero | plugnet exec n1 -- true
 '
 
 test_expect_success ROOT,NETNS '16 parallel execs all succeed with their own output' '
-    i=0; pids="";
+    i=0 && pids="" &&
     while [ $i -lt 16 ]; do
-        plugnet exec n1 -- sh -c "head -c 200000 /dev/zero | tr \\\\0 x | wc -c; echo $i" >par.$i &
-        pids="$pids $!"; i=$((i+1));
+        { plugnet exec n1 -- sh -c "head -c 200000 /dev/zero | tr \\\\0 x | wc -c; echo $i" >par.$i & } &&
+        pids="$pids $!" && i=$((i+1)) || return 1
     done &&
-    for p in $pids; do wait $p || exit 1; done &&
-    i=0; while [ $i -lt 16 ]; do
-        [ "$(tr -d " " <par.$i | tr "\n" " ")" = "200000 $i " ] || { cat par.$i; exit 1; }
-        i=$((i+1));
+    for p in $pids; do wait $p || return 1; done &&
+    i=0 && while [ $i -lt 16 ]; do
+        [ "$(tr -d " " <par.$i | tr "\n" " ")" = "200000 $i " ] || { cat par.$i; return 1; }
+        i=$((i+1))
     done
 '
 

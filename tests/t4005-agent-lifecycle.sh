@@ -46,12 +46,12 @@ test_expect_success ROOT,NETNS 'a session open when the agent goes away ends wit
     retry_until 10 pgrep -f "^sleep 4343\$" >/dev/null &&
     ag_ns_agent_kill n1 &&
     { wait $cli; [ $? = 255 ]; } && grep -q "n1" err &&
-    retry_until 10 eval "! pgrep -f \"^sleep 4343\\$\" >/dev/null"
+    retry_until 10 test_expect_code 1 pgrep -f "^sleep 4343\$" >/dev/null
 '
 
 test_expect_success ROOT,NETNS 'exec --wait waits for the agent to come up' '
     st=$(ag_state n1) && { [ "$st" = down ] || { echo "state: $st"; ag-call agentd agent.ls; false; }; } &&
-    plugnet exec --wait 20 n1 -- echo waited >out 2>err &
+    { plugnet exec --wait 20 n1 -- echo waited >out 2>err & } &&
     cli=$! &&
     ag_ns_agent_start n1 &&
     { wait $cli && [ "$(cat out)" = waited ]; } || { cat out err; false; }
@@ -62,9 +62,11 @@ test_expect_success ROOT,NETNS,IPTABLES 'exec and cp still work after the node c
     ip netns exec $ns ip link add d0 type veth peer name d1 &&
     ip netns exec $ns ip addr add 10.99.0.1/24 dev d0 &&
     ip netns exec $ns ip link set d0 up &&
-    plugnet exec n1 -- sh -c "for i in \$(ls /sys/class/net); do ip addr flush dev \$i; ip link set \$i down; done" &&
+    ip netns exec $ns ip -o addr show >addrs && grep -q "d0 *inet 10.99.0.1/24" addrs &&
+    plugnet exec n1 -- sh -c "for i in \$(ls /sys/class/net); do ip addr flush dev \$i && ip link set \$i down || exit 1; done" &&
     plugnet exec n1 -- sh -c "iptables -P INPUT DROP && iptables -P OUTPUT DROP && iptables -P FORWARD DROP && iptables -F" &&
-    ! ip netns exec $ns ip -o addr show | grep -q inet &&
+    ip netns exec $ns ip -o addr show >addrs &&
+    test_grep_not inet addrs &&
     [ "$(plugnet exec n1 -- iptables -S | head -n1)" = "-P INPUT DROP" ] &&
     echo payload >p && plugnet cp p n1:$TEST_DIR/p.copy && cmp p p.copy
 '

@@ -28,8 +28,8 @@ test_expect_success ROOT,IMAGE,UML 'exit codes and signals' '
 
 test_expect_success ROOT,IMAGE,UML '10 MiB of random bytes through stdin and stdout (sha256)' '
     head -c 10485760 /dev/urandom >r10 &&
-    plugnet exec u1 -- cat <r10 | sha256sum >got &&
-    sha256sum <r10 >want && test_cmp want got
+    plugnet exec u1 -- cat <r10 >r10.back &&
+    cmp r10 r10.back
 '
 
 test_expect_success ROOT,IMAGE,UML 'cp -r a tree with modes into the guest and back' '
@@ -44,13 +44,15 @@ test_expect_success ROOT,IMAGE,UML 'cp -r a tree with modes into the guest and b
 '
 
 test_expect_success ROOT,IMAGE,UML '16 parallel execs' '
-    i=0; pids="";
+    i=0 && pids="" &&
     while [ $i -lt 16 ]; do
-        plugnet exec u1 -- sh -c "head -c 20000 /dev/zero | wc -c; echo $i" >par.$i & pids="$pids $!"; i=$((i+1));
+        { plugnet exec u1 -- sh -c "head -c 20000 /dev/zero | wc -c; echo $i" >par.$i & } &&
+        pids="$pids $!" && i=$((i+1)) || return 1
     done &&
-    for p in $pids; do wait $p || exit 1; done &&
-    i=0; while [ $i -lt 16 ]; do
-        [ "$(tr -d " " <par.$i | tr "\n" " ")" = "20000 $i " ] || { cat par.$i; exit 1; }; i=$((i+1));
+    for p in $pids; do wait $p || return 1; done &&
+    i=0 && while [ $i -lt 16 ]; do
+        [ "$(tr -d " " <par.$i | tr "\n" " ")" = "20000 $i " ] || { cat par.$i; return 1; }
+        i=$((i+1))
     done
 '
 
@@ -70,8 +72,12 @@ test_expect_success ROOT,IMAGE,UML,GUEST_IPTABLES 'iptables drops all IP traffic
 '
 
 test_expect_success ROOT,IMAGE,UML 'exec and cp still work once the guest downed every interface' '
-    plugnet exec u1 -- sh -c "for i in \$(ls /sys/class/net); do ip addr flush dev \$i; ip link set \$i down; done" &&
-    ! plugnet exec u1 -- ip -o addr | grep -q inet &&
+    plugnet exec u1 -- ip -o addr >addrs && grep -q inet addrs &&
+    plugnet exec u1 -- sh -c "for i in \$(ls /sys/class/net); do ip addr flush dev \$i && ip link set \$i down || exit 1; done" &&
+    plugnet exec u1 -- ip -o addr >addrs &&
+    test_grep_not inet addrs &&
+    plugnet exec u1 -- ip -o link >links &&
+    test_grep_not "[<,]UP[,>]" links &&
     echo after >f && plugnet cp f u1:/tmp/f && [ "$(plugnet exec u1 -- cat /tmp/f)" = after ]
 '
 

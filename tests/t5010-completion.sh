@@ -8,15 +8,25 @@ test_lazy_prereq BASH_COMPLETION "bash-completion is not installed" \
     'test -r /usr/share/bash-completion/bash_completion'
 
 # complete WORD... : the candidates bash would offer for the last word.
+# Fails, saying why, when the completion script is broken: it does not
+# load, does not register a function for plugnet, or writes to stderr.
 complete_words() {
     bash -c '
         . /usr/share/bash-completion/bash_completion 2>/dev/null
-        . "$PLUGNET_SRC/cli/plugnet.bash-completion"
+        . "$PLUGNET_SRC/cli/plugnet.bash-completion" || exit 1
+        f=$(complete -p plugnet 2>/dev/null | sed -n "s/^complete .*-F \([^ ]*\) .*plugnet\$/\1/p")
+        [ -n "$f" ] && declare -F "$f" >/dev/null || { echo "no completion function for plugnet" >&2; exit 1; }
         COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
-        _plugnet
+        "$f" plugnet "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
         [ ${#COMPREPLY[@]} = 0 ] || printf "%s\n" "${COMPREPLY[@]}" | sort
-    ' complete "$@"
+    ' complete "$@" 2>"$TEST_DIR/complete.err" &&
+    test_must_be_empty "$TEST_DIR/complete.err"
 }
+
+# A plugnet that notes each call and its status in $TEST_DIR/calls, then
+# runs the real one: the completion asks the binary named in COMP_WORDS[0].
+printf '#!/bin/sh\nplugnet "$@"\nrc=$?\necho "$* -> $rc" >>"%s/calls"\nexit $rc\n' "$TEST_DIR" >"$TEST_DIR/spy"
+chmod +x "$TEST_DIR/spy"
 
 test_expect_success BASH_COMPLETION 'the completion offers every command of cli.h' '
     sed -n "s/^ *X(\([a-z]*\), .*/\1/p" "$PLUGNET_SRC/cli/cli.h" | sort >expect &&
@@ -51,8 +61,11 @@ test_expect_success BASH_COMPLETION 'up completes topology files and directories
 '
 
 test_expect_success BASH_COMPLETION 'node names come from the daemons, and none when they are down' '
-    complete_words plugnet exec "" >actual &&
-    test_cmp /dev/null actual
+    rm -f calls &&
+    complete_words "$TEST_DIR/spy" exec "" >actual &&
+    test_cmp /dev/null actual &&
+    # it asked, and the daemons were down (3: unreachable)
+    grep -qx -- "--json --timeout 2 node ls -> 3" calls
 '
 
 test_expect_success BASH_COMPLETION 'LAN names come from switchd' '

@@ -9,7 +9,7 @@ test_lazy_prereq PYZMQ "python3-zmq or python3-msgpack missing (scripts/deps.sh)
 
 test_expect_success PYZMQ 'the daemons start and the watcher subscribes' '
     pn_daemons_start &&
-    /usr/bin/python3 "$PLUGNET_SRC/examples/watch_events.py" >events.out 2>watch.err &
+    { /usr/bin/python3 "$PLUGNET_SRC/examples/watch_events.py" >events.out 2>watch.err & } &&
     echo $! >watcher.pid &&
     test_atexit "kill \$(cat \"$TEST_DIR/watcher.pid\") 2>/dev/null" &&
     retry_until 10 grep -q "^watching $PLUGNET_RUN_DIR" events.out

@@ -79,7 +79,7 @@ test_expect_success NETNS 'a node that leaves the file is deleted' '
     lab v3.clab.yml "    $SW: {kind: bridge}" "    - endpoints: [\"$B:eth2\", \"$SW:any\"]" &&
     plugnet up v3.clab.yml >out &&
     grep -q "delete node $C" out &&
-    ! nodes | grep -qx "$C" &&
+    nodes >now && ! grep -qx "$C" now &&
     lans | grep -qx "$SW"
 '
 
@@ -92,7 +92,7 @@ test_expect_success NETNS 'a failing step rolls back this up, and names the step
     test_must_fail plugnet up v4.clab.yml >out 2>err &&
     grep -q "plugnet: up t5100: step [0-9]*/[0-9]* (add node $D (qemu)): vmd: " err &&
     grep -q "; rolled back [1-9][0-9]* step" err &&
-    ! nodes | grep -qx "$D" &&
+    nodes >now && ! grep -qx "$D" now &&
     lans >after &&
     test_cmp before after &&
     test "$(node_pid $A)" = "$pa"

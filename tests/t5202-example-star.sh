@@ -27,15 +27,17 @@ test_expect_success NETNS 'every host reaches every other' '
 '
 
 test_expect_success NETNS 'the sniffed LAN shows the echo requests and replies' '
-    plugnet sniff core -w core.pcap &
+    { plugnet sniff core -w core.pcap 2>sniff.err & } &&
     echo $! >sniff.pid &&
     test_when_finished "kill -INT \$(cat sniff.pid) 2>/dev/null; true" &&
-    retry_until 10 test -s core.pcap &&
+    retry_until 10 grep -q capturing sniff.err &&
     in_node s2 ping -c 3 -i 0.2 10.2.0.3 >/dev/null &&
-    kill -INT $(cat sniff.pid) && wait $(cat sniff.pid);
-    tshark -r core.pcap -Y "icmp.type == 8 && ip.src == 10.2.0.2" 2>/dev/null | wc -l >req &&
-    tshark -r core.pcap -Y "icmp.type == 0 && ip.src == 10.2.0.3" 2>/dev/null | wc -l >rep &&
-    test $(cat req) -ge 3 && test $(cat rep) -ge 3
+    kill -INT $(cat sniff.pid) &&
+    { wait $(cat sniff.pid) || { echo "sniff exited $?"; cat sniff.err; false; }; } &&
+    test "$(plugnet --json stats core | jq ".sniffers | length")" = 0 &&
+    tshark -r core.pcap -Y "icmp.type == 8 && ip.src == 10.2.0.2" >req 2>tshark.err &&
+    tshark -r core.pcap -Y "icmp.type == 0 && ip.src == 10.2.0.3" >rep 2>tshark.err &&
+    test $(wc -l <req) -ge 3 && test $(wc -l <rep) -ge 3
 '
 
 test_expect_success NETNS 'down takes it all away' '
