@@ -25,7 +25,7 @@ fdb_full() {
 test_expect_success ROOT,NETNS 'a random-source flood keeps the table at its cap' '
     { ip netns exec $A ping -n -q -c 40 -i 0.1 -W 5 10.34.0.2 >ping.out 2>&1 & } &&
     ppid=$! &&
-    test_when_finished "kill $ppid 2>/dev/null" &&
+    test_when_finished "test_kill $ppid" &&
     mkfifo hold &&
     { pn-swgen flood "$PLUGNET_RUN_DIR/lan/net1" 30000 hold <hold >flood.out & } &&
     fpid=$! &&

@@ -72,7 +72,7 @@ test_expect_success ROOT,UML 'cp right after a plain node start waits too' '
 test_expect_success ROOT,NETNS 'an agent that was up and went away: exec fails at once (no boot wait)' '
     plugnet node start --wait n1 >/dev/null &&
     pkill -KILL -f "plugnet-agent --listen $PLUGNET_STATE_DIR/nodes/n1/agent.sock" &&
-    { plugnet exec n1 -- true 2>err; test $? = 255; } &&
+    { plugnet exec n1 -- true 2>err; rc=$?; cat err; echo "exit $rc"; test $rc = 255; } &&
     grep -q "the agent of node n1 is down" err
 '
 

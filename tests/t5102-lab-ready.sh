@@ -43,7 +43,7 @@ EOF
 
 test_expect_success NETNS 'a node whose command exits at once fails up, naming it, its status and its console log' '
     die_lab "echo dying-now-$TEST_TAG; exit 3" &&
-    { plugnet up die.clab.yml >out 2>err; test $? = 1; } &&
+    { plugnet up die.clab.yml >out 2>err; rc=$?; cat out err; echo "exit $rc"; test $rc = 1; } &&
     grep -q "^plugnet: node .d2. crashed before its boot completed (exit status 3); last console lines:" err &&
     grep -q "^  | dying-now-$TEST_TAG\$" err &&
     grep -q "^plugnet: up die$TEST_TAG: node d2 crashed before its boot completed (exit status 3); console log: .*; rolled back [1-9][0-9]* steps\$" err &&
