@@ -60,7 +60,9 @@ struct agd_node {
     ag_buf_t urg; /* HELLO, PING, PONG, CREDIT: written at the next frame boundary */
     ag_wire_t wire;
     bool serial;       /* a serial line (uml): bytes unanswered are bounded */
-    uint64_t tx_at_rx; /* wire.sent when the last byte came from the agent */
+    uint64_t acked;    /* wire.sent the agent has shown it read (a PONG, a HELLO reply) */
+    uint64_t acked_ms; /* when acked last moved */
+    uint64_t hello_pos;/* wire.sent when our last HELLO was queued */
     uint64_t ping_at;  /* a PING is out since then (0: none) */
     uint32_t srtt, rttvar; /* ms, from PING/PONG */
     struct agd_hist { uint8_t type; uint32_t len; uint64_t ms; } hin[AGD_HIST], hout[AGD_HIST];

@@ -33,7 +33,7 @@ static size_t s_head_len(const ag_buf_t *b)
  * long) write now: SIZE_MAX (no limit) off a serial line. */
 static size_t s_room(const agd_node_t *n, size_t cap, size_t head)
 {
-    uint64_t unanswered = n->wire.sent - n->tx_at_rx;
+    uint64_t unanswered = n->wire.sent - n->acked;
     if (!n->serial)
         return SIZE_MAX;
     if (unanswered == 0 && head > cap)
@@ -87,20 +87,35 @@ void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid,
     agd_node_events(n);
 }
 
+/* The agent has read everything up to pos. */
+static void s_ack(agd_node_t *n, uint64_t pos)
+{
+    if (pos > n->acked && pos <= n->wire.sent) {
+        n->acked = pos;
+        n->acked_ms = pn_mono_ms();
+        agd_node_events(n);
+    }
+}
+
+/* A PING carries the time and how many bytes were written before it: the
+ * agent echoes it, so its PONG gives the round trip and acknowledges
+ * those bytes (what precedes the PING on the wire, and more). */
 static void s_ping(agd_node_t *n, uint64_t now)
 {
-    uint8_t p[8];
+    uint8_t p[16];
     ag_put64(p, now);
+    ag_put64(p + 8, n->wire.sent);
     n->ping_at = now;
-    agd_node_send(n, AG_T_PING, 0, 0, p, 8);
+    agd_node_send(n, AG_T_PING, 0, 0, p, 16);
 }
 
 static void s_on_pong(agd_node_t *n, const ag_frame_t *f)
 {
     uint64_t now = pn_mono_ms();
     n->ping_at = 0;
-    if (f->len != 8)
+    if (f->len != 16)
         return;
+    s_ack(n, ag_get64(f->payload + 8));
     uint64_t sent = ag_get64(f->payload);
     if (sent > now || now - sent > 3600000)
         return;
@@ -157,7 +172,7 @@ void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
              "%d sessions, credit toward the agent %llu, stdin waiting for credit %llu",
              (unsigned long long)(now - n->last_rx), (unsigned long long)agd_node_deadline(n), n->agd->misses,
              n->agd->keepalive_ms, n->srtt, n->rttvar, n->ping_at ? "unanswered" : "none out", in, out,
-             ag_buf_used(&n->out), ag_buf_used(&n->urg), (unsigned long long)(n->wire.sent - n->tx_at_rx),
+             ag_buf_used(&n->out), ag_buf_used(&n->urg), (unsigned long long)(n->wire.sent - n->acked),
              n->serial ? " (serial line)" : "", ns, (unsigned long long)credit, (unsigned long long)pend);
 }
 
@@ -170,6 +185,7 @@ static void s_hello(agd_node_t *n, uint8_t flags)
     agd_node_send(n, AG_T_HELLO, flags, 0, ag_buf_head(&p), ag_buf_used(&p));
     ag_buf_free(&p);
     n->last_hello = pn_mono_ms();
+    n->hello_pos = n->wire.sent;
 }
 
 static void s_set_down(agd_node_t *n, const char *reason)
@@ -202,7 +218,7 @@ static void s_disconnect(agd_node_t *n, const char *reason)
     n->out.off = n->out.len = 0;
     n->urg.off = n->urg.len = 0;
     ag_wire_reset(&n->wire);
-    n->tx_at_rx = n->wire.sent;
+    n->acked = n->wire.sent;
     n->ping_at = 0;
     s_set_down(n, reason);
     n->backoff = n->backoff ? (n->backoff * 2 > 1000 ? 1000 : n->backoff * 2) : 50;
@@ -230,7 +246,9 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
         case AG_K_WINDOW: window = ag_tlv_as_u32(v, len); break;
         }
     }
-    if (!(f->flags & AG_F_REPLY))
+    if (f->flags & AG_F_REPLY)
+        s_ack(n, n->hello_pos);
+    else
         s_hello(n, AG_F_REPLY);
     if (pmin > AG_PROTO_MAX || pmax < AG_PROTO_MIN) {
         char why[128];
@@ -317,9 +335,10 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         n->tx_bytes += (uint64_t)w;
         if (before >= AGD_OUT_HIGH && ag_buf_used(&n->out) < AGD_OUT_HIGH)
             agd_streams_resume(n->agd, n);
-        /* Held back by the serial-line rule: ask for a sign of life now
-         * rather than at the next tick. */
-        if (n->up && !n->ping_at && ag_buf_used(&n->out) && !s_writable(n))
+        /* On a serial line, ask at once for the acknowledgement of what
+         * went out, so the PONG comes back with the agent's CREDIT and the
+         * bound on unanswered bytes (s_room) costs no extra round trip. */
+        if (n->serial && n->up && !n->ping_at && n->wire.sent > n->acked)
             s_ping(n, pn_mono_ms());
         agd_node_events(n);
     }
@@ -337,9 +356,7 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
                 return;
             }
             n->rx_bytes += (uint64_t)r;
-            n->last_rx = pn_mono_ms();
-            /* Any byte proves the agent alive, and that it reads its line. */
-            n->tx_at_rx = n->wire.sent;
+            n->last_rx = pn_mono_ms(); /* any byte proves the agent alive */
             ag_dec_commit(&n->dec, (size_t)r);
             uint64_t garbage = n->dec.garbage;
             ag_frame_t f;
@@ -406,7 +423,8 @@ static void s_connect(agd_node_t *n)
     n->connected = true;
     n->backoff = 0;
     n->last_rx = pn_mono_ms();
-    n->tx_at_rx = n->wire.sent;
+    n->acked = n->wire.sent;
+    n->acked_ms = n->last_rx;
     pn_debug("agentd: %s: connected to %s", n->name, n->path);
     s_hello(n, 0);
 }
@@ -675,12 +693,18 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
             pn_warn("agentd: %s: declaring the agent down: %s", n->name, detail);
             s_set_down(n, why);
         }
+        /* An agent that has been talking for a whole floor period without
+         * acknowledging (its PONG lost to noise on a console line) reads
+         * its line all the same. */
+        uint64_t floor = (uint64_t)a->keepalive_ms * a->misses;
+        if (n->acked < n->wire.sent && now - n->acked_ms > floor && now - n->last_rx < a->keepalive_ms)
+            s_ack(n, n->wire.sent);
         /* One keepalive (and while down one HELLO) queued at a time: a
          * stalled guest must not find a pile of them in its line when it
          * runs again (docs/AGENT.md, "Liveness").  A PING unanswered for a
          * whole floor period is sent again (noise may have eaten it). */
         if (n->up) {
-            if (!n->ping_at || now - n->ping_at >= (uint64_t)a->keepalive_ms * a->misses)
+            if (!n->ping_at || now - n->ping_at >= floor)
                 if (!ag_buf_used(&n->urg))
                     s_ping(n, now);
         } else if (now - n->last_hello >= a->keepalive_ms && !ag_buf_used(&n->urg)) {
@@ -710,5 +734,14 @@ pn_val_t *agd_node_info(agd_node_t *n)
     pn_map_set_uint(m, "tx_bytes", n->tx_bytes);
     pn_map_set_uint(m, "garbage", n->dec.garbage);
     pn_map_set_uint(m, "bad_frames", n->bad_frames + n->dec.bad_payload);
+    /* Liveness (docs/AGENT.md): how long since the last byte, the deadline
+     * now, the smoothed round trip, bytes written that the agent has not
+     * acknowledged yet (bounded on a serial line). */
+    if (n->connected) {
+        pn_map_set_uint(m, "quiet_ms", pn_mono_ms() - n->last_rx);
+        pn_map_set_uint(m, "unanswered", n->wire.sent - n->acked);
+    }
+    pn_map_set_uint(m, "deadline_ms", agd_node_deadline(n));
+    pn_map_set_uint(m, "srtt_ms", n->srtt);
     return m;
 }
