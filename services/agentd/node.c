@@ -24,16 +24,21 @@ agd_node_t *agd_node_find(agd_t *a, const char *name)
     return NULL;
 }
 
-static size_t s_head_len(const ag_buf_t *b)
+/* The cost of a lane's next frame against the serial-line bound: all of
+ * it but a DATA payload (ag_wire_flush). */
+static size_t s_head_cost(const ag_buf_t *b)
 {
-    return ag_buf_used(b) >= AG_HDR ? AG_HDR + ag_get32(ag_buf_head(b) + 8) : 0;
+    if (ag_buf_used(b) < AG_HDR)
+        return 0;
+    const uint8_t *h = ag_buf_head(b);
+    return h[2] == AG_T_DATA ? AG_HDR : AG_HDR + ag_get32(h + 8);
 }
 
-/* What the serial-line rule lets a lane (whose next frame is head bytes
- * long) write now: SIZE_MAX (no limit) off a serial line. */
+/* What the serial-line rule lets a lane (whose next frame costs head)
+ * write now: SIZE_MAX (no limit) off a serial line. */
 static size_t s_room(const agd_node_t *n, size_t cap, size_t head)
 {
-    uint64_t unanswered = n->wire.sent - n->acked;
+    uint64_t unanswered = n->wire.ctl - n->acked;
     if (!n->serial)
         return SIZE_MAX;
     if (unanswered == 0 && head > cap)
@@ -46,7 +51,7 @@ static bool s_writable(const agd_node_t *n)
 {
     if (n->wire.left)
         return true;
-    size_t u = s_head_len(&n->urg), b = s_head_len(&n->out);
+    size_t u = s_head_cost(&n->urg), b = s_head_cost(&n->out);
     return (u && u <= s_room(n, AGD_LINE_MAX, u)) || (b && b <= s_room(n, AGD_LINE_BULK, b));
 }
 
@@ -90,21 +95,21 @@ void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid,
 /* The agent has read everything up to pos. */
 static void s_ack(agd_node_t *n, uint64_t pos)
 {
-    if (pos > n->acked && pos <= n->wire.sent) {
+    if (pos > n->acked && pos <= n->wire.ctl) {
         n->acked = pos;
         n->acked_ms = pn_mono_ms();
         agd_node_events(n);
     }
 }
 
-/* A PING carries the time and how many bytes were written before it: the
- * agent echoes it, so its PONG gives the round trip and acknowledges
- * those bytes (what precedes the PING on the wire, and more). */
+/* A PING carries the time and the cost written before it (wire.ctl): the
+ * agent echoes it, so its PONG gives the round trip and acknowledges what
+ * preceded the PING on the wire (and more). */
 static void s_ping(agd_node_t *n, uint64_t now)
 {
     uint8_t p[16];
     ag_put64(p, now);
-    ag_put64(p + 8, n->wire.sent);
+    ag_put64(p + 8, n->wire.ctl);
     n->ping_at = now;
     agd_node_send(n, AG_T_PING, 0, 0, p, 16);
 }
@@ -168,11 +173,11 @@ void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
     s_hist_fmt(out, sizeof out, n->hout, n->nout, now);
     snprintf(buf, len,
              "rule: no byte from the agent for %llu ms, deadline %llu ms (floor %u x %u ms, srtt %u ms, rttvar %u ms); "
-             "ping %s; received: %s; sent: %s; queued %zu bulk + %zu urgent bytes, %llu written unanswered%s; "
+             "ping %s; received: %s; sent: %s; queued %zu bulk + %zu urgent bytes, %llu control bytes unacknowledged%s; "
              "%d sessions, credit toward the agent %llu, stdin waiting for credit %llu",
              (unsigned long long)(now - n->last_rx), (unsigned long long)agd_node_deadline(n), n->agd->misses,
              n->agd->keepalive_ms, n->srtt, n->rttvar, n->ping_at ? "unanswered" : "none out", in, out,
-             ag_buf_used(&n->out), ag_buf_used(&n->urg), (unsigned long long)(n->wire.sent - n->acked),
+             ag_buf_used(&n->out), ag_buf_used(&n->urg), (unsigned long long)(n->wire.ctl - n->acked),
              n->serial ? " (serial line)" : "", ns, (unsigned long long)credit, (unsigned long long)pend);
 }
 
@@ -185,7 +190,7 @@ static void s_hello(agd_node_t *n, uint8_t flags)
     agd_node_send(n, AG_T_HELLO, flags, 0, ag_buf_head(&p), ag_buf_used(&p));
     ag_buf_free(&p);
     n->last_hello = pn_mono_ms();
-    n->hello_pos = n->wire.sent;
+    n->hello_pos = n->wire.ctl;
 }
 
 static void s_set_down(agd_node_t *n, const char *reason)
@@ -218,7 +223,7 @@ static void s_disconnect(agd_node_t *n, const char *reason)
     n->out.off = n->out.len = 0;
     n->urg.off = n->urg.len = 0;
     ag_wire_reset(&n->wire);
-    n->acked = n->wire.sent;
+    n->acked = n->wire.ctl;
     n->ping_at = 0;
     s_set_down(n, reason);
     n->backoff = n->backoff ? (n->backoff * 2 > 1000 ? 1000 : n->backoff * 2) : 50;
@@ -326,8 +331,8 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     agd_node_t *n = arg;
     if (events & EPOLLOUT) {
         size_t before = ag_buf_used(&n->out);
-        long w = ag_wire_flush(&n->wire, &n->out, &n->urg, n->fd, s_room(n, AGD_LINE_BULK, s_head_len(&n->out)),
-                               s_room(n, AGD_LINE_MAX, s_head_len(&n->urg)));
+        long w = ag_wire_flush(&n->wire, &n->out, &n->urg, n->fd, s_room(n, AGD_LINE_BULK, s_head_cost(&n->out)),
+                               s_room(n, AGD_LINE_MAX, s_head_cost(&n->urg)));
         if (w < 0) {
             s_disconnect(n, "channel write failed");
             return;
@@ -335,10 +340,10 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         n->tx_bytes += (uint64_t)w;
         if (before >= AGD_OUT_HIGH && ag_buf_used(&n->out) < AGD_OUT_HIGH)
             agd_streams_resume(n->agd, n);
-        /* On a serial line, ask at once for the acknowledgement of what
-         * went out, so the PONG comes back with the agent's CREDIT and the
-         * bound on unanswered bytes (s_room) costs no extra round trip. */
-        if (n->serial && n->up && !n->ping_at && n->wire.sent > n->acked)
+        /* On a serial line, ask for the acknowledgement of what went out
+         * once half the bound is used, so the bound (s_room) rarely holds
+         * anything back. */
+        if (n->serial && n->up && !n->ping_at && n->wire.ctl - n->acked > AGD_LINE_BULK / 2)
             s_ping(n, pn_mono_ms());
         agd_node_events(n);
     }
@@ -423,7 +428,7 @@ static void s_connect(agd_node_t *n)
     n->connected = true;
     n->backoff = 0;
     n->last_rx = pn_mono_ms();
-    n->acked = n->wire.sent;
+    n->acked = n->wire.ctl;
     n->acked_ms = n->last_rx;
     pn_debug("agentd: %s: connected to %s", n->name, n->path);
     s_hello(n, 0);
@@ -697,8 +702,8 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
          * acknowledging (its PONG lost to noise on a console line) reads
          * its line all the same. */
         uint64_t floor = (uint64_t)a->keepalive_ms * a->misses;
-        if (n->acked < n->wire.sent && now - n->acked_ms > floor && now - n->last_rx < a->keepalive_ms)
-            s_ack(n, n->wire.sent);
+        if (n->acked < n->wire.ctl && now - n->acked_ms > floor && now - n->last_rx < a->keepalive_ms)
+            s_ack(n, n->wire.ctl);
         /* One keepalive (and while down one HELLO) queued at a time: a
          * stalled guest must not find a pile of them in its line when it
          * runs again (docs/AGENT.md, "Liveness").  A PING unanswered for a
@@ -739,7 +744,7 @@ pn_val_t *agd_node_info(agd_node_t *n)
      * acknowledged yet (bounded on a serial line). */
     if (n->connected) {
         pn_map_set_uint(m, "quiet_ms", pn_mono_ms() - n->last_rx);
-        pn_map_set_uint(m, "unanswered", n->wire.sent - n->acked);
+        pn_map_set_uint(m, "unanswered", n->wire.ctl - n->acked);
     }
     pn_map_set_uint(m, "deadline_ms", agd_node_deadline(n));
     pn_map_set_uint(m, "srtt_ms", n->srtt);

@@ -471,11 +471,21 @@ static void test_wire(void)
     }
     OK(frames == 41 && lost == 0, "all 41 frames arrive, none counted lost (%d frames, %d lost)", frames, lost);
     OK(ping_at >= 0 && ping_at < 10, "the PING jumped the queue: frame %d of 41", ping_at);
-    /* A limit: a frame starts only when it fits whole. */
-    ag_frame_put(&bulk, AG_T_DATA, AG_STDIN, 3, big, 1000);
-    ag_frame_put(&bulk, AG_T_DATA, AG_STDIN, 3, big, 1000);
+    /* A limit: a frame starts only when its cost fits whole; a DATA frame
+     * costs its header (credit bounds its payload). */
+    uint64_t ctl0 = w.ctl;
+    ag_frame_put(&bulk, AG_T_OPEN, 0, 3, big, 1000);
+    ag_frame_put(&bulk, AG_T_OPEN, 0, 3, big, 1000);
     n = ag_wire_flush(&w, &bulk, &urg, p[1], 1500, 1500);
-    OK(n == AG_HDR + 1000 && w.left == 0, "a limit of 1500 bytes writes one 1024-byte frame, not half of the next (%ld)", n);
+    OK(n == AG_HDR + 1000 && w.left == 0 && w.ctl - ctl0 == AG_HDR + 1000,
+       "a limit of 1500 writes one 1024-byte OPEN, not the next (%ld)", n);
+    ag_buf_consume(&bulk, ag_buf_used(&bulk));
+    ag_frame_put(&bulk, AG_T_DATA, AG_STDIN, 3, big, 1000);
+    ag_frame_put(&bulk, AG_T_DATA, AG_STDIN, 3, big, 1000);
+    ctl0 = w.ctl;
+    n = ag_wire_flush(&w, &bulk, &urg, p[1], 60, 60);
+    OK(n == 2 * (AG_HDR + 1000) && w.ctl - ctl0 == 2 * AG_HDR,
+       "two 1000-byte DATA frames cost their headers: a limit of 60 lets both go (%ld)", n);
     ag_dec_free(&d);
     ag_buf_free(&bulk);
     ag_buf_free(&urg);

@@ -344,18 +344,26 @@ static uint32_t s_stamp(uint8_t *p, size_t used, size_t skip, size_t n, uint32_t
     return seq;
 }
 
+/* What a frame costs against the limits of ag_wire_flush: all of it but a
+ * DATA payload (data is bounded by credit already). */
+static size_t s_cost(const uint8_t *h)
+{
+    return h[2] == AG_T_DATA ? AG_HDR : AG_HDR + ag_get32(h + 8);
+}
+
 /* How many bytes of q to write now: the rest of the frame begun (skip),
- * then whole frames while they fit in room (SIZE_MAX: no limit) and in one
- * bounded write; just the rest when `only_rest`. */
+ * then whole frames while their cost fits in room (SIZE_MAX: no limit)
+ * and they fit in one bounded write; just the rest when `only_rest`. */
 static size_t s_span(const ag_buf_t *q, size_t skip, size_t room, bool only_rest)
 {
     const uint8_t *p = ag_buf_head(q);
-    size_t used = ag_buf_used(q), at = skip;
+    size_t used = ag_buf_used(q), at = skip, cost = 0;
     if (only_rest)
         return skip;
     while (at + AG_HDR <= used) {
         size_t flen = AG_HDR + ag_get32(p + at + 8);
-        if (room != SIZE_MAX && at + flen > room)
+        cost += s_cost(p + at);
+        if (room != SIZE_MAX && cost > room)
             break;
         if (at > 0 && at + flen > 256u * 1024u)
             break;
@@ -367,11 +375,12 @@ static size_t s_span(const ag_buf_t *q, size_t skip, size_t room, bool only_rest
 long ag_wire_flush(ag_wire_t *w, ag_buf_t *bulk, ag_buf_t *urg, int fd, size_t max_bulk, size_t max_urg)
 {
     long total = 0;
+    uint64_t ctl0 = w->ctl;
     for (;;) {
         ag_buf_t *q = NULL;
-        size_t n = 0;
-        size_t rb = max_bulk == SIZE_MAX ? SIZE_MAX : max_bulk > (size_t)total ? max_bulk - (size_t)total : 0;
-        size_t ru = max_urg == SIZE_MAX ? SIZE_MAX : max_urg > (size_t)total ? max_urg - (size_t)total : 0;
+        size_t n = 0, spent = (size_t)(w->ctl - ctl0);
+        size_t rb = max_bulk == SIZE_MAX ? SIZE_MAX : max_bulk > spent ? max_bulk - spent : 0;
+        size_t ru = max_urg == SIZE_MAX ? SIZE_MAX : max_urg > spent ? max_urg - spent : 0;
         if (w->left) {
             /* Finish the frame begun (a limit never cuts one); past its end
              * only when no urgent frame waits. */
@@ -406,6 +415,7 @@ long ag_wire_flush(ag_wire_t *w, ag_buf_t *bulk, ag_buf_t *urg, int fd, size_t m
             size_t flen = AG_HDR + ag_get32(p + at + 8);
             size_t t = flen < k - at ? flen : k - at;
             w->seq++;
+            w->ctl += s_cost(p + at);
             w->left = flen - t;
             at += t;
         }

@@ -147,14 +147,16 @@ typedef struct {
     bool in_urg;   /* that frame is the urgent queue's */
     uint32_t seq;  /* seq of the next frame to start */
     uint64_t sent; /* bytes written in all */
+    uint64_t ctl;  /* their cost: all but DATA payloads (see ag_wire_flush) */
 } ag_wire_t;
 /* Is this frame type urgent (jumps the bulk queue)? */
 bool ag_type_urgent(int type);
 /* Write what fd takes, urgent frames first at every frame boundary.  A
- * frame starts only when it fits whole in what the call has left of
- * max_bulk (bulk frames) or max_urg (urgent ones); SIZE_MAX: no limit.  A
- * frame begun is always finished.  Bytes written, 0 when it would block or
- * the limits say wait, or -errno. */
+ * frame starts only when its cost (the whole frame, but only the header of
+ * a DATA frame, whose payload credit bounds already) fits in what the call
+ * has left of max_bulk (bulk frames) or max_urg (urgent ones); SIZE_MAX:
+ * no limit.  A frame begun is always finished.  Bytes written, 0 when it
+ * would block or the limits say wait, or -errno. */
 long ag_wire_flush(ag_wire_t *w, ag_buf_t *bulk, ag_buf_t *urg, int fd, size_t max_bulk, size_t max_urg);
 /* A new connection: nothing half written. */
 void ag_wire_reset(ag_wire_t *w);
