@@ -126,10 +126,13 @@ TESTS ?= $(UNIT_BINS) $(sort $(wildcard tests/t[0-9]*.sh))
 # carries PLUGNET_TEST_RUN (and sits in its cgroup); after prove,
 # check-strays fails the run if any of them is still alive.
 CHECK_RUN = check-$$(date +%s)-$$$$
+# No script hangs the suite: each runs under timeout (a body that hangs is
+# already failed by lib.sh's watchdog after PLUGNET_TEST_TIMEOUT).
+PLUGNET_SCRIPT_TIMEOUT ?= 1800
 check: all image
 	@run=$(CHECK_RUN); \
 	PLUGNET_TEST_RUN=$$run PLUGNET_BUILD=$(abspath $(BUILD)) PLUGNET_SRC=$(CURDIR) \
-	    prove --exec '' -j$(PROVE_JOBS) --timer --comments $(PROVE_FLAGS) $(TESTS); rc=$$?; \
+	    prove --exec 'timeout -k 10 $(PLUGNET_SCRIPT_TIMEOUT)' -j$(PROVE_JOBS) --timer --comments $(PROVE_FLAGS) $(TESTS); rc=$$?; \
 	scripts/check-strays.sh $$run || rc=1; \
 	exit $$rc
 

@@ -38,6 +38,9 @@
 #   to end; what is still running is listed, killed, and fails the script.
 #   `make check` runs scripts/check-strays.sh after prove: any process of
 #   the run left on the machine fails the check.
+# - No body hangs the suite: after PLUGNET_TEST_TIMEOUT seconds (600) a
+#   watchdog kills what the body runs and the test fails, saying so; prove
+#   runs each script under `timeout` too (PLUGNET_SCRIPT_TIMEOUT, 1800).
 
 set -u
 : "${PLUGNET_SRC:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -144,6 +147,37 @@ _test_san_check() {
     [ $_san_found = 1 ]
 }
 
+# A body that hangs must not hang the suite: a watchdog gives each body
+# PLUGNET_TEST_TIMEOUT seconds (600 unless told), then kills what the body
+# runs (the script's descendants; daemons, which left the tree, stay for
+# the cleanups), so the hung step fails and the test is `not ok` with the
+# reason in its output.  The wait is a deadline, not a synchronisation.
+_test_watchdog_start() {
+    rm -f "$TEST_DIR/.timedout"
+    # A session of its own, so stopping it kills its sleep too, whenever.
+    setsid sh -c '
+        sleep "$1" || exit 0
+        echo "timed out after $1 s: killing what the body runs" >>"$2"
+        : >"$3/.timedout"
+        tree() { for c in $(pgrep -P "$1"); do [ "$c" = $$ ] && continue; echo "$c"; tree "$c"; done; }
+        v=$(tree "$4")
+        : no kill
+        exit 0' watchdog "${PLUGNET_TEST_TIMEOUT:-600}" "$_test_out" "$TEST_DIR" $$ \
+        </dev/null >/dev/null 2>&1 &
+    _test_wd=$!
+}
+_test_watchdog_stop() {
+    if [ -n "${_test_wd:-}" ]; then
+        # Its group, or itself if it has not made its session yet; once it
+        # is gone, a sleep it forked is still in its session.
+        kill -KILL "-$_test_wd" "$_test_wd" 2>/dev/null
+        wait "$_test_wd" 2>/dev/null
+        pkill -KILL -s "$_test_wd" 2>/dev/null
+        _test_wd=""
+    fi
+    ! [ -e "$TEST_DIR/.timedout" ]
+}
+
 _test_not_ok() { # NAME BODY
     test_failures=$((test_failures + 1))
     printf 'not ok %d - %s\n' "$test_count" "$1"
@@ -173,8 +207,11 @@ test_expect_success() {
     # in the source tree (top-level code keeps its cwd for sourcing).
     cd "$TEST_DIR" || return 1
     _test_state=body
-    _test_eval "$2" >"$_test_out" 2>&1 </dev/null
+    _test_watchdog_start
+    : >"$_test_out"
+    _test_eval "$2" >>"$_test_out" 2>&1 </dev/null
     _rc=$?
+    _test_watchdog_stop || _rc=1
     _test_run_cleanup || _rc=1
     _test_state=top
     _san=$(_test_san_check) || _rc=1
@@ -347,6 +384,7 @@ _test_on_exit() {
         exit "$_st"
     fi
     _test_restore_tap
+    [ "$_test_state" = body ] && { _test_watchdog_stop || :; }
     case $_test_state in
     body|cleanup)
         [ "$_test_state" = body ] && { _test_run_cleanup || :; }

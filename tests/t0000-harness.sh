@@ -131,6 +131,18 @@ test_done" &&
     inner_gone clean
 '
 
+test_expect_success 'a body that hangs fails after PLUGNET_TEST_TIMEOUT, the next test runs, the script ends' '
+    PLUGNET_TEST_TIMEOUT=2 inner hang sh "test_expect_success \"hangs\" \"sleep 1000\"
+test_expect_success \"after\" true
+test_done" &&
+    inner_failed hang &&
+    grep -qx "not ok 1 - hangs" hang.out &&
+    grep -q "timed out after 2 s" hang.out &&
+    grep -qx "ok 2 - after" hang.out &&
+    inner_plan hang 2 &&
+    inner_gone hang
+'
+
 test_expect_success 'a process the script left running fails teardown, and is killed' '
     inner left sh "test_expect_success one \"setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo \\\$! >$TEST_DIR/left.pid\"
 test_done" &&
