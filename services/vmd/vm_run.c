@@ -25,10 +25,9 @@
 #include "vm_net.h"
 
 #define VM_CONSOLE_TAIL 20
-/* After its guest is killed a monitor waits at most VM_GROUP_WAIT_MS for the
- * rest of the guest's process group; vmd gives it VM_MONITOR_GRACE_MS. */
-#define VM_GROUP_WAIT_MS 10000
-#define VM_MONITOR_GRACE_MS (VM_GROUP_WAIT_MS + 5000)
+/* After its guest is killed a monitor waits at most 10 s for the rest of
+ * the guest's process group (s_group_wait); vmd gives it 5 s more. */
+#define VM_MONITOR_GRACE_MS 15000
 
 static void s_on_monitor_exit(pn_loop_t *loop, int fd, uint32_t events, void *arg);
 
@@ -935,7 +934,7 @@ static void s_monitor(vm_t *vm, vm_node_t *nd, char **argv, int report)
      * holds its lock on the COW file; a start right after the stop would
      * find it locked and panic ("Unable to mount root fs"). */
     kill(-g, SIGKILL);
-    s_group_wait(g, VM_GROUP_WAIT_MS);
+    s_group_wait(g, 10000);
     char line[32];
     int n = snprintf(line, sizeof(line), "%d\n", status);
     int fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -1224,10 +1223,9 @@ static void s_on_monitor_exit(pn_loop_t *loop, int fd, uint32_t events, void *ar
 
 /* A node has stopped when its monitor ends (s_finish, from the monitor's
  * pidfd), and that is when node.stop and node.kill answer.  After the guest
- * is killed the monitor has at most VM_GROUP_WAIT_MS of its own to end;
- * should it not (stopped, starved, stuck), it is killed, or the request
- * would wait for it for ever (the CLI gives up after 120 s). */
-
+ * is killed the monitor has VM_MONITOR_GRACE_MS to end; should it not
+ * (stopped, starved, stuck), it is killed, or the request would wait for
+ * it for ever (the CLI gives up after 120 s). */
 static void s_monitor_timeout(pn_loop_t *loop, pn_timer_t *t, void *arg)
 {
     vm_node_t *nd = arg;
