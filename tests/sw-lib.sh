@@ -98,10 +98,14 @@ EOS
 # sw_uml ROOT LOG ETH0-SPEC pn_...=...: run a UML guest (foreground, at
 # most 90 s) with the console on LOG, the way vmd runs them (vm-uml-exec:
 # the AVX-512 host workaround, and glibc in the guest kept off AVX).
+# 128 MB: with 64 MB, Debian's UML 6.1 kernel failed to create tasks during
+# boot in about one boot in three (a kernel thread: a WARNING in
+# crypto_wait_for_test; or init's first fork: "can't fork: Resource
+# temporarily unavailable", a panic before /init printed anything).
 sw_uml() {
     _root=$1 _log=$2 _eth=$3
     shift 3
-    timeout 90 vm-uml-exec --tunables "$(command -v linux)" mem=64M root=/dev/root rootfstype=hostfs \
+    timeout 90 vm-uml-exec --tunables "$(command -v linux)" mem=128M root=/dev/root rootfstype=hostfs \
         rootflags="$_root" rw init=/init "eth0=$_eth" con=null con0=null,fd:1 "$@" \
         </dev/null >"$_log" 2>&1
 }
