@@ -36,9 +36,16 @@ cd "$TEST_DIR" || exit 1
 # ---------------------------------------------------------------- guests
 
 # sw_guest_root DIR: a busybox root for UML (hostfs) whose /init brings
-# eth0 up with pn_ip=ADDR from the kernel command line; with pn_peer=ADDR it
-# pings the peer, prints "PNGUEST PING_OK" and leaves /tmp/done.<pn_run>;
-# without, it waits (at most 60 s) for that file.  Then it halts.
+# eth0 up with pn_ip=ADDR from the kernel command line, then:
+#  - with pn_peer=ADDR it pings the peer and prints "PNGUEST PING_OK"; with
+#    pn_send=FILE as well it sends FILE to the peer's TCP port 5001 and
+#    prints "PNGUEST <name> SENT";
+#  - with pn_want=MD5 it takes one file on TCP port 5001 (within 60 s; it
+#    listens before its address exists, so a peer that can ping it finds
+#    the port open) and prints "PNGUEST <name> GOT MD5" only when what came
+#    has that checksum ("PNGUEST <name> BAD ..." otherwise).
+# Then it halts.  Nothing passes through the shared root: what a guest
+# gets, it got through the LAN.
 sw_guest_root() {
     mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" "$1/etc" &&
     cp /bin/busybox "$1/bin/busybox" &&
@@ -47,19 +54,40 @@ sw_guest_root() {
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+mount -t tmpfs tmp /tmp
 for a in $(cat /proc/cmdline); do case $a in pn_*=*) export "$a";; esac; done
 echo "PNGUEST $pn_name up"
 ip link set lo up
 ip link set eth0 up
+if [ -n "$pn_want" ]; then
+    # nc ends a connection when either side is done: its input must stay
+    # open (a FIFO that stays silent) until the sender has finished.
+    mkfifo /tmp/hold
+    exec 3<>/tmp/hold
+    timeout 60 nc -l -p 5001 </tmp/hold >/tmp/got &
+    ncpid=$!
+    # Port 5001 is 1389 in /proc/net/tcp; state 0A is LISTEN.
+    i=0
+    while [ $i -lt 200 ] && ! grep -q ":1389 00000000:0000 0A" /proc/net/tcp; do sleep 0.05; i=$((i+1)); done
+fi
 ip addr add $pn_ip/24 dev eth0
 if [ -n "$pn_peer" ]; then
     i=0
     while [ $i -lt 60 ]; do ping -c 1 -W 1 $pn_peer >/dev/null 2>&1 && break; i=$((i+1)); done
     ping -c 3 -W 2 $pn_peer && echo "PNGUEST PING_OK"
-    touch /tmp/done.$pn_run
-else
-    i=0
-    while [ $i -lt 600 ] && [ ! -e /tmp/done.$pn_run ]; do sleep 0.1; i=$((i+1)); done
+    if [ -n "$pn_send" ]; then
+        nc -w 10 $pn_peer 5001 <"$pn_send" && echo "PNGUEST $pn_name SENT"
+    fi
+fi
+if [ -n "$pn_want" ]; then
+    wait $ncpid
+    sum=$(md5sum </tmp/got)
+    sum=${sum%% *}
+    if [ "$sum" = "$pn_want" ]; then
+        echo "PNGUEST $pn_name GOT $sum"
+    else
+        echo "PNGUEST $pn_name BAD $sum ($(wc -c </tmp/got) bytes), not $pn_want"
+    fi
 fi
 echo "PNGUEST $pn_name halting"
 halt -f
@@ -70,10 +98,14 @@ EOS
 # sw_uml ROOT LOG ETH0-SPEC pn_...=...: run a UML guest (foreground, at
 # most 90 s) with the console on LOG, the way vmd runs them (vm-uml-exec:
 # the AVX-512 host workaround, and glibc in the guest kept off AVX).
+# 128 MB: with 64 MB, Debian's UML 6.1 kernel failed to create tasks during
+# boot in about one boot in three (a kernel thread: a WARNING in
+# crypto_wait_for_test; or init's first fork: "can't fork: Resource
+# temporarily unavailable", a panic before /init printed anything).
 sw_uml() {
     _root=$1 _log=$2 _eth=$3
     shift 3
-    timeout 90 vm-uml-exec --tunables "$(command -v linux)" mem=64M root=/dev/root rootfstype=hostfs \
+    timeout 90 vm-uml-exec --tunables "$(command -v linux)" mem=128M root=/dev/root rootfstype=hostfs \
         rootflags="$_root" rw init=/init "eth0=$_eth" con=null con0=null,fd:1 "$@" \
         </dev/null >"$_log" 2>&1
 }

@@ -15,16 +15,25 @@ test_expect_success UML,BUSYBOX 'a LAN and a busybox root' '
     sw_guest_root "$TEST_DIR/root"
 '
 
-# uml_pair TRANSPORT-A TRANSPORT-B RUN: guest b waits, guest a pings it.
+# uml_pair TRANSPORT-A TRANSPORT-B RUN: guest b listens, guest a pings it
+# and sends it a file of random bytes over TCP; b says it got the file only
+# when the checksum of what came matches.
 uml_pair() {
-    sw_uml "$TEST_DIR/root" b.$3.log "$2" pn_name=b pn_ip=10.36.0.2 pn_run=$3 &
-    _bpid=$!
-    sw_uml "$TEST_DIR/root" a.$3.log "$1" pn_name=a pn_ip=10.36.0.1 pn_peer=10.36.0.2 pn_run=$3
+    head -c 300000 /dev/urandom >"$TEST_DIR/root/payload.$3" &&
+    _sum=$(md5sum <"$TEST_DIR/root/payload.$3") &&
+    _sum=${_sum%% *} &&
+    { sw_uml "$TEST_DIR/root" b.$3.log "$2" pn_name=b pn_ip=10.36.0.2 pn_want=$_sum & } &&
+    _bpid=$! &&
+    sw_uml "$TEST_DIR/root" a.$3.log "$1" pn_name=a pn_ip=10.36.0.1 pn_peer=10.36.0.2 pn_send=/payload.$3
+    _ast=$?
     wait $_bpid
     _bst=$?
+    echo "status of a's run $_ast, of b's $_bst (124: killed by the timeout)"
     grep PNGUEST a.$3.log b.$3.log
-    grep -q "PNGUEST PING_OK" a.$3.log && grep -q "PNGUEST b halting" b.$3.log && return 0
-    echo "== the end of b's console (status of its run: $_bst)"; tail -n 25 b.$3.log
+    test $_ast = 0 && test $_bst = 0 &&
+    grep -q "PNGUEST PING_OK" a.$3.log &&
+    grep -q "PNGUEST b GOT $_sum" b.$3.log && return 0
+    for _g in a b; do echo "== the end of $_g's console"; tail -n 25 $_g.$3.log; done
     return 1
 }
 

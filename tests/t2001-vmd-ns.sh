@@ -101,15 +101,22 @@ test_expect_success ROOT,NETNS 'bad input is refused with its own error and leav
     ! ls "$PLUGNET_STATE_DIR/nodes" | grep -q "^bad"
 '
 
+# Running here: n1..n10 and seed (dies crashed, evn was killed).
 test_expect_success ROOT,NETNS 'vmd killed with SIGKILL and started again adopts every running node' '
-    pid_before=$(vm_field n3 .pid) &&
+    plugnet --json node ls >ls.before &&
+    jq -r ".nodes[] | select(.state == \"running\") | \"\(.name) \(.pid)\"" ls.before | sort >running.before &&
+    test "$(wc -l <running.before)" = 11 &&
     kill -9 "$(vm_pid)" &&
     plugnet daemons start vmd >/dev/null &&
-    test "$(vm_field n3 .state)" = running &&
-    test "$(vm_field n3 .pid)" = "$pid_before" &&
-    test "$(vm_field n3 .adopted)" = true &&
+    while read -r name pid; do
+        plugnet --json node show "$name" >show.json &&
+        echo "$name $(jq -r "[.state, .pid, .adopted] | join(\" \")" show.json)" >>adopted || return 1
+    done <running.before &&
+    awk "{ print \$1, \"running\", \$2, \"true\" }" running.before >adopted.want &&
+    test_cmp adopted.want adopted &&
     test "$(vm_field dies .state)" = defined &&
-    vm_ns_ping n3 10.99.0.4 &&
+    for i in 1 2 4 5 6 7 8 9 10; do vm_ns_ping n3 10.99.0.$i || { echo "n3 cannot reach n$i"; return 1; }; done &&
+    ping -n -q -c1 -W2 "$PLUGNET_MGMT_PREFIX.12.34" >/dev/null &&
     plugnet node kill n3 &&
     test "$(vm_field n3 .state)" = stopped
 '

@@ -79,4 +79,16 @@ test_expect_success ROOT,UML,SCRIPT 'a boot that outlasts --wait: the error name
     grep -q "wants a positive number" err
 '
 
+# vmd answers node.stop when the node's monitor ends; a monitor that does
+# not end (here: stopped) must not keep the answer back for ever.
+test_expect_success ROOT,UML 'node stop answers when the node monitor does not end, and vmd says why' '
+    test "$(vm_field u1 .state)" = running &&
+    mon=$(vm_field u1 .monitor_pid) &&
+    kill -STOP "$mon" &&
+    test_when_finished "kill -CONT $mon 2>/dev/null" &&
+    timeout 60 plugnet node stop u1 &&
+    test "$(vm_field u1 .state)" = stopped &&
+    grep -q "u1: its monitor (pid $mon, state T, .*killing the monitor" "$PLUGNET_STATE_DIR/log/vmd.log"
+'
+
 test_done

@@ -25,6 +25,9 @@
 #include "vm_net.h"
 
 #define VM_CONSOLE_TAIL 20
+/* After its guest is killed a monitor waits at most 10 s for the rest of
+ * the guest's process group (s_group_wait); vmd gives it 5 s more. */
+#define VM_MONITOR_GRACE_MS 15000
 
 static void s_on_monitor_exit(pn_loop_t *loop, int fd, uint32_t events, void *arg);
 
@@ -761,9 +764,12 @@ static bool s_group_alive(pid_t g)
     return alive;
 }
 
+/* Bounded by the clock, not by a count of rounds: each round scans /proc,
+ * which on a loaded host costs more than the 10 ms it sleeps. */
 static void s_group_wait(pid_t g, int ms)
 {
-    for (int i = 0; i < ms / 10 && s_group_alive(g); i++) {
+    uint64_t end = pn_mono_ms() + (uint64_t)ms;
+    while (s_group_alive(g) && pn_mono_ms() < end) {
         kill(-g, SIGKILL);
         usleep(10000);
     }
@@ -1225,6 +1231,48 @@ static void s_on_monitor_exit(pn_loop_t *loop, int fd, uint32_t events, void *ar
 
 /* --------------------------------------------------------------- stop */
 
+/* A node has stopped when its monitor ends (s_finish, from the monitor's
+ * pidfd), and that is when node.stop and node.kill answer.  After the guest
+ * is killed the monitor has VM_MONITOR_GRACE_MS to end; should it not
+ * (stopped, starved, stuck), it is killed, or the request would wait for
+ * it for ever (the CLI gives up after 120 s). */
+static void s_monitor_timeout(pn_loop_t *loop, pn_timer_t *t, void *arg)
+{
+    vm_node_t *nd = arg;
+    (void)loop;
+    (void)t;
+    nd->stop_timer = NULL;
+    if (nd->mon_pid <= 1)
+        return;
+    char path[64], wchan[64] = "?";
+    char st = '?';
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)nd->mon_pid);
+    char *b = NULL;
+    size_t len = 0;
+    if (pn_file_read(path, 4096, &b, &len) == 0) {
+        char *p = strrchr(b, ')');
+        if (p)
+            sscanf(p + 1, " %c", &st);
+        free(b);
+    }
+    snprintf(path, sizeof(path), "/proc/%d/wchan", (int)nd->mon_pid);
+    if (pn_file_read(path, 4096, &b, &len) == 0) {
+        snprintf(wchan, sizeof(wchan), "%s", b);
+        free(b);
+    }
+    pn_warn("vmd: %s: its monitor (pid %d, state %c, waiting in %s) has not ended %d s after its guest was "
+            "killed: killing the monitor",
+            nd->name, (int)nd->mon_pid, st, wchan[0] ? wchan : "?", VM_MONITOR_GRACE_MS / 1000);
+    kill(nd->mon_pid, SIGKILL);
+}
+
+static void s_monitor_deadline(vm_t *vm, vm_node_t *nd)
+{
+    if (nd->stop_timer)
+        pn_loop_del_timer(pn_svc_loop(vm->svc), nd->stop_timer);
+    nd->stop_timer = pn_loop_add_timer(pn_svc_loop(vm->svc), VM_MONITOR_GRACE_MS, false, s_monitor_timeout, nd);
+}
+
 static void s_stop_timeout(pn_loop_t *loop, pn_timer_t *t, void *arg)
 {
     vm_node_t *nd = arg;
@@ -1233,6 +1281,7 @@ static void s_stop_timeout(pn_loop_t *loop, pn_timer_t *t, void *arg)
     nd->stop_timer = NULL;
     if (nd->guest_pid > 1)
         kill(-nd->guest_pid, SIGKILL);
+    s_monitor_deadline(vm_self, nd);
 }
 
 void vm_kill(vm_t *vm, vm_node_t *nd)
@@ -1247,6 +1296,7 @@ void vm_kill(vm_t *vm, vm_node_t *nd)
         vm_set_state(vm, nd, VM_STOPPING);
     if (nd->guest_pid > 1)
         kill(-nd->guest_pid, SIGKILL);
+    s_monitor_deadline(vm, nd);
 }
 
 void vm_stop(vm_t *vm, vm_node_t *nd, unsigned timeout_ms)
