@@ -31,38 +31,7 @@ _kw_group_gone() {
 test_lazy_prereq UML "user-mode-linux is not installed" 'command -v linux || [ -x /usr/bin/linux.uml ]'
 test_lazy_prereq QEMU "qemu-system-x86_64 is not installed" 'command -v qemu-system-x86_64'
 
-# Each test's management LAN gets its own /16 on the host (the host has a
-# tap on every test's mgmt LAN), and its own node-name space.  Tests run in
-# parallel share the host's routes: two taps in one /16 and the host's
-# packets for that /16 all go to the first one, so the prefix is claimed,
-# not just derived from the test's tag (256 values: two tests at once drew
-# the same one now and then).  The claim is a lock held on fd 9 for the
-# life of the script (and of the daemons, which inherit it), so it goes
-# with them however they end; a /16 the host uses already is skipped.
-_vm_claim_prefix() {
-    _d=/run/lock
-    [ -d "$_d" ] && [ -w "$_d" ] || _d=/tmp
-    _h=$(( 0x$(printf %s "$TEST_TAG" | cut -c1-2) ))
-    _k=0
-    while [ $_k -lt 256 ]; do
-        _x=$(( (_h + _k) % 256 ))
-        _k=$((_k + 1))
-        exec 9>>"$_d/plugnet-test-mgmt-10.$_x.lock" || continue
-        if flock -n 9; then
-            if [ -z "$(ip -4 -o addr show to "10.$_x.0.0/16" 2>/dev/null)" ] &&
-               [ -z "$(ip -4 route show root "10.$_x.0.0/16" 2>/dev/null)" ]; then
-                echo "10.$_x"
-                return 0
-            fi
-        fi
-        exec 9>&-
-    done
-    return 1
-}
-# (Not in a command substitution: the lock's fd must stay in this shell.)
-_vm_claim_prefix >"$TEST_DIR/.mgmt-prefix" || die "no free 10.X.0.0/16 for the management LAN"
-PLUGNET_MGMT_PREFIX=$(cat "$TEST_DIR/.mgmt-prefix")
-export PLUGNET_MGMT_PREFIX
+# The management /16 of this test (PLUGNET_MGMT_PREFIX) is claimed by lib.sh.
 
 # vm_daemons [DAEMON...]: the daemons for this test (default: switchd,
 # cfgdiskd and vmd -- not agentd, whose knock types into the consoles the

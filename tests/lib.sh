@@ -161,7 +161,7 @@ _test_watchdog_start() {
         : >"$3/.timedout"
         tree() { for c in $(pgrep -P "$1"); do [ "$c" = $$ ] && continue; echo "$c"; tree "$c"; done; }
         v=$(tree "$4")
-        : no kill
+        [ -z "$v" ] || kill -KILL $v 2>/dev/null
         exit 0' watchdog "${PLUGNET_TEST_TIMEOUT:-600}" "$_test_out" "$TEST_DIR" $$ \
         </dev/null >/dev/null 2>&1 &
     _test_wd=$!
@@ -474,6 +474,39 @@ retry_until() {
     done
 }
 mkfifo "$TEST_DIR/.tick" 2>/dev/null || true
+
+# Each test's management LAN (every script's: vmd, labs, examples) gets its own /16 on the host (the host has a
+# tap on every test's mgmt LAN), and its own node-name space.  Tests run in
+# parallel share the host's routes: two taps in one /16 and the host's
+# packets for that /16 all go to the first one, so the prefix is claimed,
+# not just derived from the test's tag (256 values: two tests at once drew
+# the same one now and then).  The claim is a lock held on fd 9 for the
+# life of the script (and of the daemons, which inherit it), so it goes
+# with them however they end; a /16 the host uses already is skipped.
+_vm_claim_prefix() {
+    _d=/run/lock
+    [ -d "$_d" ] && [ -w "$_d" ] || _d=/tmp
+    _h=$(( 0x$(printf %s "$TEST_TAG" | cut -c1-2) ))
+    _k=0
+    while [ $_k -lt 256 ]; do
+        _x=$(( (_h + _k) % 256 ))
+        _k=$((_k + 1))
+        exec 9>>"$_d/plugnet-test-mgmt-10.$_x.lock" || continue
+        if flock -n 9; then
+            if [ -z "$(ip -4 -o addr show to "10.$_x.0.0/16" 2>/dev/null)" ] &&
+               [ -z "$(ip -4 route show root "10.$_x.0.0/16" 2>/dev/null)" ]; then
+                echo "10.$_x"
+                return 0
+            fi
+        fi
+        exec 9>&-
+    done
+    return 1
+}
+# (Not in a command substitution: the lock's fd must stay in this shell.)
+_vm_claim_prefix >"$TEST_DIR/.mgmt-prefix" || die "no free 10.X.0.0/16 for the management LAN"
+PLUGNET_MGMT_PREFIX=$(cat "$TEST_DIR/.mgmt-prefix")
+export PLUGNET_MGMT_PREFIX
 
 test_lazy_prereq ROOT "not running as root" '[ "$(id -u)" = 0 ]'
 test_lazy_prereq NETNS "cannot create network namespaces" '
