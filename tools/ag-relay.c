@@ -142,6 +142,8 @@ int main(int argc, char **argv)
         char buf[262144];
         size_t len;
     } *d = calloc(NDIR, sizeof *d);
+    if (!d)
+        return 1;
     int ac = -1, cc = -1, gag_w = agin[1], gag_r = agout[0], gcon = con[0];
     d[TO_GUEST_AG].src = &ac;
     d[TO_GUEST_AG].dst = &gag_w;
@@ -172,8 +174,10 @@ int main(int argc, char **argv)
         if (s_stop)
             break;
         int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            free(d);
             return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+        }
         for (int k = 0; k < 2; k++) {
             if (!p[k].revents)
                 continue;
@@ -222,5 +226,6 @@ int main(int argc, char **argv)
     kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    free(d);
     return 1;
 }

@@ -41,17 +41,26 @@ int main(int argc, char **argv)
     sw->slots = mmap(NULL, (size_t)SW_BATCH * SW_SLOT, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     sw->arena = mmap(NULL, SW_ARENA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (sw->slots == MAP_FAILED || sw->arena == MAP_FAILED)
+    if (sw->slots == MAP_FAILED || sw->arena == MAP_FAILED) {
+        free(sw);
         return 1;
+    }
     pn_svc_t *svc = pn_svc_new("switchd", sw_ops, sw);
-    if (!svc)
+    if (!svc) {
+        free(sw);
         return 1;
+    }
     sw->svc = svc;
     sw->loop = pn_svc_loop(svc);
     pn_svc_set_status_fn(svc, s_status);
     pn_svc_set_stop_fn(svc, s_stop);
     if (pn_svc_start(svc, argc, argv) < 0) {
+        /* Another switchd runs, or a socket could not be bound: nothing
+         * of ours was made yet. */
         pn_svc_destroy(&svc);
+        munmap(sw->slots, (size_t)SW_BATCH * SW_SLOT);
+        munmap(sw->arena, SW_ARENA);
+        free(sw);
         return 1;
     }
     sw_fdstore_load(sw);
