@@ -531,6 +531,10 @@ static const pn_field_t agent_info[] = {
     UINT("tx_bytes", R, "bytes written to the channel"),
     UINT("garbage", R, "bytes skipped while resynchronising"),
     UINT("bad_frames", R, "frames dropped: damaged or unexpected"),
+    UINT("quiet_ms", O, "milliseconds since the last byte from the agent (when connected)"),
+    UINT("unanswered", O, "bytes written, other than DATA payloads, that the agent has not acknowledged yet; at most 768 on a serial line (when connected)"),
+    UINT("deadline_ms", R, "silence after which the agent is declared down: the floor, or more after slow round trips"),
+    UINT("srtt_ms", R, "smoothed keepalive round trip (0: none measured yet)"),
     END
 };
 

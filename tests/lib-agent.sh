@@ -151,3 +151,28 @@ ag_firewall_check() {
     plugnet exec "$1" -- sh -c "iptables -P INPUT ACCEPT; iptables -P OUTPUT ACCEPT; iptables -P FORWARD ACCEPT" &&
     plugnet exec "$1" -- ping -c 1 -W 2 127.0.0.1 >/dev/null
 }
+
+# ------------------------------------------------ stalling a UML guest (t4009)
+# The UML kernel's own processes of a guest booted by ag_uml_boot: the
+# process group of the relay's child, less the guest's user processes (UML
+# runs each under ptrace: TracerPid is not 0).  Freezing those too kills
+# the guest: when they continue, the tracer sees a stop it does not expect
+# ("child stopped with signal 18") and panics.  With the kernel frozen its
+# user processes freeze too, at their next system call or tick.
+ag_uml_kernel_pids() {
+    _pg=$(pgrep -P "$(cat "$TEST_DIR/$1/relay.pid")" linux.uml | head -n1)
+    [ -n "$_pg" ] || return 1
+    for _p in $(pgrep -g "$_pg"); do
+        grep -q '^TracerPid:[[:space:]]*0$' "/proc/$_p/status" 2>/dev/null && echo "$_p"
+    done
+    return 0
+}
+
+# ag_uml_freeze NAME / ag_uml_thaw NAME: SIGSTOP / SIGCONT its kernel.
+ag_uml_freeze() {
+    _k=$(ag_uml_kernel_pids "$1") && [ -n "$_k" ] && echo "$_k" >"$TEST_DIR/$1/frozen" &&
+    kill -STOP $_k
+}
+ag_uml_thaw() {
+    [ -s "$TEST_DIR/$1/frozen" ] && kill -CONT $(cat "$TEST_DIR/$1/frozen") && rm -f "$TEST_DIR/$1/frozen"
+}

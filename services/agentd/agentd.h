@@ -12,6 +12,19 @@
 #define AGD_MAX_NODES 4096
 #define AGD_MAX_STREAMS 1024
 #define AGD_OUT_HIGH (1024u * 1024u) /* channel queue above which streams stop reading */
+/* Toward an agent on a serial line (UML), what may be written before the
+ * agent shows it read it: the tty's 4 KiB input buffer must never fill
+ * (UML's line driver stops reading for good once it throttles).  The
+ * agent's 3 KiB credit budget bounds DATA payloads; everything else (frame
+ * headers, OPEN, CLOSE, keepalives...) is counted here: bulk frames up to
+ * AGD_LINE_BULK unacknowledged, keepalives and credit up to AGD_LINE_MAX,
+ * so at most 3072 + 768 bytes ever wait for the agent.  See docs/AGENT.md,
+ * "Liveness". */
+#define AGD_LINE_BULK 640u
+#define AGD_LINE_MAX 768u
+#define AGD_RTT_K 4u           /* deadline >= K x smoothed RTT + 4 x its variation */
+#define AGD_DEADLINE_CAP 60000u /* ... but at most this (or the floor if larger) */
+#define AGD_HIST 6             /* frames remembered per direction, for the down log */
 
 typedef struct agd agd_t;
 typedef struct agd_node agd_node_t;
@@ -46,7 +59,17 @@ struct agd_node {
     bool connected, up;
     bool booted;     /* the agent was up since this registration (the node's start) */
     ag_dec_t dec;
-    ag_buf_t out;
+    ag_buf_t out; /* bulk frames */
+    ag_buf_t urg; /* HELLO, PING, PONG, CREDIT: written at the next frame boundary */
+    ag_wire_t wire;
+    bool serial;       /* a serial line (uml): bytes unanswered are bounded */
+    uint64_t acked;    /* wire.ctl the agent has shown it read (a PONG, a HELLO reply) */
+    uint64_t acked_ms; /* when acked last moved */
+    uint64_t hello_pos;/* wire.ctl when our last HELLO was queued */
+    uint64_t ping_at;  /* a PING is out since then (0: none) */
+    uint32_t srtt, rttvar; /* ms, from PING/PONG */
+    struct agd_hist { uint8_t type; uint32_t len; uint64_t ms; } hin[AGD_HIST], hout[AGD_HIST];
+    unsigned nin, nout;
     uint64_t last_rx, since, next_try, last_hello;
     unsigned backoff;
     char version[64], hostname[64], reason[160];
@@ -102,6 +125,11 @@ void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid,
                        uint32_t pcrc);
 void agd_node_events(agd_node_t *n);
 void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
+/* How long the agent may stay silent before it is declared down. */
+uint64_t agd_node_deadline(const agd_node_t *n);
+/* Why the agent is being declared down: the rule, times, recent frames,
+ * queues and credit, one line for the log. */
+void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len);
 pn_val_t *agd_node_info(agd_node_t *n);
 
 /* stream.c */

@@ -7,7 +7,8 @@
  *
  * Tuning through the environment (tests shorten these):
  *   PLUGNET_AGENT_KEEPALIVE_MS  ping period (default 1000)
- *   PLUGNET_AGENT_MISSES        silent periods before down (default 5)
+ *   PLUGNET_AGENT_MISSES        silent periods before down, the floor of
+ *                               the adaptive deadline (default 12)
  *   PLUGNET_AGENT_KNOCK_MS      down this long: knock on the console
  *                               (default 10000, 0 = never)
  */
@@ -157,7 +158,7 @@ int main(int argc, char **argv)
     s_agd.loop = pn_svc_loop(svc);
     s_agd.lfd = -1;
     s_agd.keepalive_ms = s_env_uint("PLUGNET_AGENT_KEEPALIVE_MS", 1000, 20, 60000);
-    s_agd.misses = s_env_uint("PLUGNET_AGENT_MISSES", 5, 2, 100);
+    s_agd.misses = s_env_uint("PLUGNET_AGENT_MISSES", 12, 2, 100);
     s_agd.knock_ms = s_env_uint("PLUGNET_AGENT_KNOCK_MS", 10000, 0, 3600000);
     pn_svc_set_status_fn(svc, s_status);
     if (pn_svc_start(svc, argc, argv) < 0) {

@@ -24,13 +24,53 @@ agd_node_t *agd_node_find(agd_t *a, const char *name)
     return NULL;
 }
 
+/* The cost of a lane's next frame against the serial-line bound: all of
+ * it but a DATA payload (ag_wire_flush). */
+static size_t s_head_cost(const ag_buf_t *b)
+{
+    if (ag_buf_used(b) < AG_HDR)
+        return 0;
+    const uint8_t *h = ag_buf_head(b);
+    return h[2] == AG_T_DATA ? AG_HDR : AG_HDR + ag_get32(h + 8);
+}
+
+/* What the serial-line rule lets a lane (whose next frame costs head)
+ * write now: SIZE_MAX (no limit) off a serial line. */
+static size_t s_room(const agd_node_t *n, size_t cap, size_t head)
+{
+    uint64_t unanswered = n->wire.ctl - n->acked;
+    if (!n->serial)
+        return SIZE_MAX;
+    if (unanswered == 0 && head > cap)
+        return head; /* a frame longer than the cap still goes, alone */
+    return unanswered < cap ? (size_t)(cap - unanswered) : 0;
+}
+
+/* Is there something the channel could take now? */
+static bool s_writable(const agd_node_t *n)
+{
+    if (n->wire.left)
+        return true;
+    size_t u = s_head_cost(&n->urg), b = s_head_cost(&n->out);
+    return (u && u <= s_room(n, AGD_LINE_MAX, u)) || (b && b <= s_room(n, AGD_LINE_BULK, b));
+}
+
 void agd_node_events(agd_node_t *n)
 {
     if (!n->w)
         return;
-    uint32_t m = EPOLLIN | (ag_buf_used(&n->out) ? EPOLLOUT : 0);
+    uint32_t m = EPOLLIN | (s_writable(n) ? EPOLLOUT : 0);
     if (m != n->wmask && pn_loop_mod_fd(n->agd->loop, n->w, m) == 0)
         n->wmask = m;
+}
+
+static void s_hist(struct agd_hist *h, unsigned *count, uint8_t type, uint32_t len)
+{
+    struct agd_hist *e = &h[*count % AGD_HIST];
+    e->type = type;
+    e->len = len;
+    e->ms = pn_mono_ms();
+    (*count)++;
 }
 
 void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len)
@@ -43,11 +83,102 @@ void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid,
 {
     if (!n->connected)
         return;
-    if (ag_frame_put_crc(&n->out, type, flags, sid, p, len, pcrc) < 0) {
+    /* Keepalives and credit jump the queued bulk data (ag_wire_flush). */
+    if (ag_frame_put_crc(ag_type_urgent(type) ? &n->urg : &n->out, type, flags, sid, p, len, pcrc) < 0) {
         pn_log_rl(&s_rl, PN_LOG_ERR, "agentd: %s: out of memory queueing a frame", n->name);
         return;
     }
+    s_hist(n->hout, &n->nout, type, (uint32_t)len);
     agd_node_events(n);
+}
+
+/* The agent has read everything up to pos. */
+static void s_ack(agd_node_t *n, uint64_t pos)
+{
+    if (pos > n->acked && pos <= n->wire.ctl) {
+        n->acked = pos;
+        n->acked_ms = pn_mono_ms();
+        agd_node_events(n);
+    }
+}
+
+/* A PING carries the time and the cost written before it (wire.ctl): the
+ * agent echoes it, so its PONG gives the round trip and acknowledges what
+ * preceded the PING on the wire (and more). */
+static void s_ping(agd_node_t *n, uint64_t now)
+{
+    uint8_t p[16];
+    ag_put64(p, now);
+    ag_put64(p + 8, n->wire.ctl);
+    n->ping_at = now;
+    agd_node_send(n, AG_T_PING, 0, 0, p, 16);
+}
+
+static void s_on_pong(agd_node_t *n, const ag_frame_t *f)
+{
+    uint64_t now = pn_mono_ms();
+    n->ping_at = 0;
+    if (f->len != 16)
+        return;
+    s_ack(n, ag_get64(f->payload + 8));
+    uint64_t sent = ag_get64(f->payload);
+    if (sent > now || now - sent > 3600000)
+        return;
+    uint32_t rtt = (uint32_t)(now - sent);
+    if (!n->srtt && !n->rttvar) {
+        n->srtt = rtt ? rtt : 1;
+        n->rttvar = rtt / 2;
+        return;
+    }
+    uint32_t d = rtt > n->srtt ? rtt - n->srtt : n->srtt - rtt;
+    n->rttvar = (3 * n->rttvar + d) / 4;
+    n->srtt = (7 * n->srtt + rtt) / 8;
+}
+
+uint64_t agd_node_deadline(const agd_node_t *n)
+{
+    uint64_t floor = (uint64_t)n->agd->keepalive_ms * n->agd->misses;
+    uint64_t adapt = (uint64_t)AGD_RTT_K * n->srtt + 4ull * n->rttvar;
+    uint64_t cap = floor > AGD_DEADLINE_CAP ? floor : AGD_DEADLINE_CAP;
+    uint64_t d = adapt > floor ? adapt : floor;
+    return d < cap ? d : cap;
+}
+
+static int s_hist_fmt(char *buf, size_t len, const struct agd_hist *h, unsigned count, uint64_t now)
+{
+    int k = 0;
+    unsigned nshow = count < AGD_HIST ? count : AGD_HIST;
+    for (unsigned i = 0; i < nshow && (size_t)k < len; i++) {
+        const struct agd_hist *e = &h[(count - 1 - i) % AGD_HIST];
+        k += snprintf(buf + k, len - (size_t)k, "%s%s/%u %llu ms ago", i ? ", " : "", ag_type_name(e->type), e->len,
+                      (unsigned long long)(now - e->ms));
+    }
+    if (!nshow)
+        k += snprintf(buf + k, len > (size_t)k ? len - (size_t)k : 0, "none");
+    return k;
+}
+
+void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
+{
+    uint64_t credit = 0, pend = 0;
+    int ns = 0;
+    for (agd_stream_t *s = n->agd->streams; s; s = s->next)
+        if (s->node == n && s->opened) {
+            ns++;
+            credit += s->credit;
+            pend += ag_buf_used(&s->pend);
+        }
+    char in[400], out[400];
+    s_hist_fmt(in, sizeof in, n->hin, n->nin, now);
+    s_hist_fmt(out, sizeof out, n->hout, n->nout, now);
+    snprintf(buf, len,
+             "rule: no byte from the agent for %llu ms, deadline %llu ms (floor %u x %u ms, srtt %u ms, rttvar %u ms); "
+             "ping %s; received: %s; sent: %s; queued %zu bulk + %zu urgent bytes, %llu control bytes unacknowledged%s; "
+             "%d sessions, credit toward the agent %llu, stdin waiting for credit %llu",
+             (unsigned long long)(now - n->last_rx), (unsigned long long)agd_node_deadline(n), n->agd->misses,
+             n->agd->keepalive_ms, n->srtt, n->rttvar, n->ping_at ? "unanswered" : "none out", in, out,
+             ag_buf_used(&n->out), ag_buf_used(&n->urg), (unsigned long long)(n->wire.ctl - n->acked),
+             n->serial ? " (serial line)" : "", ns, (unsigned long long)credit, (unsigned long long)pend);
 }
 
 static void s_hello(agd_node_t *n, uint8_t flags)
@@ -59,6 +190,7 @@ static void s_hello(agd_node_t *n, uint8_t flags)
     agd_node_send(n, AG_T_HELLO, flags, 0, ag_buf_head(&p), ag_buf_used(&p));
     ag_buf_free(&p);
     n->last_hello = pn_mono_ms();
+    n->hello_pos = n->wire.ctl;
 }
 
 static void s_set_down(agd_node_t *n, const char *reason)
@@ -89,6 +221,10 @@ static void s_disconnect(agd_node_t *n, const char *reason)
     n->connected = false;
     ag_dec_reset(&n->dec);
     n->out.off = n->out.len = 0;
+    n->urg.off = n->urg.len = 0;
+    ag_wire_reset(&n->wire);
+    n->acked = n->wire.ctl;
+    n->ping_at = 0;
     s_set_down(n, reason);
     n->backoff = n->backoff ? (n->backoff * 2 > 1000 ? 1000 : n->backoff * 2) : 50;
     n->next_try = pn_mono_ms() + n->backoff;
@@ -115,7 +251,9 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
         case AG_K_WINDOW: window = ag_tlv_as_u32(v, len); break;
         }
     }
-    if (!(f->flags & AG_F_REPLY))
+    if (f->flags & AG_F_REPLY)
+        s_ack(n, n->hello_pos);
+    else
         s_hello(n, AG_F_REPLY);
     if (pmin > AG_PROTO_MAX || pmax < AG_PROTO_MIN) {
         char why[128];
@@ -134,6 +272,8 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
     n->instance = inst;
     /* 0 is valid: the agent grants each session's first credit itself. */
     n->window = window > AG_WINDOW ? AG_WINDOW : window;
+    /* Window 0: a serial line with a shared budget (docs/AGENT.md). */
+    n->serial = n->serial || window == 0;
     n->proto = pmax < AG_PROTO_MAX ? pmax : AG_PROTO_MAX;
     n->since = pn_mono_ms();
     n->reason[0] = 0;
@@ -163,6 +303,7 @@ out:
 
 static void s_frame(agd_node_t *n, const ag_frame_t *f)
 {
+    s_hist(n->hin, &n->nin, f->type, f->len);
     switch (f->type) {
     case AG_T_HELLO:
         s_on_up(n, f);
@@ -171,6 +312,7 @@ static void s_frame(agd_node_t *n, const ag_frame_t *f)
         agd_node_send(n, AG_T_PONG, 0, 0, f->payload, f->len);
         return;
     case AG_T_PONG:
+        s_on_pong(n, f);
         return;
     }
     agd_stream_t *s = f->sid ? agd_stream_by_sid(n->agd, n, f->sid) : NULL;
@@ -190,7 +332,8 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     agd_node_t *n = arg;
     if (events & EPOLLOUT) {
         size_t before = ag_buf_used(&n->out);
-        long w = ag_buf_flush(&n->out, n->fd);
+        long w = ag_wire_flush(&n->wire, &n->out, &n->urg, n->fd, s_room(n, AGD_LINE_BULK, s_head_cost(&n->out)),
+                               s_room(n, AGD_LINE_MAX, s_head_cost(&n->urg)));
         if (w < 0) {
             s_disconnect(n, "channel write failed");
             return;
@@ -198,6 +341,11 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         n->tx_bytes += (uint64_t)w;
         if (before >= AGD_OUT_HIGH && ag_buf_used(&n->out) < AGD_OUT_HIGH)
             agd_streams_resume(n->agd, n);
+        /* On a serial line, ask for the acknowledgement of what went out
+         * once half the bound is used, so the bound (s_room) rarely holds
+         * anything back. */
+        if (n->serial && n->up && !n->ping_at && n->wire.ctl - n->acked > AGD_LINE_BULK / 2)
+            s_ping(n, pn_mono_ms());
         agd_node_events(n);
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
@@ -214,7 +362,7 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
                 return;
             }
             n->rx_bytes += (uint64_t)r;
-            n->last_rx = pn_mono_ms();
+            n->last_rx = pn_mono_ms(); /* any byte proves the agent alive */
             ag_dec_commit(&n->dec, (size_t)r);
             uint64_t garbage = n->dec.garbage;
             ag_frame_t f;
@@ -245,6 +393,8 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
             if ((size_t)r < room)
                 break;
         }
+        if (n->connected)
+            agd_node_events(n);
     }
 }
 
@@ -279,6 +429,8 @@ static void s_connect(agd_node_t *n)
     n->connected = true;
     n->backoff = 0;
     n->last_rx = pn_mono_ms();
+    n->acked = n->wire.ctl;
+    n->acked_ms = n->last_rx;
     pn_debug("agentd: %s: connected to %s", n->name, n->path);
     s_hello(n, 0);
 }
@@ -311,6 +463,8 @@ int agd_node_register(agd_t *a, const char *name, const char *kind, const char *
         n->since = pn_mono_ms();
     }
     snprintf(n->kind, sizeof n->kind, "%s", kind);
+    n->serial = !strcmp(kind, "uml");
+    n->srtt = n->rttvar = 0;
     n->path = strdup(path);
     free(n->console);
     n->console = NULL;
@@ -354,6 +508,7 @@ void agd_node_unregister(agd_node_t *n, const char *reason)
     a->nnodes--;
     ag_dec_free(&n->dec);
     ag_buf_free(&n->out);
+    ag_buf_free(&n->urg);
     free(n->path);
     free(n->console);
     free(n);
@@ -529,22 +684,37 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
                 s_connect(n);
             continue;
         }
-        if (n->up && now - n->last_rx > (uint64_t)a->keepalive_ms * a->misses) {
+        /* Liveness: any byte from the agent resets the clock (a slow
+         * line whose bytes still flow is alive); the deadline adapts to
+         * the round trips seen (agd_node_deadline). */
+        uint64_t deadline = agd_node_deadline(n);
+        if (n->up && now - n->last_rx > deadline) {
             /* We may be the slow one: read what is waiting before judging. */
             s_on_io(loop, n->fd, EPOLLIN, n);
-            if (!n->connected || n->last_rx + (uint64_t)a->keepalive_ms * a->misses >= now)
+            if (!n->connected || n->last_rx + deadline >= now)
                 continue;
-        }
-        if (n->up && now - n->last_rx > (uint64_t)a->keepalive_ms * a->misses) {
-            char why[96];
-            snprintf(why, sizeof why, "keepalive: no answer for %llu ms", (unsigned long long)(now - n->last_rx));
+            char why[96], detail[1400];
+            agd_node_why(n, now, detail, sizeof detail);
+            snprintf(why, sizeof why, "keepalive: no answer for %llu ms (deadline %llu ms)",
+                     (unsigned long long)(now - n->last_rx), (unsigned long long)deadline);
+            pn_warn("agentd: %s: declaring the agent down: %s", n->name, detail);
             s_set_down(n, why);
         }
+        /* An agent that has been talking for a whole floor period without
+         * acknowledging (its PONG lost to noise on a console line) reads
+         * its line all the same. */
+        uint64_t floor = (uint64_t)a->keepalive_ms * a->misses;
+        if (n->acked < n->wire.ctl && now - n->acked_ms > floor && now - n->last_rx < a->keepalive_ms)
+            s_ack(n, n->wire.ctl);
+        /* One keepalive (and while down one HELLO) queued at a time: a
+         * stalled guest must not find a pile of them in its line when it
+         * runs again (docs/AGENT.md, "Liveness").  A PING unanswered for a
+         * whole floor period is sent again (noise may have eaten it). */
         if (n->up) {
-            uint8_t p[8];
-            ag_put64(p, now);
-            agd_node_send(n, AG_T_PING, 0, 0, p, 8);
-        } else if (now - n->last_hello >= a->keepalive_ms) {
+            if (!n->ping_at || now - n->ping_at >= floor)
+                if (!ag_buf_used(&n->urg))
+                    s_ping(n, now);
+        } else if (now - n->last_hello >= a->keepalive_ms && !ag_buf_used(&n->urg)) {
             s_hello(n, 0);
         }
     }
@@ -571,5 +741,14 @@ pn_val_t *agd_node_info(agd_node_t *n)
     pn_map_set_uint(m, "tx_bytes", n->tx_bytes);
     pn_map_set_uint(m, "garbage", n->dec.garbage);
     pn_map_set_uint(m, "bad_frames", n->bad_frames + n->dec.bad_payload);
+    /* Liveness (docs/AGENT.md): how long since the last byte, the deadline
+     * now, the smoothed round trip, bytes written that the agent has not
+     * acknowledged yet (bounded on a serial line). */
+    if (n->connected) {
+        pn_map_set_uint(m, "quiet_ms", pn_mono_ms() - n->last_rx);
+        pn_map_set_uint(m, "unanswered", n->wire.ctl - n->acked);
+    }
+    pn_map_set_uint(m, "deadline_ms", agd_node_deadline(n));
+    pn_map_set_uint(m, "srtt_ms", n->srtt);
     return m;
 }

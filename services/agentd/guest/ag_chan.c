@@ -320,6 +320,115 @@ void ag_frame_finish_crc(ag_buf_t *out, size_t mark, uint8_t type, uint8_t flags
     s_header(out->data + mark, type, flags, sid, (uint32_t)len, out->seq++, pcrc);
 }
 
+/* ------------------------------------------------------- two-lane output */
+
+bool ag_type_urgent(int type)
+{
+    return type == AG_T_HELLO || type == AG_T_PING || type == AG_T_PONG || type == AG_T_CREDIT;
+}
+
+void ag_wire_reset(ag_wire_t *w)
+{
+    w->left = 0;
+    w->in_urg = false;
+}
+
+/* Stamp the frames of q that start in its first n bytes past `skip` (the
+ * rest of a frame already started), from seq on; returns the next seq. */
+static uint32_t s_stamp(uint8_t *p, size_t used, size_t skip, size_t n, uint32_t seq)
+{
+    for (size_t at = skip; at < n && at + AG_HDR <= used; at += AG_HDR + ag_get32(p + at + 8)) {
+        ag_put32(p + at + 12, seq++);
+        ag_put32(p + at + 20, ag_crc32c(0, p + at, 20));
+    }
+    return seq;
+}
+
+/* What a frame costs against the limits of ag_wire_flush: all of it but a
+ * DATA payload (data is bounded by credit already). */
+static size_t s_cost(const uint8_t *h)
+{
+    return h[2] == AG_T_DATA ? AG_HDR : AG_HDR + ag_get32(h + 8);
+}
+
+/* How many bytes of q to write now: the rest of the frame begun (skip),
+ * then whole frames while their cost fits in room (SIZE_MAX: no limit)
+ * and they fit in one bounded write; just the rest when `only_rest`. */
+static size_t s_span(const ag_buf_t *q, size_t skip, size_t room, bool only_rest)
+{
+    const uint8_t *p = ag_buf_head(q);
+    size_t used = ag_buf_used(q), at = skip, cost = 0;
+    if (only_rest)
+        return skip;
+    while (at + AG_HDR <= used) {
+        size_t flen = AG_HDR + ag_get32(p + at + 8);
+        cost += s_cost(p + at);
+        if (room != SIZE_MAX && cost > room)
+            break;
+        if (at > 0 && at + flen > 256u * 1024u)
+            break;
+        at += flen;
+    }
+    return at;
+}
+
+long ag_wire_flush(ag_wire_t *w, ag_buf_t *bulk, ag_buf_t *urg, int fd, size_t max_bulk, size_t max_urg)
+{
+    long total = 0;
+    uint64_t ctl0 = w->ctl;
+    for (;;) {
+        ag_buf_t *q = NULL;
+        size_t n = 0, spent = (size_t)(w->ctl - ctl0);
+        size_t rb = max_bulk == SIZE_MAX ? SIZE_MAX : max_bulk > spent ? max_bulk - spent : 0;
+        size_t ru = max_urg == SIZE_MAX ? SIZE_MAX : max_urg > spent ? max_urg - spent : 0;
+        if (w->left) {
+            /* Finish the frame begun (a limit never cuts one); past its end
+             * only when no urgent frame waits. */
+            q = w->in_urg ? urg : bulk;
+            n = s_span(q, w->left, q == urg ? ru : rb, q == bulk && ag_buf_used(urg));
+        } else {
+            if (ag_buf_used(urg) && (n = s_span(urg, 0, ru, false)) > 0)
+                q = urg;
+            else if (ag_buf_used(bulk) && (n = s_span(bulk, 0, rb, false)) > 0)
+                q = bulk;
+        }
+        if (!q || !n)
+            break;
+        uint8_t *p = q->data + q->off;
+        size_t used = ag_buf_used(q);
+        s_stamp(p, used, w->left, n, w->seq);
+        ssize_t r = write(fd, p, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            return -errno;
+        }
+        /* Which frames did those bytes start, and where are we now? */
+        size_t at = 0, k = (size_t)r;
+        if (w->left) {
+            at = w->left < k ? w->left : k;
+            w->left -= at;
+        }
+        while (at < k) {
+            size_t flen = AG_HDR + ag_get32(p + at + 8);
+            size_t t = flen < k - at ? flen : k - at;
+            w->seq++;
+            w->ctl += s_cost(p + at);
+            w->left = flen - t;
+            at += t;
+        }
+        w->in_urg = q == urg;
+        ag_buf_consume(q, k);
+        w->sent += k;
+        total += r;
+        if (k < n)
+            break;
+    }
+    return total;
+}
+
 /* --------------------------------------------------------------- decoder */
 
 #define DEC_CAP (2 * (AG_HDR + AG_MAX_PAYLOAD))

@@ -137,6 +137,32 @@ void ag_sock_buffers(int fd, int bytes);
  * 0 when it would block, or -errno. */
 long ag_buf_flush(ag_buf_t *b, int fd);
 
+/* ------------------------------------------------------- two-lane output
+ * A channel's output is two queues of whole frames: bulk (DATA, OPEN, EOF,
+ * EXIT, CLOSE...) and urgent (HELLO, PING, PONG, CREDIT).  An urgent frame
+ * is written at the next frame boundary of the bulk queue, so a keepalive
+ * never waits behind megabytes of data.  The receiver checks `seq`, so the
+ * writer stamps each frame's seq (and header CRC) when its first byte goes
+ * out, in wire order; what the queues hold is renumbered then. */
+typedef struct {
+    size_t left;   /* bytes of the frame being written still to go (0: at a boundary) */
+    bool in_urg;   /* that frame is the urgent queue's */
+    uint32_t seq;  /* seq of the next frame to start */
+    uint64_t sent; /* bytes written in all */
+    uint64_t ctl;  /* their cost: all but DATA payloads (see ag_wire_flush) */
+} ag_wire_t;
+/* Is this frame type urgent (jumps the bulk queue)? */
+bool ag_type_urgent(int type);
+/* Write what fd takes, urgent frames first at every frame boundary.  A
+ * frame starts only when its cost (the whole frame, but only the header of
+ * a DATA frame, whose payload credit bounds already) fits in what the call
+ * has left of max_bulk (bulk frames) or max_urg (urgent ones); SIZE_MAX:
+ * no limit.  A frame begun is always finished.  Bytes written, 0 when it
+ * would block or the limits say wait, or -errno. */
+long ag_wire_flush(ag_wire_t *w, ag_buf_t *bulk, ag_buf_t *urg, int fd, size_t max_bulk, size_t max_urg);
+/* A new connection: nothing half written. */
+void ag_wire_reset(ag_wire_t *w);
+
 /* ---------------------------------------------------------------- frames */
 typedef struct {
     uint8_t type, flags;

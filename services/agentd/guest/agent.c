@@ -71,7 +71,9 @@ static struct {
     int lfd;       /* listening socket */
     bool is_sock;
     ag_dec_t dec;
-    ag_buf_t out;
+    ag_buf_t out;   /* bulk frames */
+    ag_buf_t urg;   /* HELLO, PONG, CREDIT: written at the next frame boundary */
+    ag_wire_t wire;
     sess_t *sessions;
     int nsess;
     uint64_t instance;
@@ -131,7 +133,9 @@ static void s_send(uint8_t type, uint8_t flags, uint32_t sid, const void *p, siz
 {
     if (A.fd < 0)
         return;
-    if (ag_frame_put(&A.out, type, flags, sid, p, n) < 0)
+    /* A PONG or a CREDIT jumps the queued bulk data: the host's keepalive
+     * is answered at once however much output waits (ag_wire_flush). */
+    if (ag_frame_put(ag_type_urgent(type) ? &A.urg : &A.out, type, flags, sid, p, n) < 0)
         s_log("out of memory queueing a %s frame", ag_type_name(type));
 }
 
@@ -661,6 +665,8 @@ static void s_chan_lost(const char *why)
     s_kill_all();
     ag_dec_reset(&A.dec);
     A.out.off = A.out.len = 0;
+    A.urg.off = A.urg.len = 0;
+    ag_wire_reset(&A.wire);
     A.reopen_at = s_now_ms() + 500;
 }
 
@@ -1058,7 +1064,7 @@ int main(int argc, char **argv)
         int chan_i = -1, lis_i = -1;
         if (A.fd >= 0) {
             chan_i = np;
-            pf[np++] = (struct pollfd){ .fd = A.fd, .events = (short)(POLLIN | (ag_buf_used(&A.out) ? POLLOUT : 0)) };
+            pf[np++] = (struct pollfd){ .fd = A.fd, .events = (short)(POLLIN | (ag_buf_used(&A.out) || ag_buf_used(&A.urg) ? POLLOUT : 0)) };
         }
         if (A.lfd >= 0) {
             lis_i = np;
@@ -1161,8 +1167,8 @@ int main(int argc, char **argv)
                 }
             }
         }
-        if (A.fd >= 0 && ag_buf_used(&A.out)) {
-            long w = ag_buf_flush(&A.out, A.fd);
+        if (A.fd >= 0 && (ag_buf_used(&A.out) || ag_buf_used(&A.urg))) {
+            long w = ag_wire_flush(&A.wire, &A.out, &A.urg, A.fd, SIZE_MAX, SIZE_MAX);
             if (w < 0)
                 s_chan_lost(strerror((int)-w));
         }
