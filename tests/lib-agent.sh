@@ -174,5 +174,7 @@ ag_uml_freeze() {
     kill -STOP $_k
 }
 ag_uml_thaw() {
-    [ -s "$TEST_DIR/$1/frozen" ] && kill -CONT $(cat "$TEST_DIR/$1/frozen") && rm -f "$TEST_DIR/$1/frozen"
+    # Thawed already (a cleanup after the body's own thaw): nothing to do.
+    [ -s "$TEST_DIR/$1/frozen" ] || return 0
+    kill -CONT $(cat "$TEST_DIR/$1/frozen") && rm -f "$TEST_DIR/$1/frozen"
 }

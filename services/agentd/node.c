@@ -46,13 +46,25 @@ static size_t s_room(const agd_node_t *n, size_t cap, size_t head)
     return unanswered < cap ? (size_t)(cap - unanswered) : 0;
 }
 
+/* The urgent lane's room: as any lane's, but a PING at its head always
+ * goes.  Only a PONG acknowledges, and there is one PING out at a time:
+ * held back (after a frame longer than the bound went alone), nothing
+ * could ever be acknowledged again and the agent would be declared down. */
+static size_t s_urg_room(const agd_node_t *n, size_t head)
+{
+    size_t r = s_room(n, AGD_LINE_MAX, head);
+    if (head && r < head && ag_buf_head(&n->urg)[2] == AG_T_PING)
+        return head;
+    return r;
+}
+
 /* Is there something the channel could take now? */
 static bool s_writable(const agd_node_t *n)
 {
     if (n->wire.left)
         return true;
     size_t u = s_head_cost(&n->urg), b = s_head_cost(&n->out);
-    return (u && u <= s_room(n, AGD_LINE_MAX, u)) || (b && b <= s_room(n, AGD_LINE_BULK, b));
+    return (u && u <= s_urg_room(n, u)) || (b && b <= s_room(n, AGD_LINE_BULK, b));
 }
 
 void agd_node_events(agd_node_t *n)
@@ -120,7 +132,11 @@ static void s_on_pong(agd_node_t *n, const ag_frame_t *f)
     n->ping_at = 0;
     if (f->len != 16)
         return;
-    s_ack(n, ag_get64(f->payload + 8));
+    /* The PONG also proves the PING itself was read: without its own
+     * cost, a PING was always left unanswered, and a frame longer than
+     * the bound (it goes only when nothing is unanswered) never went. */
+    uint64_t pos = ag_get64(f->payload + 8) + AG_HDR + 16;
+    s_ack(n, pos < n->wire.ctl ? pos : n->wire.ctl);
     uint64_t sent = ag_get64(f->payload);
     if (sent > now || now - sent > 3600000)
         return;
@@ -333,7 +349,7 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     if (events & EPOLLOUT) {
         size_t before = ag_buf_used(&n->out);
         long w = ag_wire_flush(&n->wire, &n->out, &n->urg, n->fd, s_room(n, AGD_LINE_BULK, s_head_cost(&n->out)),
-                               s_room(n, AGD_LINE_MAX, s_head_cost(&n->urg)));
+                               s_urg_room(n, s_head_cost(&n->urg)));
         if (w < 0) {
             s_disconnect(n, "channel write failed");
             return;
