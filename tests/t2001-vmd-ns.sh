@@ -52,7 +52,8 @@ test_expect_success ROOT,NETNS 'an ns node whose command exits is crashed, with 
     retry_until 10 sh -c "test \"\$(plugnet --json node show dies | jq -r .state)\" = crashed" &&
     test "$(vm_field dies .exit_status)" = 3 &&
     vm_field dies ".console_tail[]" | grep -q "about to fail" &&
-    ! ip netns list | grep -q "$(vm_field dies .netns)"
+    dns=$(vm_field dies .netns) && [ -n "$dns" ] &&
+    ip netns list >netns.now && test_grep_not -q "^$dns\\b" netns.now
 '
 
 test_expect_success ROOT,NETNS 'stop ends a node gracefully; start brings it back' '
@@ -98,7 +99,7 @@ test_expect_success ROOT,NETNS 'bad input is refused with its own error and leav
     ! plugnet node show nosuch 2>err && grep -q "not_found" err &&
     test "$(plugnet --json node ls | jq ".nodes | length")" = "$before" &&
     test "$(plugnet --json port ls lan1 | jq ".ports | length")" = "$ports" &&
-    ! ls "$PLUGNET_STATE_DIR/nodes" | grep -q "^bad"
+    ls "$PLUGNET_STATE_DIR/nodes" >nodes.now && test_grep_not -q "^bad" nodes.now
 '
 
 # Running here: n1..n10 and seed (dies crashed, evn was killed).
@@ -125,7 +126,7 @@ test_expect_success ROOT,NETNS 'node del removes a stopped node and its namespac
     ns=$(vm_field n3 .netns) &&
     plugnet node del n3 &&
     ! plugnet node show n3 2>/dev/null &&
-    ! ip netns list | grep -q "^$ns" &&
+    ip netns list >netns.now && test_grep_not -q "^$ns\\b" netns.now &&
     ! plugnet node del n4 2>err && grep -q busy err &&
     plugnet node del --force n4 &&
     ! plugnet node show n4 2>/dev/null
