@@ -10,7 +10,10 @@ pn_image() {
 # wait_for_line SECONDS FILE PATTERN: block (on inotify through tail -F, not
 # by sleeping) until FILE holds a line matching the extended regex PATTERN.
 wait_for_line() {
-    timeout "$1" bash -c 'grep -E -q -m1 -- "$2" <(tail -n +1 -F "$1" 2>/dev/null)' _ "$2" "$3"
+    timeout "$1" bash -c 'grep -E -q -m1 -- "$2" <(tail -n +1 -F "$1" 2>/dev/null)' _ "$2" "$3" && return 0
+    { echo "wait_for_line: no line matching '$3' in $2 after $1 s; its last lines:"
+      tail -n 20 "$2" 2>&1 | sed 's/^/| /'; } >&2
+    return 1
 }
 
 # Kill a process group (started with setsid, so its leader's pid is the
@@ -22,7 +25,7 @@ kill_wait() {
     kill -9 "-$1" 2>/dev/null
     kill -9 "$1" 2>/dev/null
     wait "$1" 2>/dev/null
-    retry_until 10 _kw_group_gone "$1" || { echo "process group $1 outlived kill -9" >&2; return 1; }
+    retry_until 30 _kw_group_gone "$1" || { echo "process group $1 outlived kill -9" >&2; return 1; }
 }
 _kw_group_gone() {
     ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { alive = 1 } END { exit alive }'

@@ -35,7 +35,7 @@ mkdir -p "$TEST_DIR/uml" "$TEST_DIR/uml2"
 
 test_expect_success UML 'UML boots the image, runs the config script, leaves a shell' '
     # (alone on its line: "a && b &" would background the whole list)
-    vm-uml-exec --tunables "$UML_KERNEL" mem=64M umid=img$TEST_TAG uml_dir="$uml_dir" \
+    vm-uml-exec --tunables "$UML_KERNEL" mem=128M umid=img$TEST_TAG uml_dir="$uml_dir" \
         ubd0="$uml_dir/cow,$ROOTFS" ubd1r="$TEST_DIR/cfg.img" root=/dev/ubda rw quiet \
         con0=fd:0,fd:1 con=null ssl=null </dev/null >"$TEST_DIR/uml.log" 2>&1 &
     pid=$! &&
@@ -58,7 +58,7 @@ test_expect_success QEMU 'qemu (TCG) boots the image through its initramfs and r
 
 test_expect_success UML 'plugnet.noconfig skips the config script' '
     uml_dir="$TEST_DIR/uml2"
-    vm-uml-exec --tunables "$UML_KERNEL" mem=64M umid=nc$TEST_TAG uml_dir="$uml_dir" \
+    vm-uml-exec --tunables "$UML_KERNEL" mem=128M umid=nc$TEST_TAG uml_dir="$uml_dir" \
         ubd0="$uml_dir/cow,$ROOTFS" ubd1r="$TEST_DIR/cfg.img" root=/dev/ubda rw quiet plugnet.noconfig \
         con0=fd:0,fd:1 con=null ssl=null </dev/null >"$TEST_DIR/uml2.log" 2>&1 &
     pid=$! &&
