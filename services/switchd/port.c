@@ -1,5 +1,6 @@
-/* Ports: the VDE control-socket server (accept, handshake, per-port data
- * socket), tap ports, removal and admin state. */
+/* Ports: their numbers, their descriptors on the loop, tap ports, removal
+ * and admin state.  A VDE port is made by the VDE server (vde_srv.c) once
+ * its handshake is done; it lives as long as its control stream. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -16,8 +17,6 @@
 
 #include "sw.h"
 
-static pn_ratelimit_t s_rl_hs = PN_RATELIMIT_INIT(1000, 5);
-static pn_ratelimit_t s_rl_accept = PN_RATELIMIT_INIT(1000, 3);
 /* VDE clients come and go at their own pace: their port lines are limited. */
 static pn_ratelimit_t s_rl_vdeport = PN_RATELIMIT_INIT(1000, 10);
 
@@ -38,8 +37,7 @@ static void s_publish_port(sw_port_t *p, const char *type, const char *reason)
     pn_svc_publish(p->lan->sw->svc, "port", type, ev);
 }
 
-/* The lowest free port number, or the one asked for when it is free. */
-static unsigned s_alloc_id(sw_lan_t *lan, unsigned want)
+unsigned sw_port_free_id(sw_lan_t *lan, unsigned want)
 {
     if (want >= 1 && want <= SW_MAX_PORTS && !lan->ports[want])
         return want;
@@ -49,7 +47,7 @@ static unsigned s_alloc_id(sw_lan_t *lan, unsigned want)
     return 0;
 }
 
-static sw_port_t *s_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind)
+sw_port_t *sw_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind)
 {
     sw_port_t *p = calloc(1, sizeof(*p));
     if (!p)
@@ -62,7 +60,7 @@ static sw_port_t *s_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind)
     return p;
 }
 
-static void s_port_attach(sw_port_t *p)
+void sw_port_attach(sw_port_t *p)
 {
     sw_lan_t *lan = p->lan;
     lan->ports[p->id] = p;
@@ -203,34 +201,6 @@ void sw_port_set_admin(sw_port_t *p, bool up)
     sw_fdstore_dirty(p->lan->sw);
 }
 
-/* ------------------------------------------------------------ handshake */
-
-void sw_hs_close(sw_hs_t *hs, const char *why)
-{
-    sw_lan_t *lan = hs->lan;
-    if (why)
-        pn_log_rl(&s_rl_hs, PN_LOG_WARNING, "lan %s: VDE client refused: %s", lan->name, why);
-    for (sw_hs_t **pp = &lan->pending; *pp; pp = &(*pp)->next)
-        if (*pp == hs) {
-            *pp = hs->next;
-            break;
-        }
-    lan->npending--;
-    pn_loop_del(lan->sw->loop, hs->w);
-    close(hs->fd);
-    hs->dead = true;
-    pn_loop_defer(lan->sw->loop, free, hs);
-}
-
-void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms)
-{
-    for (sw_hs_t *hs = lan->pending, *next; hs; hs = next) {
-        next = hs->next;
-        if (now_ms - hs->started_ms >= SW_HANDSHAKE_MS)
-            sw_hs_close(hs, "handshake timed out");
-    }
-}
-
 static void s_on_ctl(pn_loop_t *loop, int fd, uint32_t events, void *arg)
 {
     sw_port_t *p = arg;
@@ -248,158 +218,13 @@ static void s_on_ctl(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     }
 }
 
-static void s_format_peer(sw_port_t *p, const struct sockaddr_un *sa, int abstract)
+int sw_port_watch(sw_port_t *p)
 {
-    if (!abstract) {
-        snprintf(p->peer, sizeof(p->peer), "%s", sa->sun_path);
-        return;
-    }
-    /* Abstract names are binary: show them as @ and hex. */
-    size_t o = 0, last = sizeof(sa->sun_path);
-    while (last > 1 && sa->sun_path[last - 1] == 0)
-        last--;
-    p->peer[o++] = '@';
-    for (size_t i = 1; i < last && o + 3 < sizeof(p->peer); i++)
-        o += (size_t)snprintf(p->peer + o, sizeof(p->peer) - o, "%02x", (unsigned char)sa->sun_path[i]);
-    p->peer[o] = 0;
-}
-
-static void s_hs_complete(sw_hs_t *hs, const sw_vde_req_t *req)
-{
-    sw_lan_t *lan = hs->lan;
-    unsigned id = s_alloc_id(lan, req->port);
-    if (!id) {
-        sw_hs_close(hs, "LAN has no free port");
-        return;
-    }
-    sw_port_t *p = s_port_new(lan, id, SW_PORT_VDE);
-    if (!p) {
-        sw_hs_close(hs, "out of memory");
-        return;
-    }
-    snprintf(p->descr, sizeof(p->descr), "%s", req->descr);
-    s_format_peer(p, &req->addr, req->abstract);
-
-    struct sockaddr_un me = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    const char *why = NULL;
-    if (fd < 0) {
-        why = "cannot create a data socket";
-        goto fail;
-    }
-    snprintf(p->data_path, sizeof(p->data_path), "%s/.p%u-%d", lan->dir, id, fd);
-    snprintf(me.sun_path, sizeof(me.sun_path), "%s", p->data_path);
-    unlink(p->data_path);
-    if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
-        why = "cannot bind the data socket";
-        p->data_path[0] = 0;
-        goto fail;
-    }
-    /* Connect before replying: libvdeplug unlinks its socket's name right
-     * after it has our answer, and a connected socket also makes the kernel
-     * refuse datagrams from anyone but this client. */
-    if (connect(fd, (const struct sockaddr *)&req->addr, sizeof(req->addr)) < 0) {
-        why = "cannot reach the client's data socket";
-        goto fail;
-    }
-    int sz = 1 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-    ssize_t n = send(hs->fd, &me, sizeof(me), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n != (ssize_t)sizeof(me)) {
-        why = "cannot send the handshake reply";
-        goto fail;
-    }
-    p->fd = fd;
-    p->ctl_fd = hs->fd;
-    /* The stream now belongs to the port. */
-    pn_loop_del(lan->sw->loop, hs->w);
-    hs->fd = -1;
-    for (sw_hs_t **pp = &lan->pending; *pp; pp = &(*pp)->next)
-        if (*pp == hs) {
-            *pp = hs->next;
-            break;
-        }
-    lan->npending--;
-    hs->dead = true;
-    pn_loop_defer(lan->sw->loop, free, hs);
-
-    p->w = pn_loop_add_fd(lan->sw->loop, p->fd, EPOLLIN, sw_port_on_data, p);
-    p->wctl = pn_loop_add_fd(lan->sw->loop, p->ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
-    s_port_attach(p);
-    pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u up (%s)", lan->name, id, p->descr);
-    if (!p->w || !p->wctl)
-        sw_port_remove(p, "cannot watch the port's sockets");
-    return;
-fail:
-    if (fd >= 0)
-        close(fd);
-    if (p->data_path[0])
-        unlink(p->data_path);
-    free(p);
-    sw_hs_close(hs, why);
-}
-
-static void s_on_hs(pn_loop_t *loop, int fd, uint32_t events, void *arg)
-{
-    sw_hs_t *hs = arg;
-    if (hs->dead)
-        return;
-    ssize_t n = recv(fd, hs->buf + hs->len, sizeof(hs->buf) - hs->len, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        sw_hs_close(hs, n == 0 ? "closed in the middle of the handshake" : "control stream error");
-        return;
-    }
-    hs->len += (size_t)n;
-    sw_vde_req_t req;
-    const char *why;
-    int r = sw_vde_parse(hs->buf, hs->len, &req, &why);
-    if (r == -EAGAIN)
-        return;
-    if (r < 0) {
-        sw_hs_close(hs, why);
-        return;
-    }
-    s_hs_complete(hs, &req);
-}
-
-void sw_vde_on_accept(pn_loop_t *loop, int lfd, uint32_t events, void *arg)
-{
-    sw_lan_t *lan = arg;
-    for (int i = 0; i < 16; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                pn_log_rl(&s_rl_accept, PN_LOG_WARNING, "lan %s: accept: %s", lan->name, strerror(errno));
-            return;
-        }
-        if (lan->npending >= SW_MAX_PENDING) {
-            pn_log_rl(&s_rl_hs, PN_LOG_WARNING,
-                      "lan %s: VDE client refused: %d handshakes already in progress", lan->name,
-                      SW_MAX_PENDING);
-            close(fd);
-            continue;
-        }
-        sw_hs_t *hs = calloc(1, sizeof(*hs));
-        if (!hs) {
-            close(fd);
-            continue;
-        }
-        hs->lan = lan;
-        hs->fd = fd;
-        hs->started_ms = pn_mono_ms();
-        hs->w = pn_loop_add_fd(loop, fd, EPOLLIN, s_on_hs, hs);
-        if (!hs->w) {
-            close(fd);
-            free(hs);
-            continue;
-        }
-        hs->next = lan->pending;
-        lan->pending = hs;
-        lan->npending++;
-    }
+    pn_loop_t *loop = p->lan->sw->loop;
+    p->w = pn_loop_add_fd(loop, p->fd, EPOLLIN, sw_port_on_data, p);
+    if (p->ctl_fd >= 0)
+        p->wctl = pn_loop_add_fd(loop, p->ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
+    return p->w && (p->ctl_fd < 0 || p->wctl) ? 0 : -ENOMEM;
 }
 
 /* A port whose descriptors a previous switchd left in the systemd fd
@@ -407,7 +232,7 @@ void sw_vde_on_accept(pn_loop_t *loop, int lfd, uint32_t events, void *arg)
  * the tap's ifname or the VDE client's description. */
 sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd, int ctl_fd, const char *name)
 {
-    sw_port_t *p = s_port_new(lan, id, kind);
+    sw_port_t *p = sw_port_new(lan, id, kind);
     if (!p) {
         close(fd);
         if (ctl_fd >= 0)
@@ -420,12 +245,10 @@ sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd
         snprintf(p->ifname, sizeof(p->ifname), "%s", name);
     else
         snprintf(p->descr, sizeof(p->descr), "%s", name);
-    p->w = pn_loop_add_fd(lan->sw->loop, fd, EPOLLIN, sw_port_on_data, p);
-    if (ctl_fd >= 0)
-        p->wctl = pn_loop_add_fd(lan->sw->loop, ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
-    s_port_attach(p);
+    int r = sw_port_watch(p);
+    sw_port_attach(p);
     pn_info("lan %s: %s port %u (%s) re-adopted", lan->name, sw_port_kind_name(kind), id, name);
-    if (!p->w || (ctl_fd >= 0 && !p->wctl)) {
+    if (r < 0) {
         sw_port_remove(p, "cannot watch the port's descriptors");
         return NULL;
     }
@@ -540,7 +363,7 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
         snprintf(err, errlen, "netns '%s' is not a valid namespace name (a file name in /run/netns)", netns);
         return PN_EINVAL;
     }
-    unsigned id = s_alloc_id(lan, 0);
+    unsigned id = sw_port_free_id(lan, 0);
     if (!id) {
         snprintf(err, errlen, "LAN '%s' has no free port (at most %d)", lan->name, SW_MAX_PORTS);
         return PN_ETOOLARGE;
@@ -580,7 +403,7 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
         return -fd;
     struct ifreq ifr;
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    sw_port_t *p = s_port_new(lan, id, SW_PORT_TAP);
+    sw_port_t *p = sw_port_new(lan, id, SW_PORT_TAP);
     if (!p) {
         close(fd);
         snprintf(err, errlen, "out of memory");
@@ -589,14 +412,13 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
     p->fd = fd;
     p->close_async = netns != NULL;
     snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
-    p->w = pn_loop_add_fd(lan->sw->loop, fd, EPOLLIN, sw_port_on_data, p);
-    if (!p->w) {
+    if (sw_port_watch(p) < 0) {
         close(fd);
         free(p);
         snprintf(err, errlen, "cannot watch the tap fd");
         return PN_EINTERNAL;
     }
-    s_port_attach(p);
+    sw_port_attach(p);
     pn_info("lan %s: tap port %u up (%s)", lan->name, id, p->ifname);
     *out = p;
     return PN_OK;

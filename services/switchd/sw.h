@@ -158,17 +158,27 @@ pn_val_t *sw_lan_stats(sw_lan_t *lan);
 pn_val_t *sw_port_info(sw_port_t *p);
 void sw_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
 
-/* port.c */
+/* vde_srv.c: the VDE control-socket server of a LAN */
 void sw_vde_on_accept(pn_loop_t *loop, int fd, uint32_t events, void *arg);
+void sw_hs_close(sw_hs_t *hs, const char *why);
+void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms);
+
+/* port.c */
+/* The lowest free port number, or want when it is free; 0 when full. */
+unsigned sw_port_free_id(sw_lan_t *lan, unsigned want);
+/* A port not yet on the loop nor in its LAN (free() it if it never gets
+ * there); NULL when out of memory. */
+sw_port_t *sw_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind);
+/* Put p->fd (and p->ctl_fd when >= 0) on the loop: 0 or -ENOMEM. */
+int sw_port_watch(sw_port_t *p);
+/* Enter p in its LAN and announce it (port.up). */
+void sw_port_attach(sw_port_t *p);
 /* A tap port; with netns (a name in /run/netns) the tap is created in that
  * namespace; with mac it gets that station address. */
 int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, sw_port_t **out,
                     char *err, size_t errlen);
 void sw_port_remove(sw_port_t *p, const char *reason);
 void sw_port_set_admin(sw_port_t *p, bool up);
-void sw_hs_close(sw_hs_t *hs, const char *why);
-void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms);
-
 sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd, int ctl_fd, const char *name);
 
 /* fdstore.c: restart without loss under systemd (no-ops otherwise) */
@@ -182,14 +192,20 @@ void sw_fdstore_lan_removed(sw_lan_t *lan);
 void sw_fdstore_port_added(sw_port_t *p);
 void sw_fdstore_port_removed(sw_port_t *p);
 
-/* fwd.c */
+/* fwd.c: the data path */
 void sw_port_backlog_free(sw_port_t *p);
 void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg);
+
+/* sniff.c */
 int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
                    char *err, size_t errlen);
 void sw_sniff_stop(sw_sniffer_t *s, const char *reason);
 sw_sniffer_t *sw_sniff_find(sw_t *sw, unsigned id);
 pn_val_t *sw_sniff_info(sw_sniffer_t *s);
+/* A frame seen on port (0: on the LAN) goes to the sniffers of that port. */
+void sw_sniff_write(sw_lan_t *lan, unsigned port, const void *frame, size_t len, uint64_t ts);
+/* After a batch: push out what the sniffers queued. */
+void sw_sniff_flush(sw_lan_t *lan);
 
 /* ops.c */
 extern const pn_svc_op_t sw_ops[];
