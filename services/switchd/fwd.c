@@ -132,7 +132,7 @@ static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr
     }
 }
 
-void sw_port_backlog_free(sw_port_t *p)
+void sw_fwd_backlog_free(sw_port_t *p)
 {
     for (unsigned i = 0; i < p->bl_n; i++)
         free(p->bl[(p->bl_head + i) % SW_BACKLOG].iov_base);
@@ -284,17 +284,15 @@ static void s_flush(sw_t *sw, sw_lan_t *lan)
         sw_sniff_flush(lan);
 }
 
-void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+const char *sw_fwd_input(sw_port_t *in, uint32_t events)
 {
-    sw_port_t *in = arg;
-    if (in->dead)
-        return;
+    int fd = in->fd;
     sw_lan_t *lan = in->lan;
     sw_t *sw = lan->sw;
     if (events & EPOLLOUT)
         s_backlog_drain(sw, in);
     if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-        return;
+        return NULL;
     const char *gone = NULL;
     size_t want = lan->maxframe + 1; /* one more byte tells oversize apart */
 
@@ -345,6 +343,5 @@ void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         if (n < SW_BATCH)
             break;
     }
-    if (gone)
-        sw_port_remove(in, gone);
+    return gone;
 }

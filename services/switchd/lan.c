@@ -6,22 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/if_tun.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "sw.h"
-
-const char *sw_port_kind_name(sw_port_kind_t k)
-{
-    static const char *const names[] = {
-#define X(e, s) [e] = s,
-        SW_PORT_KINDS(X)
-#undef X
-    };
-    return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
-}
 
 sw_lan_t *sw_lan_find(sw_t *sw, const char *name)
 {
@@ -93,6 +81,33 @@ int sw_lans_restore(sw_t *sw)
     return 0;
 }
 
+void sw_lans_adopt(sw_t *sw)
+{
+    unsigned adopted = 0, lans = 0;
+    pn_val_t *arr = sw_fdstore_saved() ? pn_get(sw_fdstore_saved(), "lans") : NULL;
+    size_t n = arr && arr->type == PN_ARR ? pn_len(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        pn_val_t *m = pn_at(arr, i);
+        sw_lan_t *lan = sw_lan_find(sw, pn_get_str(m, "name", ""));
+        if (!lan)
+            continue;
+        lans++;
+        lan->flooded = pn_get_uint(m, "flooded", 0);
+        pn_val_t *ports = pn_get(m, "ports");
+        size_t np = ports && ports->type == PN_ARR ? pn_len(ports) : 0;
+        for (size_t j = 0; j < np; j++) {
+            unsigned before = lan->nlive;
+            sw_port_adopt(lan, pn_at(ports, j));
+            adopted += lan->nlive - before;
+        }
+    }
+    bool passed = sw_fdstore_passed();
+    unsigned dropped = sw_fdstore_release(sw);
+    if (passed)
+        pn_notice("re-adopted %u ports on %u LANs from the systemd fd store (%u descriptors dropped)",
+                  adopted, lans, dropped);
+}
+
 /* Remove what we put in a LAN's directory (sockets only) and the directory. */
 static void s_rmdir_lan(const char *dir)
 {
@@ -162,7 +177,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     /* The listener a previous switchd left in the systemd fd store keeps
      * its path and its backlog; else one switchd per RUN dir holds the
      * lock, so a socket left here is stale. */
-    lan->lfd = sw_fdstore_take_listener(lan->name);
+    lan->lfd = sw_fdstore_take('l', lan->name, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", lan->ctl_path);
     if (lan->lfd < 0)
@@ -207,6 +222,17 @@ fail:
     return r;
 }
 
+/* End every port, handshake in progress and sniffer of a LAN. */
+static void s_lan_empty(sw_lan_t *lan, const char *reason)
+{
+    while (lan->nlive > 0)
+        sw_port_remove(lan->live[lan->nlive - 1], reason);
+    while (lan->pending)
+        sw_hs_close(lan->pending, NULL);
+    while (lan->sniffers)
+        sw_sniff_stop(lan->sniffers, reason);
+}
+
 static void s_lan_free(void *arg)
 {
     sw_lan_t *lan = arg;
@@ -221,12 +247,7 @@ int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed)
     if (lan->nlive > 0 && !force)
         return PN_EBUSY;
     *closed = lan->nlive;
-    while (lan->nlive > 0)
-        sw_port_remove(lan->live[lan->nlive - 1], "LAN deleted");
-    while (lan->pending)
-        sw_hs_close(lan->pending, NULL);
-    while (lan->sniffers)
-        sw_sniff_stop(lan->sniffers, "LAN deleted");
+    s_lan_empty(lan, "LAN deleted");
     sw_fdstore_lan_removed(lan);
     pn_loop_del(sw->loop, lan->lw);
     close(lan->lfd);
@@ -259,27 +280,6 @@ pn_val_t *sw_lan_summary(sw_lan_t *lan)
     pn_map_set_uint(m, "ports", lan->nlive);
     pn_map_set_uint(m, "fdb_entries", sw_fdb_count(lan->fdb));
     pn_map_set_uint(m, "fdb_cap", sw_fdb_cap(lan->fdb));
-    return m;
-}
-
-pn_val_t *sw_port_info(sw_port_t *p)
-{
-    pn_val_t *m = pn_map();
-    pn_map_set_uint(m, "port", p->id);
-    pn_map_set_str(m, "kind", sw_port_kind_name(p->kind));
-    pn_map_set_str(m, "admin", p->admin_up ? "up" : "down");
-    if (p->kind == SW_PORT_VDE) {
-        pn_map_set_str(m, "descr", p->descr);
-        pn_map_set_str(m, "peer", p->peer);
-    } else {
-        /* vmd may have renamed the interface in its namespace: ask the
-         * kernel for the name it has now. */
-        struct ifreq ifr;
-        memset(&ifr, 0, sizeof(ifr));
-        if (ioctl(p->fd, TUNGETIFF, &ifr) == 0 && ifr.ifr_name[0])
-            snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
-        pn_map_set_str(m, "ifname", p->ifname);
-    }
     return m;
 }
 
@@ -318,6 +318,12 @@ pn_val_t *sw_lan_stats(sw_lan_t *lan)
     return m;
 }
 
+void sw_lans_stop(sw_t *sw)
+{
+    for (sw_lan_t *l = sw->lans; l; l = l->next)
+        s_lan_empty(l, "switchd stopping");
+}
+
 /* At exit: close and free every LAN (their ports are gone already); the
  * LAN list stays in STATE for the next start. */
 void sw_lans_free(sw_t *sw)
@@ -325,12 +331,7 @@ void sw_lans_free(sw_t *sw)
     while (sw->lans) {
         sw_lan_t *lan = sw->lans;
         sw->lans = lan->next;
-        while (lan->nlive > 0)
-            sw_port_remove(lan->live[lan->nlive - 1], "switchd stopping");
-        while (lan->pending)
-            sw_hs_close(lan->pending, NULL);
-        while (lan->sniffers)
-            sw_sniff_stop(lan->sniffers, "switchd stopping");
+        s_lan_empty(lan, "switchd stopping");
         if (lan->lw)
             pn_loop_del(sw->loop, lan->lw);
         close(lan->lfd);

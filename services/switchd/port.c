@@ -181,7 +181,7 @@ void sw_port_remove(sw_port_t *p, const char *reason)
         close(p->ctl_fd);
     if (p->data_path[0])
         unlink(p->data_path);
-    sw_port_backlog_free(p);
+    sw_fwd_backlog_free(p);
     if (p->kind == SW_PORT_VDE)
         pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u down: %s", lan->name, p->id, reason);
     else
@@ -199,6 +199,16 @@ void sw_port_set_admin(sw_port_t *p, bool up)
         sw_fdb_flush_port(p->lan->fdb, p->id);
     s_publish_port(p, "port.admin", NULL);
     sw_fdstore_dirty(p->lan->sw);
+}
+
+static void s_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+    sw_port_t *p = arg;
+    if (p->dead)
+        return;
+    const char *gone = sw_fwd_input(p, events);
+    if (gone)
+        sw_port_remove(p, gone);
 }
 
 static void s_on_ctl(pn_loop_t *loop, int fd, uint32_t events, void *arg)
@@ -221,38 +231,105 @@ static void s_on_ctl(pn_loop_t *loop, int fd, uint32_t events, void *arg)
 int sw_port_watch(sw_port_t *p)
 {
     pn_loop_t *loop = p->lan->sw->loop;
-    p->w = pn_loop_add_fd(loop, p->fd, EPOLLIN, sw_port_on_data, p);
+    p->w = pn_loop_add_fd(loop, p->fd, EPOLLIN, s_on_data, p);
     if (p->ctl_fd >= 0)
         p->wctl = pn_loop_add_fd(loop, p->ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
     return p->w && (p->ctl_fd < 0 || p->wctl) ? 0 : -ENOMEM;
 }
 
 /* A port whose descriptors a previous switchd left in the systemd fd
- * store (fdstore.c): the same number, the same sockets or tap.  name is
- * the tap's ifname or the VDE client's description. */
-sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd, int ctl_fd, const char *name)
+ * store (fdstore.c): the same number, the same sockets or tap, the same
+ * counters. */
+sw_port_t *sw_port_adopt(sw_lan_t *lan, pn_val_t *m)
 {
-    sw_port_t *p = sw_port_new(lan, id, kind);
+    uint64_t id = pn_get_uint(m, "port", 0);
+    const char *kind = pn_get_str(m, "kind", "");
+    if (id < 1 || id > SW_MAX_PORTS || lan->ports[id]) {
+        pn_warn("%s: skipping a bad port entry of LAN %s", "switchd.fds", lan->name);
+        return NULL;
+    }
+    sw_port_kind_t k;
+    int fd, cfd = -1;
+    if (strcmp(kind, "tap") == 0) {
+        k = SW_PORT_TAP;
+        fd = sw_fdstore_take('t', lan->name, (unsigned)id);
+        if (fd < 0) {
+            pn_warn("lan %s: tap port %u: systemd kept no descriptor; the port is gone", lan->name,
+                    (unsigned)id);
+            return NULL;
+        }
+    } else if (strcmp(kind, "vde") == 0) {
+        k = SW_PORT_VDE;
+        fd = sw_fdstore_take('d', lan->name, (unsigned)id);
+        cfd = sw_fdstore_take('c', lan->name, (unsigned)id);
+        if (fd < 0 || cfd < 0) {
+            pn_warn("lan %s: VDE port %u: systemd kept no descriptor; the port is gone", lan->name,
+                    (unsigned)id);
+            if (fd >= 0)
+                close(fd);
+            if (cfd >= 0)
+                close(cfd);
+            return NULL;
+        }
+    } else {
+        return NULL;
+    }
+    const char *name = pn_get_str(m, k == SW_PORT_TAP ? "ifname" : "descr", "");
+    sw_port_t *p = sw_port_new(lan, (unsigned)id, k);
     if (!p) {
         close(fd);
-        if (ctl_fd >= 0)
-            close(ctl_fd);
+        if (cfd >= 0)
+            close(cfd);
         return NULL;
     }
     p->fd = fd;
-    p->ctl_fd = ctl_fd;
-    if (kind == SW_PORT_TAP)
+    p->ctl_fd = cfd;
+    if (k == SW_PORT_TAP)
         snprintf(p->ifname, sizeof(p->ifname), "%s", name);
     else
         snprintf(p->descr, sizeof(p->descr), "%s", name);
     int r = sw_port_watch(p);
     sw_port_attach(p);
-    pn_info("lan %s: %s port %u (%s) re-adopted", lan->name, sw_port_kind_name(kind), id, name);
+    pn_info("lan %s: %s port %u (%s) re-adopted", lan->name, kind, (unsigned)id, name);
     if (r < 0) {
         sw_port_remove(p, "cannot watch the port's descriptors");
         return NULL;
     }
+    if (k == SW_PORT_VDE) {
+        snprintf(p->peer, sizeof(p->peer), "%s", pn_get_str(m, "peer", ""));
+        snprintf(p->data_path, sizeof(p->data_path), "%s", pn_get_str(m, "data_path", ""));
+    }
+    p->admin_up = pn_get_bool(m, "admin_up", true);
+    p->rx_frames = pn_get_uint(m, "rx_frames", 0);
+    p->rx_bytes = pn_get_uint(m, "rx_bytes", 0);
+    p->tx_frames = pn_get_uint(m, "tx_frames", 0);
+    p->tx_bytes = pn_get_uint(m, "tx_bytes", 0);
+    p->d_runt = pn_get_uint(m, "d_runt", 0);
+    p->d_oversize = pn_get_uint(m, "d_oversize", 0);
+    p->d_admin = pn_get_uint(m, "d_admin", 0);
+    p->d_queue = pn_get_uint(m, "d_queue", 0);
     return p;
+}
+
+pn_val_t *sw_port_info(sw_port_t *p)
+{
+    pn_val_t *m = pn_map();
+    pn_map_set_uint(m, "port", p->id);
+    pn_map_set_str(m, "kind", sw_port_kind_name(p->kind));
+    pn_map_set_str(m, "admin", p->admin_up ? "up" : "down");
+    if (p->kind == SW_PORT_VDE) {
+        pn_map_set_str(m, "descr", p->descr);
+        pn_map_set_str(m, "peer", p->peer);
+    } else {
+        /* vmd may have renamed the interface in its namespace: ask the
+         * kernel for the name it has now. */
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        if (ioctl(p->fd, TUNGETIFF, &ifr) == 0 && ifr.ifr_name[0])
+            snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
+        pn_map_set_str(m, "ifname", p->ifname);
+    }
+    return m;
 }
 
 /* ------------------------------------------------------------------ tap */

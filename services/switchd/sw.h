@@ -45,7 +45,16 @@ typedef enum {
     SW_PORT_KINDS(X)
 #undef X
 } sw_port_kind_t;
-const char *sw_port_kind_name(sw_port_kind_t k);
+
+static inline const char *sw_port_kind_name(sw_port_kind_t k)
+{
+    static const char *const names[] = {
+#define X(e, s) [e] = s,
+        SW_PORT_KINDS(X)
+#undef X
+    };
+    return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
 
 struct sw_port {
     sw_lan_t *lan;
@@ -153,9 +162,13 @@ sw_lan_t *sw_lan_find(sw_t *sw, const char *name);
 int sw_lans_save(sw_t *sw);
 int sw_lans_restore(sw_t *sw);
 void sw_lans_free(sw_t *sw);
+/* Re-adopt the ports a previous switchd left in the systemd fd store
+ * (after sw_lans_restore), then let go of what nobody claimed. */
+void sw_lans_adopt(sw_t *sw);
+/* switchd stopping: end every port, handshake and sniffer. */
+void sw_lans_stop(sw_t *sw);
 pn_val_t *sw_lan_summary(sw_lan_t *lan);
 pn_val_t *sw_lan_stats(sw_lan_t *lan);
-pn_val_t *sw_port_info(sw_port_t *p);
 void sw_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
 
 /* vde_srv.c: the VDE control-socket server of a LAN */
@@ -179,12 +192,23 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
                     char *err, size_t errlen);
 void sw_port_remove(sw_port_t *p, const char *reason);
 void sw_port_set_admin(sw_port_t *p, bool up);
-sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd, int ctl_fd, const char *name);
+/* A port of lan as a previous switchd left it: its entry in the fd store's
+ * state (entry) and its descriptors, taken from the store.  NULL when
+ * the entry is bad or its descriptors are gone (logged). */
+sw_port_t *sw_port_adopt(sw_lan_t *lan, pn_val_t *entry);
+pn_val_t *sw_port_info(sw_port_t *p);
 
 /* fdstore.c: restart without loss under systemd (no-ops otherwise) */
 int sw_fdstore_load(sw_t *sw);
-int sw_fdstore_take_listener(const char *lan);
-void sw_fdstore_adopt(sw_t *sw);
+/* The descriptor kept as "<kind>.<lan>[.<port>]" (port 0: none), or -1. */
+int sw_fdstore_take(char kind, const char *lan, unsigned port);
+/* RUN/switchd.fds as the previous switchd left it (borrowed), or NULL. */
+pn_val_t *sw_fdstore_saved(void);
+/* Whether systemd passed any descriptors at start. */
+bool sw_fdstore_passed(void);
+/* Close and unstore the descriptors nobody took, forget the saved state:
+ * how many were dropped. */
+unsigned sw_fdstore_release(sw_t *sw);
 void sw_fdstore_tick(sw_t *sw);
 void sw_fdstore_dirty(sw_t *sw);
 void sw_fdstore_lan_added(sw_lan_t *lan);
@@ -193,8 +217,11 @@ void sw_fdstore_port_added(sw_port_t *p);
 void sw_fdstore_port_removed(sw_port_t *p);
 
 /* fwd.c: the data path */
-void sw_port_backlog_free(sw_port_t *p);
-void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg);
+/* Serve a port's wakeup (events from epoll): read, switch, flush.  NULL,
+ * or why the port is gone (its tap interface was destroyed). */
+const char *sw_fwd_input(sw_port_t *in, uint32_t events);
+/* Free the frames a VDE port still held for its client. */
+void sw_fwd_backlog_free(sw_port_t *p);
 
 /* sniff.c */
 int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
