@@ -72,7 +72,7 @@ int sw_lans_restore(sw_t *sw)
             pn_warn("%s: skipping a bad LAN entry (#%zu)", path, i);
             continue;
         }
-        if (sw_lan_add(sw, name, (unsigned)mtu, (unsigned)cap, false, NULL, err, sizeof(err)) != PN_OK)
+        if (sw_lan_add(sw, name, (unsigned)mtu, (unsigned)cap, false, NULL, err, sizeof(err)) < 0)
             pn_warn("cannot restore LAN %s: %s", name, err);
         else
             pn_info("restored LAN %s", name);
@@ -134,16 +134,16 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
 {
     if (sw_lan_find(sw, name)) {
         snprintf(err, errlen, "LAN '%s' already exists", name);
-        return PN_EEXIST;
+        return -EEXIST;
     }
     if (sw->nlans >= SW_MAX_LANS) {
         snprintf(err, errlen, "too many LANs (at most %d)", SW_MAX_LANS);
-        return PN_ETOOLARGE;
+        return -ENOSPC;
     }
     sw_lan_t *lan = calloc(1, sizeof(*lan));
     if (!lan) {
         snprintf(err, errlen, "out of memory");
-        return PN_EINTERNAL;
+        return -ENOMEM;
     }
     lan->sw = sw;
     lan->lfd = -1;
@@ -158,7 +158,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof(lan->ctl_path) - 16) {
         snprintf(err, errlen, "run directory %s is too long for unix socket paths", pn_run_dir());
         free(lan);
-        return PN_EINVAL;
+        return -ENAMETOOLONG;
     }
     lan->ports = calloc(SW_MAX_PORTS + 1, sizeof(*lan->ports));
     lan->live = calloc(SW_MAX_PORTS, sizeof(*lan->live));
@@ -166,12 +166,12 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     int r;
     if (!lan->ports || !lan->live || !lan->fdb) {
         snprintf(err, errlen, "out of memory");
-        r = PN_EINTERNAL;
+        r = -ENOMEM;
         goto fail;
     }
     if ((r = pn_mkdirs(lan->dir, 0755)) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", lan->dir, strerror(-r));
-        r = PN_EINTERNAL;
+        r = -EIO;
         goto fail;
     }
     /* The listener a previous switchd left in the systemd fd store keeps
@@ -185,7 +185,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     if (lan->lfd < 0 && ((lan->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
                          bind(lan->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lan->lfd, 128) < 0)) {
         snprintf(err, errlen, "cannot listen on %s: %s", lan->ctl_path, strerror(errno));
-        r = PN_EINTERNAL;
+        r = -EIO;
         goto fail;
     }
     /* Like the ipc sockets: owner and group only. */
@@ -193,7 +193,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     lan->lw = pn_loop_add_fd(sw->loop, lan->lfd, EPOLLIN, sw_vde_on_accept, lan);
     if (!lan->lw) {
         snprintf(err, errlen, "cannot watch %s", lan->ctl_path);
-        r = PN_EINTERNAL;
+        r = -ENOMEM;
         goto fail;
     }
     lan->next = sw->lans;
@@ -208,7 +208,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     pn_svc_publish(sw->svc, "lan", "lan.added", ev);
     if (out)
         *out = lan;
-    return PN_OK;
+    return 0;
 fail:
     if (lan->lfd >= 0) {
         close(lan->lfd);
@@ -245,7 +245,7 @@ static void s_lan_free(void *arg)
 int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed)
 {
     if (lan->nlive > 0 && !force)
-        return PN_EBUSY;
+        return -EBUSY;
     *closed = lan->nlive;
     s_lan_empty(lan, "LAN deleted");
     sw_fdstore_lan_removed(lan);
@@ -267,7 +267,7 @@ int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed)
     pn_svc_publish(sw->svc, "lan", "lan.removed", ev);
     /* Ports freed above are deferred too; the LAN outlives them. */
     pn_loop_defer(sw->loop, s_lan_free, lan);
-    return PN_OK;
+    return 0;
 }
 
 pn_val_t *sw_lan_summary(sw_lan_t *lan)

@@ -49,14 +49,9 @@ unsigned sw_port_free_id(sw_lan_t *lan, unsigned want)
 
 sw_port_t *sw_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind)
 {
-    sw_port_t *p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
-    p->lan = lan;
-    p->id = id;
-    p->kind = kind;
-    p->fd = p->ctl_fd = -1;
-    p->admin_up = true;
+    sw_port_t *p = malloc(sizeof(*p));
+    if (p)
+        *p = (sw_port_t){ .lan = lan, .id = id, .kind = kind, .fd = -1, .ctl_fd = -1, .admin_up = true };
     return p;
 }
 
@@ -362,14 +357,14 @@ static bool s_netns_ok(const char *s)
 }
 
 /* Create the tap in the calling thread's network namespace: its fd, its
- * name in name.  The fd, or a negative PN_ code with err set. */
+ * name in name.  The fd, or a negative errno with err set. */
 static int s_tap_open(sw_lan_t *lan, const char *ifname, const uint8_t *mac, char name[IFNAMSIZ], char *err,
                       size_t errlen)
 {
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
-        return -(errno == EACCES || errno == EPERM ? PN_EPERM : PN_EUNAVAIL);
+        return errno == EACCES || errno == EPERM ? -EPERM : -ENODEV;
     }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof(ifr));
@@ -386,13 +381,13 @@ static int s_tap_open(sw_lan_t *lan, const char *ifname, const uint8_t *mac, cha
     if (ifname && if_nametoindex(ifr.ifr_name) != 0) {
         snprintf(err, errlen, "interface %s already exists", ifr.ifr_name);
         close(fd);
-        return -PN_EEXIST;
+        return -EEXIST;
     }
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
         snprintf(err, errlen, "cannot create tap %s: %s", ifr.ifr_name, strerror(e));
         close(fd);
-        return -(e == EPERM ? PN_EPERM : e == EBUSY || e == EEXIST ? PN_EEXIST : PN_EINTERNAL);
+        return e == EPERM ? -EPERM : e == EBUSY || e == EEXIST ? -EEXIST : -EIO;
     }
     snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
     int hdrsz = SW_HDR;
@@ -409,7 +404,7 @@ static int s_tap_open(sw_lan_t *lan, const char *ifname, const uint8_t *mac, cha
         if (ioctl(fd, SIOCSIFHWADDR, &q) < 0) {
             snprintf(err, errlen, "cannot set the MAC of %s: %s", name, strerror(errno));
             close(fd);
-            return -PN_EINTERNAL;
+            return -EIO;
         }
     }
     int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -434,16 +429,16 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
 {
     if (ifname && !s_ifname_ok(ifname)) {
         snprintf(err, errlen, "ifname '%s' is not a valid interface name (1-15 of A-Z a-z 0-9 _ . -)", ifname);
-        return PN_EINVAL;
+        return -EINVAL;
     }
     if (netns && !s_netns_ok(netns)) {
         snprintf(err, errlen, "netns '%s' is not a valid namespace name (a file name in /run/netns)", netns);
-        return PN_EINVAL;
+        return -EINVAL;
     }
     unsigned id = sw_port_free_id(lan, 0);
     if (!id) {
         snprintf(err, errlen, "LAN '%s' has no free port (at most %d)", lan->name, SW_MAX_PORTS);
-        return PN_ETOOLARGE;
+        return -ENOSPC;
     }
     char name[IFNAMSIZ];
     int fd;
@@ -456,7 +451,7 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
         int nsfd = open(path, O_RDONLY | O_CLOEXEC);
         if (nsfd < 0) {
             snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-            return errno == ENOENT ? PN_ENOTFOUND : PN_EINTERNAL;
+            return errno == ENOENT ? -ENOENT : -EIO;
         }
         int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (self < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
@@ -464,7 +459,7 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
             if (self >= 0)
                 close(self);
             close(nsfd);
-            return PN_EINTERNAL;
+            return -EIO;
         }
         close(nsfd);
         fd = s_tap_open(lan, ifname, mac, name, err, errlen);
@@ -477,14 +472,14 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
         fd = s_tap_open(lan, ifname, mac, name, err, errlen);
     }
     if (fd < 0)
-        return -fd;
+        return fd;
     struct ifreq ifr;
     snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
     sw_port_t *p = sw_port_new(lan, id, SW_PORT_TAP);
     if (!p) {
         close(fd);
         snprintf(err, errlen, "out of memory");
-        return PN_EINTERNAL;
+        return -ENOMEM;
     }
     p->fd = fd;
     p->close_async = netns != NULL;
@@ -493,10 +488,10 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
         close(fd);
         free(p);
         snprintf(err, errlen, "cannot watch the tap fd");
-        return PN_EINTERNAL;
+        return -ENOMEM;
     }
     sw_port_attach(p);
     pn_info("lan %s: tap port %u up (%s)", lan->name, id, p->ifname);
     *out = p;
-    return PN_OK;
+    return 0;
 }

@@ -68,23 +68,23 @@ int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t 
 {
     if (port && (port > SW_MAX_PORTS || !lan->ports[port])) {
         snprintf(err, errlen, "LAN '%s' has no port %u", lan->name, port);
-        return PN_ENOTFOUND;
+        return -ENOENT;
     }
     if (lan->nsniffers >= SW_MAX_SNIFFERS) {
         snprintf(err, errlen, "LAN '%s' already has %d sniffers", lan->name, SW_MAX_SNIFFERS);
-        return PN_ETOOLARGE;
+        return -ENOSPC;
     }
     sw_sniffer_t *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return PN_EINTERNAL;
+        return -ENOMEM;
     }
     s->pcap = sw_pcap_open(path, 0);
     if (!s->pcap) {
         int e = errno;
         snprintf(err, errlen, "cannot open %s for writing: %s", path, strerror(e));
         free(s);
-        return e == EACCES || e == EPERM ? PN_EPERM : e == ENOENT || e == ENOTDIR ? PN_ENOTFOUND : PN_EINVAL;
+        return e == EACCES || e == EPERM || e == ENOENT || e == ENOTDIR ? -e : -EINVAL;
     }
     s->lan = lan;
     s->port = port;
@@ -102,7 +102,7 @@ int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t 
     pn_map_set_str(ev, "path", s->path);
     pn_svc_publish(lan->sw->svc, "sniff", "sniff.started", ev);
     *out = s;
-    return PN_OK;
+    return 0;
 }
 
 void sw_sniff_stop(sw_sniffer_t *s, const char *reason)

@@ -1,6 +1,11 @@
 /* plugnet-switchd internals shared by its modules: the daemon, LANs, ports
  * and sniffers.  The parsing and table modules (vde.h, fdb.h, pcap.h) know
- * nothing of these. */
+ * nothing of these.
+ *
+ * Calls run one way: ops.c -> lan.c -> vde_srv.c -> port.c -> fwd.c,
+ * sniff.c, fdstore.c -> fdb.c, gso.c, pcap.c, vde.c.  Functions return 0
+ * or a negative errno (with a message in err where they take one);
+ * ops.c alone turns those into reply codes. */
 #ifndef SW_H
 #define SW_H
 
@@ -155,8 +160,11 @@ struct sw {
 };
 
 /* lan.c */
+/* -EEXIST, -ENOSPC (too many LANs), -ENAMETOOLONG (RUN too long), -ENOMEM,
+ * -EIO (directory or listener). */
 int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool persist,
                sw_lan_t **out, char *err, size_t errlen);
+/* -EBUSY when ports are attached and not force. */
 int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed);
 sw_lan_t *sw_lan_find(sw_t *sw, const char *name);
 int sw_lans_save(sw_t *sw);
@@ -187,7 +195,9 @@ int sw_port_watch(sw_port_t *p);
 /* Enter p in its LAN and announce it (port.up). */
 void sw_port_attach(sw_port_t *p);
 /* A tap port; with netns (a name in /run/netns) the tap is created in that
- * namespace; with mac it gets that station address. */
+ * namespace; with mac it gets that station address.  -EINVAL (bad name),
+ * -ENOSPC (no free port), -ENOENT (no such netns), -EEXIST (name taken),
+ * -EPERM, -ENODEV (no /dev/net/tun), -ENOMEM, -EIO. */
 int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, sw_port_t **out,
                     char *err, size_t errlen);
 void sw_port_remove(sw_port_t *p, const char *reason);
@@ -224,6 +234,8 @@ const char *sw_fwd_input(sw_port_t *in, uint32_t events);
 void sw_fwd_backlog_free(sw_port_t *p);
 
 /* sniff.c */
+/* -ENOENT (no such port, or path's directory), -ENOTDIR, -ENOSPC (too
+ * many sniffers), -EPERM/-EACCES, -EINVAL (path cannot be opened). */
 int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
                    char *err, size_t errlen);
 void sw_sniff_stop(sw_sniffer_t *s, const char *reason);
