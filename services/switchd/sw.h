@@ -3,9 +3,9 @@
  * nothing of these.
  *
  * Calls run one way: ops.c -> lan.c -> vde_srv.c -> port.c -> fwd.c,
- * sniff.c, fdstore.c -> fdb.c, gso.c, pcap.c, vde.c.  Functions return 0
- * or a negative errno (with a message in err where they take one);
- * ops.c alone turns those into reply codes. */
+ * sniff.c, tap.c, fdstore.c -> fdb.c, gso.c, pcap.c, vde.c.  Functions
+ * return 0 or a negative errno (with a message in err where they take
+ * one); ops.c alone turns those into reply codes. */
 #ifndef SW_H
 #define SW_H
 
@@ -207,6 +207,22 @@ void sw_port_set_admin(sw_port_t *p, bool up);
  * the entry is bad or its descriptors are gone (logged). */
 sw_port_t *sw_port_adopt(sw_lan_t *lan, pn_val_t *entry);
 pn_val_t *sw_port_info(sw_port_t *p);
+
+/* tap.c: tap interfaces (no LANs, no ports) */
+/* 0, or -EINVAL with err set when ifname or netns (either may be NULL)
+ * is not a name we take. */
+int sw_tap_names_ok(const char *ifname, const char *netns, char *err, size_t errlen);
+/* Create a tap with the offloads, mtu, up, with mac when not NULL, in
+ * /run/netns/<netns> when netns is not NULL, named ifname or else
+ * "pn<lan>-N".  The fd with the name in name, or a negative errno with err
+ * set: -ENOENT (no such netns), -EEXIST, -EPERM, -ENODEV, -EIO. */
+int sw_tap_open(const char *lan, unsigned mtu, const char *ifname, const char *netns, const uint8_t *mac,
+                char name[IFNAMSIZ], char *err, size_t errlen);
+/* The tap's current name into name (unchanged when the kernel will not say). */
+void sw_tap_ifname(int fd, char name[IFNAMSIZ]);
+/* Close a tap; with async and its link in another namespace, on a helper
+ * thread, so the kernel's wait for the link to go is not the loop's. */
+void sw_tap_close(int fd, bool async);
 
 /* fdstore.c: restart without loss under systemd (no-ops otherwise) */
 int sw_fdstore_load(sw_t *sw);
