@@ -1,5 +1,6 @@
 /* LANs: creation with their socket directory and VDE listener, deletion,
- * persistence in STATE/switchd/lans, summaries and counters. */
+ * persistence in STATE/switchd/lans, re-adopting ports from the systemd fd
+ * store after a restart, summaries and counters. */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
