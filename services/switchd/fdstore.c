@@ -21,7 +21,10 @@
  * The store is used when NOTIFY_SOCKET and FDSTORE (its size: systemd 254
  * and later set it when FileDescriptorStoreMax= is set; our unit sets it
  * for older ones) are both in the environment.  Otherwise (`plugnet
- * daemons start`, tests) every function here returns at once. */
+ * daemons start`, tests) every function here returns at once.
+ *
+ * This file only keeps and hands back descriptors; lan.c and port.c
+ * rebuild LANs and ports from them (sw_lans_adopt). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,19 +210,6 @@ void sw_fdstore_port_removed(sw_port_t *p)
 
 /* --------------------------------------------------------- re-adopting */
 
-static int s_take(char kind, const char *lan, unsigned port)
-{
-    char name[64];
-    s_name(name, sizeof(name), kind, lan, port);
-    for (int i = 0; i < S.nfds; i++)
-        if (S.fds[i] >= 0 && S.names[i] && strcmp(S.names[i], name) == 0) {
-            int fd = S.fds[i];
-            S.fds[i] = -1;
-            return fd;
-        }
-    return -1;
-}
-
 int sw_fdstore_load(sw_t *sw)
 {
     S.sw = sw;
@@ -264,78 +254,31 @@ int sw_fdstore_load(sw_t *sw)
     return 0;
 }
 
-int sw_fdstore_take_listener(const char *lan)
+int sw_fdstore_take(char kind, const char *lan, unsigned port)
 {
-    return S.nfds ? s_take('l', lan, 0) : -1;
+    char name[64];
+    s_name(name, sizeof(name), kind, lan, port);
+    for (int i = 0; i < S.nfds; i++)
+        if (S.fds[i] >= 0 && S.names[i] && strcmp(S.names[i], name) == 0) {
+            int fd = S.fds[i];
+            S.fds[i] = -1;
+            return fd;
+        }
+    return -1;
 }
 
-static void s_adopt_port(sw_lan_t *lan, pn_val_t *m)
+pn_val_t *sw_fdstore_saved(void)
 {
-    uint64_t id = pn_get_uint(m, "port", 0);
-    const char *kind = pn_get_str(m, "kind", "");
-    if (id < 1 || id > SW_MAX_PORTS || lan->ports[id]) {
-        pn_warn("%s: skipping a bad port entry of LAN %s", "switchd.fds", lan->name);
-        return;
-    }
-    sw_port_t *p = NULL;
-    if (strcmp(kind, "tap") == 0) {
-        int fd = s_take('t', lan->name, (unsigned)id);
-        if (fd < 0) {
-            pn_warn("lan %s: tap port %u: systemd kept no descriptor; the port is gone", lan->name,
-                    (unsigned)id);
-            return;
-        }
-        p = sw_port_adopt(lan, (unsigned)id, SW_PORT_TAP, fd, -1, pn_get_str(m, "ifname", ""));
-    } else if (strcmp(kind, "vde") == 0) {
-        int fd = s_take('d', lan->name, (unsigned)id), cfd = s_take('c', lan->name, (unsigned)id);
-        if (fd < 0 || cfd < 0) {
-            pn_warn("lan %s: VDE port %u: systemd kept no descriptor; the port is gone", lan->name,
-                    (unsigned)id);
-            if (fd >= 0)
-                close(fd);
-            if (cfd >= 0)
-                close(cfd);
-            return;
-        }
-        p = sw_port_adopt(lan, (unsigned)id, SW_PORT_VDE, fd, cfd, pn_get_str(m, "descr", ""));
-        if (p) {
-            snprintf(p->peer, sizeof(p->peer), "%s", pn_get_str(m, "peer", ""));
-            snprintf(p->data_path, sizeof(p->data_path), "%s", pn_get_str(m, "data_path", ""));
-        }
-    }
-    if (!p)
-        return;
-    p->admin_up = pn_get_bool(m, "admin_up", true);
-    p->rx_frames = pn_get_uint(m, "rx_frames", 0);
-    p->rx_bytes = pn_get_uint(m, "rx_bytes", 0);
-    p->tx_frames = pn_get_uint(m, "tx_frames", 0);
-    p->tx_bytes = pn_get_uint(m, "tx_bytes", 0);
-    p->d_runt = pn_get_uint(m, "d_runt", 0);
-    p->d_oversize = pn_get_uint(m, "d_oversize", 0);
-    p->d_admin = pn_get_uint(m, "d_admin", 0);
-    p->d_queue = pn_get_uint(m, "d_queue", 0);
+    return S.state;
 }
 
-void sw_fdstore_adopt(sw_t *sw)
+bool sw_fdstore_passed(void)
 {
-    unsigned adopted = 0, lans = 0;
-    pn_val_t *arr = S.state ? pn_get(S.state, "lans") : NULL;
-    size_t n = arr && arr->type == PN_ARR ? pn_len(arr) : 0;
-    for (size_t i = 0; i < n; i++) {
-        pn_val_t *m = pn_at(arr, i);
-        sw_lan_t *lan = sw_lan_find(sw, pn_get_str(m, "name", ""));
-        if (!lan)
-            continue;
-        lans++;
-        lan->flooded = pn_get_uint(m, "flooded", 0);
-        pn_val_t *ports = pn_get(m, "ports");
-        size_t np = ports && ports->type == PN_ARR ? pn_len(ports) : 0;
-        for (size_t j = 0; j < np; j++) {
-            unsigned before = lan->nlive;
-            s_adopt_port(lan, pn_at(ports, j));
-            adopted += lan->nlive - before;
-        }
-    }
+    return S.nfds > 0;
+}
+
+unsigned sw_fdstore_release(sw_t *sw)
+{
     /* What nobody claimed belongs to nothing any more: out of the store. */
     unsigned dropped = 0;
     for (int i = 0; i < S.nfds; i++)
@@ -345,9 +288,6 @@ void sw_fdstore_adopt(sw_t *sw)
                 s_unstore(S.names[i]);
             dropped++;
         }
-    if (S.nfds)
-        pn_notice("re-adopted %u ports on %u LANs from the systemd fd store (%u descriptors dropped)",
-                  adopted, lans, dropped);
     free(S.fds);
     S.fds = NULL;
     if (S.names)
@@ -360,4 +300,5 @@ void sw_fdstore_adopt(sw_t *sw)
     S.state = NULL;
     if (S.enabled)
         s_save(sw);
+    return dropped;
 }

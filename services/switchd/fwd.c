@@ -2,7 +2,7 @@
  * frame on its egress ports (no copy: the queues point into the batch
  * slots), then flush every touched port with one sendmmsg (VDE) or a
  * write per frame (tap).  Nothing here blocks: a full egress drops and
- * counts.  Sniffers tap frames on the way through. */
+ * counts.  Sniffers (sniff.c) tap frames on the way through. */
 #include <errno.h>
 #include <linux/virtio_net.h>
 #include <stdio.h>
@@ -15,129 +15,6 @@
 #include "sw.h"
 
 static pn_ratelimit_t s_rl_io = PN_RATELIMIT_INIT(1000, 5);
-
-/* ------------------------------------------------------------- sniffers */
-
-static void s_sniff_write(sw_lan_t *lan, unsigned port, const void *frame, size_t len, uint64_t ts)
-{
-    for (sw_sniffer_t *s = lan->sniffers; s; s = s->next)
-        if (s->port == port)
-            sw_pcap_write(s->pcap, ts, frame, len);
-}
-
-static void s_sniff_on_out(pn_loop_t *loop, int fd, uint32_t events, void *arg)
-{
-    sw_sniffer_t *s = arg;
-    int r = sw_pcap_flush(s->pcap);
-    if (r == 0) {
-        pn_loop_del(loop, s->w);
-        s->w = NULL;
-    } else if (r != -EAGAIN) {
-        sw_sniff_stop(s, "output failed");
-    }
-}
-
-/* After a batch: push out what the sniffers queued. */
-static void s_sniff_flush(sw_lan_t *lan)
-{
-    for (sw_sniffer_t *s = lan->sniffers, *next; s; s = next) {
-        next = s->next;
-        if (s->w || sw_pcap_pending(s->pcap) == 0)
-            continue;
-        int r = sw_pcap_flush(s->pcap);
-        if (r == -EAGAIN)
-            s->w = pn_loop_add_fd(lan->sw->loop, sw_pcap_fd(s->pcap), EPOLLOUT, s_sniff_on_out, s);
-        else if (r < 0)
-            sw_sniff_stop(s, "output failed");
-    }
-}
-
-pn_val_t *sw_sniff_info(sw_sniffer_t *s)
-{
-    pn_val_t *m = pn_map();
-    pn_map_set_uint(m, "id", s->id);
-    pn_map_set_str(m, "lan", s->lan->name);
-    pn_map_set_uint(m, "port", s->port);
-    pn_map_set_str(m, "path", s->path);
-    pn_map_set_uint(m, "frames", sw_pcap_frames(s->pcap));
-    pn_map_set_uint(m, "bytes", sw_pcap_bytes(s->pcap));
-    pn_map_set_uint(m, "drops", sw_pcap_drops(s->pcap));
-    return m;
-}
-
-sw_sniffer_t *sw_sniff_find(sw_t *sw, unsigned id)
-{
-    for (sw_lan_t *l = sw->lans; l; l = l->next)
-        for (sw_sniffer_t *s = l->sniffers; s; s = s->next)
-            if (s->id == id)
-                return s;
-    return NULL;
-}
-
-int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
-                   char *err, size_t errlen)
-{
-    if (port && (port > SW_MAX_PORTS || !lan->ports[port])) {
-        snprintf(err, errlen, "LAN '%s' has no port %u", lan->name, port);
-        return PN_ENOTFOUND;
-    }
-    if (lan->nsniffers >= SW_MAX_SNIFFERS) {
-        snprintf(err, errlen, "LAN '%s' already has %d sniffers", lan->name, SW_MAX_SNIFFERS);
-        return PN_ETOOLARGE;
-    }
-    sw_sniffer_t *s = calloc(1, sizeof(*s));
-    if (!s) {
-        snprintf(err, errlen, "out of memory");
-        return PN_EINTERNAL;
-    }
-    s->pcap = sw_pcap_open(path, 0);
-    if (!s->pcap) {
-        int e = errno;
-        snprintf(err, errlen, "cannot open %s for writing: %s", path, strerror(e));
-        free(s);
-        return e == EACCES || e == EPERM ? PN_EPERM : e == ENOENT || e == ENOTDIR ? PN_ENOTFOUND : PN_EINVAL;
-    }
-    s->lan = lan;
-    s->port = port;
-    s->id = ++lan->sw->sniff_next;
-    snprintf(s->path, sizeof(s->path), "%s", path);
-    s->next = lan->sniffers;
-    lan->sniffers = s;
-    lan->nsniffers++;
-    if (port)
-        lan->ports[port]->nsniff++;
-    pn_val_t *ev = pn_map();
-    pn_map_set_uint(ev, "id", s->id);
-    pn_map_set_str(ev, "lan", lan->name);
-    pn_map_set_uint(ev, "port", port);
-    pn_map_set_str(ev, "path", s->path);
-    pn_svc_publish(lan->sw->svc, "sniff", "sniff.started", ev);
-    *out = s;
-    return PN_OK;
-}
-
-void sw_sniff_stop(sw_sniffer_t *s, const char *reason)
-{
-    sw_lan_t *lan = s->lan;
-    for (sw_sniffer_t **pp = &lan->sniffers; *pp; pp = &(*pp)->next)
-        if (*pp == s) {
-            *pp = s->next;
-            break;
-        }
-    lan->nsniffers--;
-    if (s->port && lan->ports[s->port])
-        lan->ports[s->port]->nsniff--;
-    if (s->w)
-        pn_loop_del(lan->sw->loop, s->w);
-    pn_val_t *ev = sw_sniff_info(s);
-    pn_map_set_str(ev, "reason", reason);
-    pn_val_free(pn_map_del(ev, "bytes"));
-    pn_svc_publish(lan->sw->svc, "sniff", "sniff.stopped", ev);
-    sw_pcap_destroy(&s->pcap);
-    free(s);
-}
-
-/* ------------------------------------------------------------ forwarding */
 
 static void s_flush_port(sw_t *sw, sw_port_t *p);
 static void s_flush_ports(sw_t *sw);
@@ -197,7 +74,7 @@ static inline void s_enqueue(sw_t *sw, sw_port_t *p, unsigned char *hdr, size_t 
         return;
     }
     if (p->nsniff)
-        s_sniff_write(p->lan, p->id, hdr + SW_HDR, len, ts);
+        sw_sniff_write(p->lan, p->id, hdr + SW_HDR, len, ts);
     if (p->kind == SW_PORT_TAP) {
         s_queue(sw, p, hdr, SW_HDR + len);
         return;
@@ -233,9 +110,9 @@ static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr
     if (lan->nsniffers) {
         if (!*ts)
             *ts = pn_now_ns();
-        s_sniff_write(lan, 0, eth, len, *ts);
+        sw_sniff_write(lan, 0, eth, len, *ts);
         if (in->nsniff)
-            s_sniff_write(lan, in->id, eth, len, *ts);
+            sw_sniff_write(lan, in->id, eth, len, *ts);
     }
     sw_fdb_learn(lan->fdb, eth + 6, in->id, now_ms);
     if (!(eth[0] & 1)) {
@@ -255,7 +132,7 @@ static void s_forward(sw_t *sw, sw_lan_t *lan, sw_port_t *in, unsigned char *hdr
     }
 }
 
-void sw_port_backlog_free(sw_port_t *p)
+void sw_fwd_backlog_free(sw_port_t *p)
 {
     for (unsigned i = 0; i < p->bl_n; i++)
         free(p->bl[(p->bl_head + i) % SW_BACKLOG].iov_base);
@@ -404,20 +281,18 @@ static void s_flush(sw_t *sw, sw_lan_t *lan)
     sw->arena_used = 0;
     sw->soft_src = NULL;
     if (lan->nsniffers)
-        s_sniff_flush(lan);
+        sw_sniff_flush(lan);
 }
 
-void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
+const char *sw_fwd_input(sw_port_t *in, uint32_t events)
 {
-    sw_port_t *in = arg;
-    if (in->dead)
-        return;
+    int fd = in->fd;
     sw_lan_t *lan = in->lan;
     sw_t *sw = lan->sw;
     if (events & EPOLLOUT)
         s_backlog_drain(sw, in);
     if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-        return;
+        return NULL;
     const char *gone = NULL;
     size_t want = lan->maxframe + 1; /* one more byte tells oversize apart */
 
@@ -468,6 +343,5 @@ void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         if (n < SW_BATCH)
             break;
     }
-    if (gone)
-        sw_port_remove(in, gone);
+    return gone;
 }

@@ -1,27 +1,16 @@
 /* LANs: creation with their socket directory and VDE listener, deletion,
- * persistence in STATE/switchd/lans, summaries and counters. */
+ * persistence in STATE/switchd/lans, re-adopting ports from the systemd fd
+ * store after a restart, summaries and counters. */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/if_tun.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "sw.h"
-
-const char *sw_port_kind_name(sw_port_kind_t k)
-{
-    static const char *const names[] = {
-#define X(e, s) [e] = s,
-        SW_PORT_KINDS(X)
-#undef X
-    };
-    return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
-}
 
 sw_lan_t *sw_lan_find(sw_t *sw, const char *name)
 {
@@ -84,13 +73,40 @@ int sw_lans_restore(sw_t *sw)
             pn_warn("%s: skipping a bad LAN entry (#%zu)", path, i);
             continue;
         }
-        if (sw_lan_add(sw, name, (unsigned)mtu, (unsigned)cap, false, NULL, err, sizeof(err)) != PN_OK)
+        if (sw_lan_add(sw, name, (unsigned)mtu, (unsigned)cap, false, NULL, err, sizeof(err)) < 0)
             pn_warn("cannot restore LAN %s: %s", name, err);
         else
             pn_info("restored LAN %s", name);
     }
     pn_val_free(root);
     return 0;
+}
+
+void sw_lans_adopt(sw_t *sw)
+{
+    unsigned adopted = 0, lans = 0;
+    pn_val_t *arr = sw_fdstore_saved() ? pn_get(sw_fdstore_saved(), "lans") : NULL;
+    size_t n = arr && arr->type == PN_ARR ? pn_len(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        pn_val_t *m = pn_at(arr, i);
+        sw_lan_t *lan = sw_lan_find(sw, pn_get_str(m, "name", ""));
+        if (!lan)
+            continue;
+        lans++;
+        lan->flooded = pn_get_uint(m, "flooded", 0);
+        pn_val_t *ports = pn_get(m, "ports");
+        size_t np = ports && ports->type == PN_ARR ? pn_len(ports) : 0;
+        for (size_t j = 0; j < np; j++) {
+            unsigned before = lan->nlive;
+            sw_port_adopt(lan, pn_at(ports, j));
+            adopted += lan->nlive - before;
+        }
+    }
+    bool passed = sw_fdstore_passed();
+    unsigned dropped = sw_fdstore_release(sw);
+    if (passed)
+        pn_notice("re-adopted %u ports on %u LANs from the systemd fd store (%u descriptors dropped)",
+                  adopted, lans, dropped);
 }
 
 /* Remove what we put in a LAN's directory (sockets only) and the directory. */
@@ -119,16 +135,16 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
 {
     if (sw_lan_find(sw, name)) {
         snprintf(err, errlen, "LAN '%s' already exists", name);
-        return PN_EEXIST;
+        return -EEXIST;
     }
     if (sw->nlans >= SW_MAX_LANS) {
         snprintf(err, errlen, "too many LANs (at most %d)", SW_MAX_LANS);
-        return PN_ETOOLARGE;
+        return -ENOSPC;
     }
     sw_lan_t *lan = calloc(1, sizeof(*lan));
     if (!lan) {
         snprintf(err, errlen, "out of memory");
-        return PN_EINTERNAL;
+        return -ENOMEM;
     }
     lan->sw = sw;
     lan->lfd = -1;
@@ -143,7 +159,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof(lan->ctl_path) - 16) {
         snprintf(err, errlen, "run directory %s is too long for unix socket paths", pn_run_dir());
         free(lan);
-        return PN_EINVAL;
+        return -ENAMETOOLONG;
     }
     lan->ports = calloc(SW_MAX_PORTS + 1, sizeof(*lan->ports));
     lan->live = calloc(SW_MAX_PORTS, sizeof(*lan->live));
@@ -151,18 +167,18 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     int r;
     if (!lan->ports || !lan->live || !lan->fdb) {
         snprintf(err, errlen, "out of memory");
-        r = PN_EINTERNAL;
+        r = -ENOMEM;
         goto fail;
     }
     if ((r = pn_mkdirs(lan->dir, 0755)) < 0) {
         snprintf(err, errlen, "cannot create %s: %s", lan->dir, strerror(-r));
-        r = PN_EINTERNAL;
+        r = -EIO;
         goto fail;
     }
     /* The listener a previous switchd left in the systemd fd store keeps
      * its path and its backlog; else one switchd per RUN dir holds the
      * lock, so a socket left here is stale. */
-    lan->lfd = sw_fdstore_take_listener(lan->name);
+    lan->lfd = sw_fdstore_take('l', lan->name, 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", lan->ctl_path);
     if (lan->lfd < 0)
@@ -170,7 +186,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     if (lan->lfd < 0 && ((lan->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
                          bind(lan->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lan->lfd, 128) < 0)) {
         snprintf(err, errlen, "cannot listen on %s: %s", lan->ctl_path, strerror(errno));
-        r = PN_EINTERNAL;
+        r = -EIO;
         goto fail;
     }
     /* Like the ipc sockets: owner and group only. */
@@ -178,7 +194,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     lan->lw = pn_loop_add_fd(sw->loop, lan->lfd, EPOLLIN, sw_vde_on_accept, lan);
     if (!lan->lw) {
         snprintf(err, errlen, "cannot watch %s", lan->ctl_path);
-        r = PN_EINTERNAL;
+        r = -ENOMEM;
         goto fail;
     }
     lan->next = sw->lans;
@@ -193,7 +209,7 @@ int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool 
     pn_svc_publish(sw->svc, "lan", "lan.added", ev);
     if (out)
         *out = lan;
-    return PN_OK;
+    return 0;
 fail:
     if (lan->lfd >= 0) {
         close(lan->lfd);
@@ -205,6 +221,17 @@ fail:
     free(lan->live);
     free(lan);
     return r;
+}
+
+/* End every port, handshake in progress and sniffer of a LAN. */
+static void s_lan_empty(sw_lan_t *lan, const char *reason)
+{
+    while (lan->nlive > 0)
+        sw_port_remove(lan->live[lan->nlive - 1], reason);
+    while (lan->pending)
+        sw_hs_close(lan->pending, NULL);
+    while (lan->sniffers)
+        sw_sniff_stop(lan->sniffers, reason);
 }
 
 static void s_lan_free(void *arg)
@@ -219,14 +246,9 @@ static void s_lan_free(void *arg)
 int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed)
 {
     if (lan->nlive > 0 && !force)
-        return PN_EBUSY;
+        return -EBUSY;
     *closed = lan->nlive;
-    while (lan->nlive > 0)
-        sw_port_remove(lan->live[lan->nlive - 1], "LAN deleted");
-    while (lan->pending)
-        sw_hs_close(lan->pending, NULL);
-    while (lan->sniffers)
-        sw_sniff_stop(lan->sniffers, "LAN deleted");
+    s_lan_empty(lan, "LAN deleted");
     sw_fdstore_lan_removed(lan);
     pn_loop_del(sw->loop, lan->lw);
     close(lan->lfd);
@@ -246,7 +268,7 @@ int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed)
     pn_svc_publish(sw->svc, "lan", "lan.removed", ev);
     /* Ports freed above are deferred too; the LAN outlives them. */
     pn_loop_defer(sw->loop, s_lan_free, lan);
-    return PN_OK;
+    return 0;
 }
 
 pn_val_t *sw_lan_summary(sw_lan_t *lan)
@@ -259,27 +281,6 @@ pn_val_t *sw_lan_summary(sw_lan_t *lan)
     pn_map_set_uint(m, "ports", lan->nlive);
     pn_map_set_uint(m, "fdb_entries", sw_fdb_count(lan->fdb));
     pn_map_set_uint(m, "fdb_cap", sw_fdb_cap(lan->fdb));
-    return m;
-}
-
-pn_val_t *sw_port_info(sw_port_t *p)
-{
-    pn_val_t *m = pn_map();
-    pn_map_set_uint(m, "port", p->id);
-    pn_map_set_str(m, "kind", sw_port_kind_name(p->kind));
-    pn_map_set_str(m, "admin", p->admin_up ? "up" : "down");
-    if (p->kind == SW_PORT_VDE) {
-        pn_map_set_str(m, "descr", p->descr);
-        pn_map_set_str(m, "peer", p->peer);
-    } else {
-        /* vmd may have renamed the interface in its namespace: ask the
-         * kernel for the name it has now. */
-        struct ifreq ifr;
-        memset(&ifr, 0, sizeof(ifr));
-        if (ioctl(p->fd, TUNGETIFF, &ifr) == 0 && ifr.ifr_name[0])
-            snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
-        pn_map_set_str(m, "ifname", p->ifname);
-    }
     return m;
 }
 
@@ -318,6 +319,12 @@ pn_val_t *sw_lan_stats(sw_lan_t *lan)
     return m;
 }
 
+void sw_lans_stop(sw_t *sw)
+{
+    for (sw_lan_t *l = sw->lans; l; l = l->next)
+        s_lan_empty(l, "switchd stopping");
+}
+
 /* At exit: close and free every LAN (their ports are gone already); the
  * LAN list stays in STATE for the next start. */
 void sw_lans_free(sw_t *sw)
@@ -325,12 +332,7 @@ void sw_lans_free(sw_t *sw)
     while (sw->lans) {
         sw_lan_t *lan = sw->lans;
         sw->lans = lan->next;
-        while (lan->nlive > 0)
-            sw_port_remove(lan->live[lan->nlive - 1], "switchd stopping");
-        while (lan->pending)
-            sw_hs_close(lan->pending, NULL);
-        while (lan->sniffers)
-            sw_sniff_stop(lan->sniffers, "switchd stopping");
+        s_lan_empty(lan, "switchd stopping");
         if (lan->lw)
             pn_loop_del(sw->loop, lan->lw);
         close(lan->lfd);

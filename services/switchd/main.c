@@ -20,15 +20,9 @@ static void s_status(pn_svc_t *svc, pn_val_t *data)
 
 static void s_stop(pn_svc_t *svc)
 {
-    sw_t *sw = pn_svc_user(svc);
     /* Close every port so VDE clients see their control stream end and
      * taps disappear; LANs stay in STATE for the next start. */
-    for (sw_lan_t *l = sw->lans; l; l = l->next) {
-        while (l->nlive > 0)
-            sw_port_remove(l->live[l->nlive - 1], "switchd stopping");
-        while (l->sniffers)
-            sw_sniff_stop(l->sniffers, "switchd stopping");
-    }
+    sw_lans_stop(pn_svc_user(svc));
 }
 
 int main(int argc, char **argv)
@@ -65,7 +59,7 @@ int main(int argc, char **argv)
     }
     sw_fdstore_load(sw);
     sw_lans_restore(sw);
-    sw_fdstore_adopt(sw);
+    sw_lans_adopt(sw);
     sw->tick = pn_loop_add_timer(sw->loop, 1000, true, sw_tick, sw);
     int rc = pn_svc_run(svc);
     sw_lans_free(sw);
@@ -74,17 +68,6 @@ int main(int argc, char **argv)
     if (sw->watch_timer)
         pn_loop_del_timer(sw->loop, sw->watch_timer);
     pn_svc_destroy(&svc);
-    /* The LANs themselves (their ports ended in s_stop; the list stays in
-     * STATE for the next start). */
-    for (sw_lan_t *l = sw->lans, *next; l; l = next) {
-        next = l->next;
-        if (l->lfd >= 0)
-            close(l->lfd);
-        sw_fdb_destroy(&l->fdb);
-        free(l->ports);
-        free(l->live);
-        free(l);
-    }
     munmap(sw->slots, (size_t)SW_BATCH * SW_SLOT);
     munmap(sw->arena, SW_ARENA);
     free(sw);

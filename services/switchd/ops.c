@@ -1,4 +1,5 @@
-/* Every op of plugnet-switchd, in one table at the end. */
+/* Every op of plugnet-switchd, in one table at the end.  The layers below
+ * return 0 or a negative errno with a message; here it becomes a reply. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,6 +7,51 @@
 #include "sw.h"
 
 static sw_t *s_sw(pn_svc_t *svc) { return pn_svc_user(svc); }
+
+/* The reply code of a negative errno from the layers below. */
+static int s_code(int r)
+{
+    switch (-r) {
+    case EINVAL:
+    case ENAMETOOLONG:
+        return PN_EINVAL;
+    case ENOENT:
+    case ENOTDIR:
+        return PN_ENOTFOUND;
+    case EEXIST:
+        return PN_EEXIST;
+    case EBUSY:
+        return PN_EBUSY;
+    case ENODEV:
+        return PN_EUNAVAIL;
+    case EPERM:
+    case EACCES:
+        return PN_EPERM;
+    case ENOSPC:
+        return PN_ETOOLARGE;
+    default:
+        return PN_EINTERNAL;
+    }
+}
+
+/* When r is an error, fail req with err as its message: true. */
+static bool s_failed(pn_req_t *req, int r, const char *err)
+{
+    if (r >= 0)
+        return false;
+    pn_req_fail(req, s_code(r), "%s", err);
+    return true;
+}
+
+/* Reply {ukey: u, skey: str}: the number and name of what an op made or
+ * changed. */
+static void s_ok_pair(pn_req_t *req, const char *ukey, uint64_t u, const char *skey, const char *str)
+{
+    pn_val_t *d = pn_map();
+    pn_map_set_uint(d, ukey, u);
+    pn_map_set_str(d, skey, str);
+    pn_req_ok(req, d);
+}
 
 static sw_lan_t *s_need_lan(pn_svc_t *svc, pn_req_t *req, const char *key)
 {
@@ -38,10 +84,8 @@ static void op_lan_add(pn_svc_t *svc, pn_req_t *req)
     sw_lan_t *lan;
     int r = sw_lan_add(s_sw(svc), pn_get_str(a, "name", ""), (unsigned)pn_get_uint(a, "mtu", 1500),
                        (unsigned)pn_get_uint(a, "fdb_cap", 0), true, &lan, err, sizeof(err));
-    if (r != PN_OK) {
-        pn_req_fail(req, r, "%s", err);
+    if (s_failed(req, r, err))
         return;
-    }
     pn_req_ok(req, sw_lan_summary(lan));
 }
 
@@ -55,8 +99,8 @@ static void op_lan_del(pn_svc_t *svc, pn_req_t *req)
     snprintf(name, sizeof(name), "%s", lan->name);
     unsigned n = lan->nlive;
     int r = sw_lan_del(s_sw(svc), lan, pn_get_bool(pn_req_args(req), "force", false), &closed);
-    if (r == PN_EBUSY) {
-        pn_req_fail(req, r, "LAN '%s' still has %u port%s attached; detach them or use force", name, n,
+    if (r == -EBUSY) {
+        pn_req_fail(req, s_code(r), "LAN '%s' still has %u port%s attached; detach them or use force", name, n,
                     n == 1 ? "" : "s");
         return;
     }
@@ -158,14 +202,9 @@ static void op_port_add_tap(pn_svc_t *svc, pn_req_t *req)
     }
     int r = sw_port_add_tap(lan, pn_get_str(a, "ifname", NULL), pn_get_str(a, "netns", NULL), macs ? mac : NULL, &p,
                             err, sizeof(err));
-    if (r != PN_OK) {
-        pn_req_fail(req, r, "%s", err);
+    if (s_failed(req, r, err))
         return;
-    }
-    pn_val_t *d = pn_map();
-    pn_map_set_uint(d, "port", p->id);
-    pn_map_set_str(d, "ifname", p->ifname);
-    pn_req_ok(req, d);
+    s_ok_pair(req, "port", p->id, "ifname", p->ifname);
 }
 
 static void op_port_del(pn_svc_t *svc, pn_req_t *req)
@@ -189,10 +228,7 @@ static void op_port_set(pn_svc_t *svc, pn_req_t *req)
         return;
     bool up = strcmp(pn_get_str(pn_req_args(req), "state", "up"), "up") == 0;
     sw_port_set_admin(p, up);
-    pn_val_t *d = pn_map();
-    pn_map_set_uint(d, "port", p->id);
-    pn_map_set_str(d, "state", up ? "up" : "down");
-    pn_req_ok(req, d);
+    s_ok_pair(req, "port", p->id, "state", up ? "up" : "down");
 }
 
 static void op_stats(pn_svc_t *svc, pn_req_t *req)
@@ -266,14 +302,9 @@ static void op_sniff_start(pn_svc_t *svc, pn_req_t *req)
     sw_sniffer_t *s;
     int r = sw_sniff_start(lan, (unsigned)pn_get_uint(a, "port", 0), pn_get_str(a, "path", ""), &s, err,
                            sizeof(err));
-    if (r != PN_OK) {
-        pn_req_fail(req, r, "%s", err);
+    if (s_failed(req, r, err))
         return;
-    }
-    pn_val_t *d = pn_map();
-    pn_map_set_uint(d, "id", s->id);
-    pn_map_set_str(d, "path", s->path);
-    pn_req_ok(req, d);
+    s_ok_pair(req, "id", s->id, "path", s->path);
 }
 
 static void op_sniff_stop(pn_svc_t *svc, pn_req_t *req)

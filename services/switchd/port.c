@@ -1,23 +1,15 @@
-/* Ports: the VDE control-socket server (accept, handshake, per-port data
- * socket), tap ports, removal and admin state. */
+/* Ports: their numbers, their descriptors on the loop, tap ports, removal
+ * and admin state.  A VDE port is made by the VDE server (vde_srv.c) once
+ * its handshake is done; it lives as long as its control stream.  A tap
+ * port's interface is made and closed by tap.c. */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if_tun.h>
-#include <net/if_arp.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sw.h"
 
-static pn_ratelimit_t s_rl_hs = PN_RATELIMIT_INIT(1000, 5);
-static pn_ratelimit_t s_rl_accept = PN_RATELIMIT_INIT(1000, 3);
 /* VDE clients come and go at their own pace: their port lines are limited. */
 static pn_ratelimit_t s_rl_vdeport = PN_RATELIMIT_INIT(1000, 10);
 
@@ -38,8 +30,7 @@ static void s_publish_port(sw_port_t *p, const char *type, const char *reason)
     pn_svc_publish(p->lan->sw->svc, "port", type, ev);
 }
 
-/* The lowest free port number, or the one asked for when it is free. */
-static unsigned s_alloc_id(sw_lan_t *lan, unsigned want)
+unsigned sw_port_free_id(sw_lan_t *lan, unsigned want)
 {
     if (want >= 1 && want <= SW_MAX_PORTS && !lan->ports[want])
         return want;
@@ -49,20 +40,15 @@ static unsigned s_alloc_id(sw_lan_t *lan, unsigned want)
     return 0;
 }
 
-static sw_port_t *s_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind)
+sw_port_t *sw_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind)
 {
-    sw_port_t *p = calloc(1, sizeof(*p));
-    if (!p)
-        return NULL;
-    p->lan = lan;
-    p->id = id;
-    p->kind = kind;
-    p->fd = p->ctl_fd = -1;
-    p->admin_up = true;
+    sw_port_t *p = malloc(sizeof(*p));
+    if (p)
+        *p = (sw_port_t){ .lan = lan, .id = id, .kind = kind, .fd = -1, .ctl_fd = -1, .admin_up = true };
     return p;
 }
 
-static void s_port_attach(sw_port_t *p)
+void sw_port_attach(sw_port_t *p)
 {
     sw_lan_t *lan = p->lan;
     lan->ports[p->id] = p;
@@ -75,81 +61,6 @@ static void s_port_attach(sw_port_t *p)
 static void s_port_free(void *arg)
 {
     free(arg);
-}
-
-/* ------------------------------------------------------------- closer */
-
-/* Closing the last descriptor of a tap unregisters its link, and the
- * kernel then waits out RCU grace periods (tens of ms on a busy host)
- * before close() returns.  A tap made in a node's namespace (port.add_tap
- * with netns: vmd's ns nodes, which delete the namespace with the port)
- * is no one's business on the host once its port is gone, so that wait
- * happens on this thread, off the event loop: deleting 50 ns nodes no
- * longer queues 50 such waits behind each other.  Every other tap is
- * closed before the reply: when port.del returns, its link is gone. */
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int fds[256];
-    unsigned n;
-    bool started;
-} s_closer = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-
-static void *s_closer_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int fds[256];
-        pthread_mutex_lock(&s_closer.mu);
-        while (!s_closer.n)
-            pthread_cond_wait(&s_closer.cv, &s_closer.mu);
-        unsigned n = s_closer.n;
-        memcpy(fds, s_closer.fds, n * sizeof(fds[0]));
-        s_closer.n = 0;
-        pthread_mutex_unlock(&s_closer.mu);
-        for (unsigned i = 0; i < n; i++)
-            close(fds[i]);
-    }
-    return NULL;
-}
-
-/* Whether the tap's link lives in another network namespace than ours. */
-static bool s_tap_elsewhere(int fd)
-{
-    int nsfd = ioctl(fd, TUNGETDEVNETNS);
-    if (nsfd < 0)
-        return false;
-    struct stat a, b;
-    bool other = fstat(nsfd, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 && a.st_ino != b.st_ino;
-    close(nsfd);
-    return other;
-}
-
-static void s_tap_close(int fd)
-{
-    if (!s_tap_elsewhere(fd)) {
-        close(fd);
-        return;
-    }
-    pthread_mutex_lock(&s_closer.mu);
-    if (!s_closer.started) {
-        pthread_t t;
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        s_closer.started = pthread_create(&t, NULL, s_closer_main, NULL) == 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (s_closer.started)
-            pthread_detach(t);
-    }
-    if (!s_closer.started || s_closer.n == sizeof(s_closer.fds) / sizeof(s_closer.fds[0])) {
-        pthread_mutex_unlock(&s_closer.mu);
-        close(fd);
-        return;
-    }
-    s_closer.fds[s_closer.n++] = fd;
-    pthread_cond_signal(&s_closer.cv);
-    pthread_mutex_unlock(&s_closer.mu);
 }
 
 void sw_port_remove(sw_port_t *p, const char *reason)
@@ -175,15 +86,15 @@ void sw_port_remove(sw_port_t *p, const char *reason)
         pn_loop_del(sw->loop, p->w);
     if (p->wctl)
         pn_loop_del(sw->loop, p->wctl);
-    if (p->fd >= 0 && p->kind == SW_PORT_TAP && p->close_async)
-        s_tap_close(p->fd);
+    if (p->fd >= 0 && p->kind == SW_PORT_TAP)
+        sw_tap_close(p->fd, p->close_async);
     else if (p->fd >= 0)
         close(p->fd);
     if (p->ctl_fd >= 0)
         close(p->ctl_fd);
     if (p->data_path[0])
         unlink(p->data_path);
-    sw_port_backlog_free(p);
+    sw_fwd_backlog_free(p);
     if (p->kind == SW_PORT_VDE)
         pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u down: %s", lan->name, p->id, reason);
     else
@@ -203,32 +114,14 @@ void sw_port_set_admin(sw_port_t *p, bool up)
     sw_fdstore_dirty(p->lan->sw);
 }
 
-/* ------------------------------------------------------------ handshake */
-
-void sw_hs_close(sw_hs_t *hs, const char *why)
+static void s_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg)
 {
-    sw_lan_t *lan = hs->lan;
-    if (why)
-        pn_log_rl(&s_rl_hs, PN_LOG_WARNING, "lan %s: VDE client refused: %s", lan->name, why);
-    for (sw_hs_t **pp = &lan->pending; *pp; pp = &(*pp)->next)
-        if (*pp == hs) {
-            *pp = hs->next;
-            break;
-        }
-    lan->npending--;
-    pn_loop_del(lan->sw->loop, hs->w);
-    close(hs->fd);
-    hs->dead = true;
-    pn_loop_defer(lan->sw->loop, free, hs);
-}
-
-void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms)
-{
-    for (sw_hs_t *hs = lan->pending, *next; hs; hs = next) {
-        next = hs->next;
-        if (now_ms - hs->started_ms >= SW_HANDSHAKE_MS)
-            sw_hs_close(hs, "handshake timed out");
-    }
+    sw_port_t *p = arg;
+    if (p->dead)
+        return;
+    const char *gone = sw_fwd_input(p, events);
+    if (gone)
+        sw_port_remove(p, gone);
 }
 
 static void s_on_ctl(pn_loop_t *loop, int fd, uint32_t events, void *arg)
@@ -248,356 +141,141 @@ static void s_on_ctl(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     }
 }
 
-static void s_format_peer(sw_port_t *p, const struct sockaddr_un *sa, int abstract)
+int sw_port_watch(sw_port_t *p)
 {
-    if (!abstract) {
-        snprintf(p->peer, sizeof(p->peer), "%s", sa->sun_path);
-        return;
-    }
-    /* Abstract names are binary: show them as @ and hex. */
-    size_t o = 0, last = sizeof(sa->sun_path);
-    while (last > 1 && sa->sun_path[last - 1] == 0)
-        last--;
-    p->peer[o++] = '@';
-    for (size_t i = 1; i < last && o + 3 < sizeof(p->peer); i++)
-        o += (size_t)snprintf(p->peer + o, sizeof(p->peer) - o, "%02x", (unsigned char)sa->sun_path[i]);
-    p->peer[o] = 0;
-}
-
-static void s_hs_complete(sw_hs_t *hs, const sw_vde_req_t *req)
-{
-    sw_lan_t *lan = hs->lan;
-    unsigned id = s_alloc_id(lan, req->port);
-    if (!id) {
-        sw_hs_close(hs, "LAN has no free port");
-        return;
-    }
-    sw_port_t *p = s_port_new(lan, id, SW_PORT_VDE);
-    if (!p) {
-        sw_hs_close(hs, "out of memory");
-        return;
-    }
-    snprintf(p->descr, sizeof(p->descr), "%s", req->descr);
-    s_format_peer(p, &req->addr, req->abstract);
-
-    struct sockaddr_un me = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    const char *why = NULL;
-    if (fd < 0) {
-        why = "cannot create a data socket";
-        goto fail;
-    }
-    snprintf(p->data_path, sizeof(p->data_path), "%s/.p%u-%d", lan->dir, id, fd);
-    snprintf(me.sun_path, sizeof(me.sun_path), "%s", p->data_path);
-    unlink(p->data_path);
-    if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
-        why = "cannot bind the data socket";
-        p->data_path[0] = 0;
-        goto fail;
-    }
-    /* Connect before replying: libvdeplug unlinks its socket's name right
-     * after it has our answer, and a connected socket also makes the kernel
-     * refuse datagrams from anyone but this client. */
-    if (connect(fd, (const struct sockaddr *)&req->addr, sizeof(req->addr)) < 0) {
-        why = "cannot reach the client's data socket";
-        goto fail;
-    }
-    int sz = 1 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-    ssize_t n = send(hs->fd, &me, sizeof(me), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n != (ssize_t)sizeof(me)) {
-        why = "cannot send the handshake reply";
-        goto fail;
-    }
-    p->fd = fd;
-    p->ctl_fd = hs->fd;
-    /* The stream now belongs to the port. */
-    pn_loop_del(lan->sw->loop, hs->w);
-    hs->fd = -1;
-    for (sw_hs_t **pp = &lan->pending; *pp; pp = &(*pp)->next)
-        if (*pp == hs) {
-            *pp = hs->next;
-            break;
-        }
-    lan->npending--;
-    hs->dead = true;
-    pn_loop_defer(lan->sw->loop, free, hs);
-
-    p->w = pn_loop_add_fd(lan->sw->loop, p->fd, EPOLLIN, sw_port_on_data, p);
-    p->wctl = pn_loop_add_fd(lan->sw->loop, p->ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
-    s_port_attach(p);
-    pn_log_rl(&s_rl_vdeport, PN_LOG_INFO, "lan %s: VDE port %u up (%s)", lan->name, id, p->descr);
-    if (!p->w || !p->wctl)
-        sw_port_remove(p, "cannot watch the port's sockets");
-    return;
-fail:
-    if (fd >= 0)
-        close(fd);
-    if (p->data_path[0])
-        unlink(p->data_path);
-    free(p);
-    sw_hs_close(hs, why);
-}
-
-static void s_on_hs(pn_loop_t *loop, int fd, uint32_t events, void *arg)
-{
-    sw_hs_t *hs = arg;
-    if (hs->dead)
-        return;
-    ssize_t n = recv(fd, hs->buf + hs->len, sizeof(hs->buf) - hs->len, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        sw_hs_close(hs, n == 0 ? "closed in the middle of the handshake" : "control stream error");
-        return;
-    }
-    hs->len += (size_t)n;
-    sw_vde_req_t req;
-    const char *why;
-    int r = sw_vde_parse(hs->buf, hs->len, &req, &why);
-    if (r == -EAGAIN)
-        return;
-    if (r < 0) {
-        sw_hs_close(hs, why);
-        return;
-    }
-    s_hs_complete(hs, &req);
-}
-
-void sw_vde_on_accept(pn_loop_t *loop, int lfd, uint32_t events, void *arg)
-{
-    sw_lan_t *lan = arg;
-    for (int i = 0; i < 16; i++) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                pn_log_rl(&s_rl_accept, PN_LOG_WARNING, "lan %s: accept: %s", lan->name, strerror(errno));
-            return;
-        }
-        if (lan->npending >= SW_MAX_PENDING) {
-            pn_log_rl(&s_rl_hs, PN_LOG_WARNING,
-                      "lan %s: VDE client refused: %d handshakes already in progress", lan->name,
-                      SW_MAX_PENDING);
-            close(fd);
-            continue;
-        }
-        sw_hs_t *hs = calloc(1, sizeof(*hs));
-        if (!hs) {
-            close(fd);
-            continue;
-        }
-        hs->lan = lan;
-        hs->fd = fd;
-        hs->started_ms = pn_mono_ms();
-        hs->w = pn_loop_add_fd(loop, fd, EPOLLIN, s_on_hs, hs);
-        if (!hs->w) {
-            close(fd);
-            free(hs);
-            continue;
-        }
-        hs->next = lan->pending;
-        lan->pending = hs;
-        lan->npending++;
-    }
+    pn_loop_t *loop = p->lan->sw->loop;
+    p->w = pn_loop_add_fd(loop, p->fd, EPOLLIN, s_on_data, p);
+    if (p->ctl_fd >= 0)
+        p->wctl = pn_loop_add_fd(loop, p->ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
+    return p->w && (p->ctl_fd < 0 || p->wctl) ? 0 : -ENOMEM;
 }
 
 /* A port whose descriptors a previous switchd left in the systemd fd
- * store (fdstore.c): the same number, the same sockets or tap.  name is
- * the tap's ifname or the VDE client's description. */
-sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd, int ctl_fd, const char *name)
+ * store (fdstore.c): the same number, the same sockets or tap, the same
+ * counters. */
+sw_port_t *sw_port_adopt(sw_lan_t *lan, pn_val_t *m)
 {
-    sw_port_t *p = s_port_new(lan, id, kind);
+    uint64_t id = pn_get_uint(m, "port", 0);
+    const char *kind = pn_get_str(m, "kind", "");
+    if (id < 1 || id > SW_MAX_PORTS || lan->ports[id]) {
+        pn_warn("%s: skipping a bad port entry of LAN %s", "switchd.fds", lan->name);
+        return NULL;
+    }
+    sw_port_kind_t k;
+    int fd, cfd = -1;
+    if (strcmp(kind, "tap") == 0) {
+        k = SW_PORT_TAP;
+        fd = sw_fdstore_take('t', lan->name, (unsigned)id);
+        if (fd < 0) {
+            pn_warn("lan %s: tap port %u: systemd kept no descriptor; the port is gone", lan->name,
+                    (unsigned)id);
+            return NULL;
+        }
+    } else if (strcmp(kind, "vde") == 0) {
+        k = SW_PORT_VDE;
+        fd = sw_fdstore_take('d', lan->name, (unsigned)id);
+        cfd = sw_fdstore_take('c', lan->name, (unsigned)id);
+        if (fd < 0 || cfd < 0) {
+            pn_warn("lan %s: VDE port %u: systemd kept no descriptor; the port is gone", lan->name,
+                    (unsigned)id);
+            if (fd >= 0)
+                close(fd);
+            if (cfd >= 0)
+                close(cfd);
+            return NULL;
+        }
+    } else {
+        return NULL;
+    }
+    const char *name = pn_get_str(m, k == SW_PORT_TAP ? "ifname" : "descr", "");
+    sw_port_t *p = sw_port_new(lan, (unsigned)id, k);
     if (!p) {
         close(fd);
-        if (ctl_fd >= 0)
-            close(ctl_fd);
+        if (cfd >= 0)
+            close(cfd);
         return NULL;
     }
     p->fd = fd;
-    p->ctl_fd = ctl_fd;
-    if (kind == SW_PORT_TAP)
+    p->ctl_fd = cfd;
+    if (k == SW_PORT_TAP)
         snprintf(p->ifname, sizeof(p->ifname), "%s", name);
     else
         snprintf(p->descr, sizeof(p->descr), "%s", name);
-    p->w = pn_loop_add_fd(lan->sw->loop, fd, EPOLLIN, sw_port_on_data, p);
-    if (ctl_fd >= 0)
-        p->wctl = pn_loop_add_fd(lan->sw->loop, ctl_fd, EPOLLIN | EPOLLRDHUP, s_on_ctl, p);
-    s_port_attach(p);
-    pn_info("lan %s: %s port %u (%s) re-adopted", lan->name, sw_port_kind_name(kind), id, name);
-    if (!p->w || (ctl_fd >= 0 && !p->wctl)) {
+    int r = sw_port_watch(p);
+    sw_port_attach(p);
+    pn_info("lan %s: %s port %u (%s) re-adopted", lan->name, kind, (unsigned)id, name);
+    if (r < 0) {
         sw_port_remove(p, "cannot watch the port's descriptors");
         return NULL;
     }
+    if (k == SW_PORT_VDE) {
+        snprintf(p->peer, sizeof(p->peer), "%s", pn_get_str(m, "peer", ""));
+        snprintf(p->data_path, sizeof(p->data_path), "%s", pn_get_str(m, "data_path", ""));
+    }
+    p->admin_up = pn_get_bool(m, "admin_up", true);
+    p->rx_frames = pn_get_uint(m, "rx_frames", 0);
+    p->rx_bytes = pn_get_uint(m, "rx_bytes", 0);
+    p->tx_frames = pn_get_uint(m, "tx_frames", 0);
+    p->tx_bytes = pn_get_uint(m, "tx_bytes", 0);
+    p->d_runt = pn_get_uint(m, "d_runt", 0);
+    p->d_oversize = pn_get_uint(m, "d_oversize", 0);
+    p->d_admin = pn_get_uint(m, "d_admin", 0);
+    p->d_queue = pn_get_uint(m, "d_queue", 0);
     return p;
+}
+
+pn_val_t *sw_port_info(sw_port_t *p)
+{
+    pn_val_t *m = pn_map();
+    pn_map_set_uint(m, "port", p->id);
+    pn_map_set_str(m, "kind", sw_port_kind_name(p->kind));
+    pn_map_set_str(m, "admin", p->admin_up ? "up" : "down");
+    if (p->kind == SW_PORT_VDE) {
+        pn_map_set_str(m, "descr", p->descr);
+        pn_map_set_str(m, "peer", p->peer);
+    } else {
+        /* vmd may have renamed the interface in its namespace: ask the
+         * kernel for the name it has now. */
+        sw_tap_ifname(p->fd, p->ifname);
+        pn_map_set_str(m, "ifname", p->ifname);
+    }
+    return m;
 }
 
 /* ------------------------------------------------------------------ tap */
 
-static bool s_ifname_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= IFNAMSIZ)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-' || c == '.'))
-            return false;
-    }
-    return strcmp(s, ".") && strcmp(s, "..");
-}
-
-/* A file name in /run/netns. */
-static bool s_netns_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-              s[i] == '_' || s[i] == '-' || s[i] == '.'))
-            return false;
-    return true;
-}
-
-/* Create the tap in the calling thread's network namespace: its fd, its
- * name in name.  The fd, or a negative PN_ code with err set. */
-static int s_tap_open(sw_lan_t *lan, const char *ifname, const uint8_t *mac, char name[IFNAMSIZ], char *err,
-                      size_t errlen)
-{
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open /dev/net/tun: %s", strerror(errno));
-        return -(errno == EACCES || errno == EPERM ? PN_EPERM : PN_EUNAVAIL);
-    }
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-    /* Without a name from the caller, the kernel picks the first free
-     * "pn<lan>-N": interface names are global to the host, and several
-     * labs (or test runs) may each have a LAN of the same name. */
-    if (ifname)
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-    else
-        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "pn%.8s-%%d", lan->name);
-    /* A name already in use by another device (or a persistent tap someone
-     * else owns) must not be hijacked. */
-    if (ifname && if_nametoindex(ifr.ifr_name) != 0) {
-        snprintf(err, errlen, "interface %s already exists", ifr.ifr_name);
-        close(fd);
-        return -PN_EEXIST;
-    }
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot create tap %s: %s", ifr.ifr_name, strerror(e));
-        close(fd);
-        return -(e == EPERM ? PN_EPERM : e == EBUSY || e == EEXIST ? PN_EEXIST : PN_EINTERNAL);
-    }
-    snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
-    int hdrsz = SW_HDR;
-    ioctl(fd, TUNSETVNETHDRSZ, &hdrsz);
-    /* Let the kernel hand us TCP super-frames and leave checksums to us:
-     * between taps they then cross whole (see gso.h). */
-    if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) < 0)
-        pn_warn("tap %s: no offloads (%s); frames will be switched one by one", name, strerror(errno));
-    if (mac) {
-        struct ifreq q;
-        memset(&q, 0, sizeof(q));
-        q.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-        memcpy(q.ifr_hwaddr.sa_data, mac, 6);
-        if (ioctl(fd, SIOCSIFHWADDR, &q) < 0) {
-            snprintf(err, errlen, "cannot set the MAC of %s: %s", name, strerror(errno));
-            close(fd);
-            return -PN_EINTERNAL;
-        }
-    }
-    int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sk >= 0) {
-        struct ifreq q;
-        memset(&q, 0, sizeof(q));
-        snprintf(q.ifr_name, sizeof(q.ifr_name), "%s", name);
-        q.ifr_mtu = (int)lan->mtu;
-        if (ioctl(sk, SIOCSIFMTU, &q) < 0)
-            pn_warn("tap %s: cannot set mtu %u: %s", name, lan->mtu, strerror(errno));
-        if (ioctl(sk, SIOCGIFFLAGS, &q) == 0) {
-            q.ifr_flags |= IFF_UP;
-            ioctl(sk, SIOCSIFFLAGS, &q);
-        }
-        close(sk);
-    }
-    return fd;
-}
-
 int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, sw_port_t **out,
                     char *err, size_t errlen)
 {
-    if (ifname && !s_ifname_ok(ifname)) {
-        snprintf(err, errlen, "ifname '%s' is not a valid interface name (1-15 of A-Z a-z 0-9 _ . -)", ifname);
-        return PN_EINVAL;
-    }
-    if (netns && !s_netns_ok(netns)) {
-        snprintf(err, errlen, "netns '%s' is not a valid namespace name (a file name in /run/netns)", netns);
-        return PN_EINVAL;
-    }
-    unsigned id = s_alloc_id(lan, 0);
+    int r = sw_tap_names_ok(ifname, netns, err, errlen);
+    if (r < 0)
+        return r;
+    unsigned id = sw_port_free_id(lan, 0);
     if (!id) {
         snprintf(err, errlen, "LAN '%s' has no free port (at most %d)", lan->name, SW_MAX_PORTS);
-        return PN_ETOOLARGE;
+        return -ENOSPC;
     }
     char name[IFNAMSIZ];
-    int fd;
-    if (netns) {
-        /* Born in the namespace: moving a link there later costs the
-         * kernel an RCU barrier (tens of ms on a busy host).  Only this
-         * thread enters it, for the moment the tap takes to create. */
-        char path[128];
-        snprintf(path, sizeof(path), "/run/netns/%s", netns);
-        int nsfd = open(path, O_RDONLY | O_CLOEXEC);
-        if (nsfd < 0) {
-            snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-            return errno == ENOENT ? PN_ENOTFOUND : PN_EINTERNAL;
-        }
-        int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (self < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
-            snprintf(err, errlen, "cannot enter %s: %s", path, strerror(errno));
-            if (self >= 0)
-                close(self);
-            close(nsfd);
-            return PN_EINTERNAL;
-        }
-        close(nsfd);
-        fd = s_tap_open(lan, ifname, mac, name, err, errlen);
-        if (setns(self, CLONE_NEWNET) < 0) {
-            pn_err("switchd: cannot return to its own network namespace: %s", strerror(errno));
-            abort();
-        }
-        close(self);
-    } else {
-        fd = s_tap_open(lan, ifname, mac, name, err, errlen);
-    }
+    int fd = sw_tap_open(lan->name, lan->mtu, ifname, netns, mac, name, err, errlen);
     if (fd < 0)
-        return -fd;
-    struct ifreq ifr;
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    sw_port_t *p = s_port_new(lan, id, SW_PORT_TAP);
+        return fd;
+    sw_port_t *p = sw_port_new(lan, id, SW_PORT_TAP);
     if (!p) {
         close(fd);
         snprintf(err, errlen, "out of memory");
-        return PN_EINTERNAL;
+        return -ENOMEM;
     }
     p->fd = fd;
     p->close_async = netns != NULL;
-    snprintf(p->ifname, sizeof(p->ifname), "%s", ifr.ifr_name);
-    p->w = pn_loop_add_fd(lan->sw->loop, fd, EPOLLIN, sw_port_on_data, p);
-    if (!p->w) {
+    snprintf(p->ifname, sizeof(p->ifname), "%s", name);
+    if (sw_port_watch(p) < 0) {
         close(fd);
         free(p);
         snprintf(err, errlen, "cannot watch the tap fd");
-        return PN_EINTERNAL;
+        return -ENOMEM;
     }
-    s_port_attach(p);
+    sw_port_attach(p);
     pn_info("lan %s: tap port %u up (%s)", lan->name, id, p->ifname);
     *out = p;
-    return PN_OK;
+    return 0;
 }

@@ -1,6 +1,11 @@
 /* plugnet-switchd internals shared by its modules: the daemon, LANs, ports
  * and sniffers.  The parsing and table modules (vde.h, fdb.h, pcap.h) know
- * nothing of these. */
+ * nothing of these.
+ *
+ * Calls run one way: ops.c -> lan.c -> vde_srv.c -> port.c -> fwd.c,
+ * sniff.c, tap.c, fdstore.c -> fdb.c, gso.c, pcap.c, vde.c.  Functions
+ * return 0 or a negative errno (with a message in err where they take
+ * one); ops.c alone turns those into reply codes. */
 #ifndef SW_H
 #define SW_H
 
@@ -45,7 +50,16 @@ typedef enum {
     SW_PORT_KINDS(X)
 #undef X
 } sw_port_kind_t;
-const char *sw_port_kind_name(sw_port_kind_t k);
+
+static inline const char *sw_port_kind_name(sw_port_kind_t k)
+{
+    static const char *const names[] = {
+#define X(e, s) [e] = s,
+        SW_PORT_KINDS(X)
+#undef X
+    };
+    return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
 
 struct sw_port {
     sw_lan_t *lan;
@@ -146,35 +160,81 @@ struct sw {
 };
 
 /* lan.c */
+/* -EEXIST, -ENOSPC (too many LANs), -ENAMETOOLONG (RUN too long), -ENOMEM,
+ * -EIO (directory or listener). */
 int sw_lan_add(sw_t *sw, const char *name, unsigned mtu, unsigned fdb_cap, bool persist,
                sw_lan_t **out, char *err, size_t errlen);
+/* -EBUSY when ports are attached and not force. */
 int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed);
 sw_lan_t *sw_lan_find(sw_t *sw, const char *name);
 int sw_lans_save(sw_t *sw);
 int sw_lans_restore(sw_t *sw);
 void sw_lans_free(sw_t *sw);
+/* Re-adopt the ports a previous switchd left in the systemd fd store
+ * (after sw_lans_restore), then let go of what nobody claimed. */
+void sw_lans_adopt(sw_t *sw);
+/* switchd stopping: end every port, handshake and sniffer. */
+void sw_lans_stop(sw_t *sw);
 pn_val_t *sw_lan_summary(sw_lan_t *lan);
 pn_val_t *sw_lan_stats(sw_lan_t *lan);
-pn_val_t *sw_port_info(sw_port_t *p);
 void sw_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
 
-/* port.c */
+/* vde_srv.c: the VDE control-socket server of a LAN */
 void sw_vde_on_accept(pn_loop_t *loop, int fd, uint32_t events, void *arg);
+void sw_hs_close(sw_hs_t *hs, const char *why);
+void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms);
+
+/* port.c */
+/* The lowest free port number, or want when it is free; 0 when full. */
+unsigned sw_port_free_id(sw_lan_t *lan, unsigned want);
+/* A port not yet on the loop nor in its LAN (free() it if it never gets
+ * there); NULL when out of memory. */
+sw_port_t *sw_port_new(sw_lan_t *lan, unsigned id, sw_port_kind_t kind);
+/* Put p->fd (and p->ctl_fd when >= 0) on the loop: 0 or -ENOMEM. */
+int sw_port_watch(sw_port_t *p);
+/* Enter p in its LAN and announce it (port.up). */
+void sw_port_attach(sw_port_t *p);
 /* A tap port; with netns (a name in /run/netns) the tap is created in that
- * namespace; with mac it gets that station address. */
+ * namespace; with mac it gets that station address.  -EINVAL (bad name),
+ * -ENOSPC (no free port), -ENOENT (no such netns), -EEXIST (name taken),
+ * -EPERM, -ENODEV (no /dev/net/tun), -ENOMEM, -EIO. */
 int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, sw_port_t **out,
                     char *err, size_t errlen);
 void sw_port_remove(sw_port_t *p, const char *reason);
 void sw_port_set_admin(sw_port_t *p, bool up);
-void sw_hs_close(sw_hs_t *hs, const char *why);
-void sw_hs_sweep(sw_lan_t *lan, uint64_t now_ms);
+/* A port of lan as a previous switchd left it: its entry in the fd store's
+ * state (entry) and its descriptors, taken from the store.  NULL when
+ * the entry is bad or its descriptors are gone (logged). */
+sw_port_t *sw_port_adopt(sw_lan_t *lan, pn_val_t *entry);
+pn_val_t *sw_port_info(sw_port_t *p);
 
-sw_port_t *sw_port_adopt(sw_lan_t *lan, unsigned id, sw_port_kind_t kind, int fd, int ctl_fd, const char *name);
+/* tap.c: tap interfaces (no LANs, no ports) */
+/* 0, or -EINVAL with err set when ifname or netns (either may be NULL)
+ * is not a name we take. */
+int sw_tap_names_ok(const char *ifname, const char *netns, char *err, size_t errlen);
+/* Create a tap with the offloads, mtu, up, with mac when not NULL, in
+ * /run/netns/<netns> when netns is not NULL, named ifname or else
+ * "pn<lan>-N".  The fd with the name in name, or a negative errno with err
+ * set: -ENOENT (no such netns), -EEXIST, -EPERM, -ENODEV, -EIO. */
+int sw_tap_open(const char *lan, unsigned mtu, const char *ifname, const char *netns, const uint8_t *mac,
+                char name[IFNAMSIZ], char *err, size_t errlen);
+/* The tap's current name into name (unchanged when the kernel will not say). */
+void sw_tap_ifname(int fd, char name[IFNAMSIZ]);
+/* Close a tap; with async and its link in another namespace, on a helper
+ * thread, so the kernel's wait for the link to go is not the loop's. */
+void sw_tap_close(int fd, bool async);
 
 /* fdstore.c: restart without loss under systemd (no-ops otherwise) */
 int sw_fdstore_load(sw_t *sw);
-int sw_fdstore_take_listener(const char *lan);
-void sw_fdstore_adopt(sw_t *sw);
+/* The descriptor kept as "<kind>.<lan>[.<port>]" (port 0: none), or -1. */
+int sw_fdstore_take(char kind, const char *lan, unsigned port);
+/* RUN/switchd.fds as the previous switchd left it (borrowed), or NULL. */
+pn_val_t *sw_fdstore_saved(void);
+/* Whether systemd passed any descriptors at start. */
+bool sw_fdstore_passed(void);
+/* Close and unstore the descriptors nobody took, forget the saved state:
+ * how many were dropped. */
+unsigned sw_fdstore_release(sw_t *sw);
 void sw_fdstore_tick(sw_t *sw);
 void sw_fdstore_dirty(sw_t *sw);
 void sw_fdstore_lan_added(sw_lan_t *lan);
@@ -182,14 +242,25 @@ void sw_fdstore_lan_removed(sw_lan_t *lan);
 void sw_fdstore_port_added(sw_port_t *p);
 void sw_fdstore_port_removed(sw_port_t *p);
 
-/* fwd.c */
-void sw_port_backlog_free(sw_port_t *p);
-void sw_port_on_data(pn_loop_t *loop, int fd, uint32_t events, void *arg);
+/* fwd.c: the data path */
+/* Serve a port's wakeup (events from epoll): read, switch, flush.  NULL,
+ * or why the port is gone (its tap interface was destroyed). */
+const char *sw_fwd_input(sw_port_t *in, uint32_t events);
+/* Free the frames a VDE port still held for its client. */
+void sw_fwd_backlog_free(sw_port_t *p);
+
+/* sniff.c */
+/* -ENOENT (no such port, or path's directory), -ENOTDIR, -ENOSPC (too
+ * many sniffers), -EPERM/-EACCES, -EINVAL (path cannot be opened). */
 int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t **out,
                    char *err, size_t errlen);
 void sw_sniff_stop(sw_sniffer_t *s, const char *reason);
 sw_sniffer_t *sw_sniff_find(sw_t *sw, unsigned id);
 pn_val_t *sw_sniff_info(sw_sniffer_t *s);
+/* A frame seen on port (0: on the LAN) goes to the sniffers of that port. */
+void sw_sniff_write(sw_lan_t *lan, unsigned port, const void *frame, size_t len, uint64_t ts);
+/* After a batch: push out what the sniffers queued. */
+void sw_sniff_flush(sw_lan_t *lan);
 
 /* ops.c */
 extern const pn_svc_op_t sw_ops[];
