@@ -26,8 +26,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "../services/agentd/guest/ag_chan.h"
-#include "../services/agentd/guest/ag_tree.h"
+#include "ag_chan.h"
+#include "ag_tree.h"
 #include "cli.h"
 
 #define OUT_MAX (256u * 1024u)

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest/ag_chan.h"
+#include "ag_chan.h"
 #include "pn_svc.h"
 
 #define AGD_MAX_NODES 4096

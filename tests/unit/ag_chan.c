@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../services/agentd/guest/ag_chan.h"
-#include "../../services/agentd/guest/ag_tree.h"
+#include "ag_chan.h"
+#include "ag_tree.h"
 
 static int n_test;
 static int n_fail;

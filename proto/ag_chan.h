@@ -1,5 +1,6 @@
 /* ag_chan: the agent channel protocol (docs/AGENT.md), shared by the
- * in-guest agent, agentd and the CLI.  No dependency beyond libc, so the
+ * in-guest agent, agentd and the CLI, so it lives in proto/.  No
+ * dependency beyond libc (nor on the rest of proto/), so the
  * static guest binary can carry it.
  *
  * A frame is a 24-byte header and at most AG_MAX_PAYLOAD bytes:
