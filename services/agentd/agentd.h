@@ -147,7 +147,12 @@ void agd_stream_events(agd_stream_t *s);
 /* The node channel drained: streams paused on it may read again. */
 void agd_streams_resume(agd_t *a, agd_node_t *n);
 
-/* main.c: wake held agent.wait requests */
+/* ops.c: the op table, the status, and the held agent.wait requests,
+ * answered when their node is up or gone or their time ran out. */
+extern const pn_svc_op_t agd_ops[];
+void agd_status(pn_svc_t *svc, pn_val_t *data);
+void agd_waits_check(agd_t *a);
+/* (transitional) node.c: the node's agent came up */
 void agd_waits_node_up(agd_t *a, agd_node_t *n);
 
 #endif
