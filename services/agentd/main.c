@@ -20,9 +20,48 @@
 
 static agd_t s_agd;
 
+/* The nodes report up through these: to the streams relayed over their
+ * channels and to the held agent.wait requests (ops.c). */
+static void s_node_up(void *arg, agd_node_t *n)
+{
+    agd_streams_node_up(arg, n);
+    agd_waits_check(arg);
+}
+
+static void s_node_down(void *arg, agd_node_t *n, const char *reason)
+{
+    agd_streams_node_down(arg, n, reason);
+}
+
+static void s_node_gone(void *arg, agd_node_t *n)
+{
+    agd_streams_node_gone(arg, n);
+}
+
+static int s_node_frame(void *arg, agd_node_t *n, const ag_frame_t *f)
+{
+    return agd_streams_from_agent(arg, n, f);
+}
+
+static void s_node_damaged(void *arg, agd_node_t *n, uint32_t sid)
+{
+    agd_streams_damaged(arg, n, sid);
+}
+
+static void s_node_drained(void *arg, agd_node_t *n)
+{
+    agd_streams_resume(arg, n);
+}
+
+static int s_node_load(void *arg, const agd_node_t *n, uint64_t *credit, uint64_t *pend)
+{
+    return agd_streams_load(arg, n, credit, pend);
+}
+
 static void s_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
 {
-    agd_tick(loop, t, arg);
+    agd_nodes_tick(arg);
+    agd_streams_tick(arg);
     agd_waits_check(arg);
 }
 
@@ -48,6 +87,10 @@ int main(int argc, char **argv)
     s_agd.svc = svc;
     s_agd.loop = pn_svc_loop(svc);
     s_agd.lfd = -1;
+    s_agd.node_cb = (agd_node_cb_t){ .up = s_node_up, .down = s_node_down, .gone = s_node_gone,
+                                     .frame = s_node_frame, .damaged = s_node_damaged, .drained = s_node_drained,
+                                     .load = s_node_load };
+    s_agd.node_arg = &s_agd;
     s_agd.keepalive_ms = s_env_uint("PLUGNET_AGENT_KEEPALIVE_MS", 1000, 20, 60000);
     s_agd.misses = s_env_uint("PLUGNET_AGENT_MISSES", 12, 2, 100);
     s_agd.knock_ms = s_env_uint("PLUGNET_AGENT_KNOCK_MS", 10000, 0, 3600000);

@@ -177,13 +177,7 @@ static int s_hist_fmt(char *buf, size_t len, const struct agd_hist *h, unsigned 
 void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
 {
     uint64_t credit = 0, pend = 0;
-    int ns = 0;
-    for (agd_stream_t *s = n->agd->streams; s; s = s->next)
-        if (s->node == n && s->opened) {
-            ns++;
-            credit += s->credit;
-            pend += ag_buf_used(&s->pend);
-        }
+    int ns = n->agd->node_cb.load(n->agd->node_arg, n, &credit, &pend);
     char in[400], out[400];
     s_hist_fmt(in, sizeof in, n->hin, n->nin, now);
     s_hist_fmt(out, sizeof out, n->hout, n->nout, now);
@@ -217,7 +211,7 @@ static void s_set_down(agd_node_t *n, const char *reason)
     n->up = false;
     n->since = pn_mono_ms();
     pn_info("agentd: %s: agent down: %s", n->name, reason);
-    agd_streams_node_down(n->agd, n, reason);
+    n->agd->node_cb.down(n->agd->node_arg, n, reason);
     pn_val_t *d = pn_map();
     pn_map_set_str(d, "node", n->name);
     pn_map_set_str(d, "kind", n->kind);
@@ -310,8 +304,7 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
     if (uptime)
         pn_map_set_uint(d, "agent_uptime_ms", uptime);
     pn_svc_publish(n->agd->svc, "agent", "agent.up", d);
-    agd_streams_node_up(n->agd, n);
-    agd_waits_node_up(n->agd, n);
+    n->agd->node_cb.up(n->agd->node_arg, n);
 out:
     free(version);
     free(host);
@@ -331,16 +324,13 @@ static void s_frame(agd_node_t *n, const ag_frame_t *f)
         s_on_pong(n, f);
         return;
     }
-    agd_stream_t *s = f->sid ? agd_stream_by_sid(n->agd, n, f->sid) : NULL;
-    if (!s) {
-        if (f->type != AG_T_CREDIT && f->type != AG_T_DATA && f->type != AG_T_EOF && f->type != AG_T_EXIT) {
-            n->bad_frames++;
-            pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %s frame for unknown session %u", n->name,
-                      ag_type_name(f->type), f->sid);
-        }
+    if (f->sid && n->agd->node_cb.frame(n->agd->node_arg, n, f) == 0)
         return;
+    if (f->type != AG_T_CREDIT && f->type != AG_T_DATA && f->type != AG_T_EOF && f->type != AG_T_EXIT) {
+        n->bad_frames++;
+        pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %s frame for unknown session %u", n->name,
+                  ag_type_name(f->type), f->sid);
     }
-    agd_stream_from_agent(s, f);
 }
 
 static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
@@ -356,7 +346,7 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         }
         n->tx_bytes += (uint64_t)w;
         if (before >= AGD_OUT_HIGH && ag_buf_used(&n->out) < AGD_OUT_HIGH)
-            agd_streams_resume(n->agd, n);
+            n->agd->node_cb.drained(n->agd->node_arg, n);
         /* On a serial line, ask for the acknowledgement of what went out
          * once half the bound is used, so the bound (s_room) rarely holds
          * anything back. */
@@ -388,18 +378,14 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
                     n->bad_frames++;
                     pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: damaged %s frame (session %u) dropped", n->name,
                               ag_type_name(f.type), f.sid);
-                    agd_stream_t *s = f.sid ? agd_stream_by_sid(n->agd, n, f.sid) : NULL;
-                    if (s) {
-                        agd_node_send(n, AG_T_CLOSE, 0, f.sid, NULL, 0);
-                        agd_stream_fail(s, "internal", "a frame of this session was damaged on the channel of %s",
-                                        n->name);
-                    }
+                    if (f.sid)
+                        n->agd->node_cb.damaged(n->agd->node_arg, n, f.sid);
                     continue;
                 }
                 if (f.lost) {
                     pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %u frames lost on the channel: ending its sessions",
                               n->name, f.lost);
-                    agd_streams_node_down(n->agd, n, "frames were lost on the channel");
+                    n->agd->node_cb.down(n->agd->node_arg, n, "frames were lost on the channel");
                 }
                 s_frame(n, &f);
             }
@@ -511,11 +497,9 @@ void agd_node_unregister(agd_node_t *n, const char *reason)
     if (n->kphase)
         s_knock_end(n);
     s_disconnect(n, reason);
-    agd_streams_node_down(a, n, reason);
+    a->node_cb.down(a->node_arg, n, reason);
     /* Streams waiting on it fail too. */
-    for (agd_stream_t *s = a->streams; s; s = s->next)
-        if (s->node == n && !s->closing)
-            agd_stream_fail(s, "not_found", "node %s was unregistered", n->name);
+    a->node_cb.gone(a->node_arg, n);
     for (agd_node_t **pp = &a->nodes; *pp; pp = &(*pp)->next)
         if (*pp == n) {
             *pp = n->next;
@@ -688,9 +672,8 @@ static void s_knock_tick(agd_node_t *n, uint64_t now)
     s_knock_start(n);
 }
 
-void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
+void agd_nodes_tick(agd_t *a)
 {
-    agd_t *a = arg;
     uint64_t now = pn_mono_ms();
     for (agd_node_t *n = a->nodes, *nx; n; n = nx) {
         nx = n->next;
@@ -706,7 +689,7 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
         uint64_t deadline = agd_node_deadline(n);
         if (n->up && now - n->last_rx > deadline) {
             /* We may be the slow one: read what is waiting before judging. */
-            s_on_io(loop, n->fd, EPOLLIN, n);
+            s_on_io(a->loop, n->fd, EPOLLIN, n);
             if (!n->connected || n->last_rx + deadline >= now)
                 continue;
             char why[96], detail[1400];
@@ -734,7 +717,6 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
             s_hello(n, 0);
         }
     }
-    agd_streams_tick(a);
 }
 
 pn_val_t *agd_node_info(agd_node_t *n)

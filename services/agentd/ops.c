@@ -121,8 +121,3 @@ const pn_svc_op_t agd_ops[] = {
     { "agent.wait", op_wait },
     { NULL, NULL },
 };
-
-void agd_waits_node_up(agd_t *a, agd_node_t *n)
-{
-    agd_waits_check(a);
-}
