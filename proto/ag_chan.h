@@ -210,6 +210,11 @@ uint8_t *ag_dec_space(ag_dec_t *d, size_t *room);
 void ag_dec_commit(ag_dec_t *d, size_t n);
 /* Feed bytes (copying); returns how many were taken (all unless full). */
 size_t ag_dec_feed(ag_dec_t *d, const void *p, size_t n);
+/* Read what the (non-blocking) fd has into the decoder, once, retrying on
+ * EINTR: the bytes read (> 0), 0 at end of file, -EAGAIN when nothing
+ * waits, or another -errno.  *room (may be NULL) gets the space there
+ * was: a shorter read means the fd is drained. */
+long ag_dec_read(ag_dec_t *d, int fd, size_t *room);
 
 enum { AG_DEC_MORE = 0, AG_DEC_FRAME = 1, AG_DEC_CORRUPT = 2 };
 /* Next frame: AG_DEC_FRAME (f filled), AG_DEC_MORE (need bytes) or

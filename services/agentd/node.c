@@ -357,11 +357,8 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         for (int i = 0; i < 8 && n->connected; i++) {
             size_t room;
-            uint8_t *p = ag_dec_space(&n->dec, &room);
-            ssize_t r = read(n->fd, p, room);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0 && errno == EAGAIN)
+            long r = ag_dec_read(&n->dec, n->fd, &room);
+            if (r == -EAGAIN)
                 break;
             if (r <= 0) {
                 s_disconnect(n, r == 0 ? "channel closed" : "channel read failed");
@@ -369,7 +366,6 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
             }
             n->rx_bytes += (uint64_t)r;
             n->last_rx = pn_mono_ms(); /* any byte proves the agent alive */
-            ag_dec_commit(&n->dec, (size_t)r);
             uint64_t garbage = n->dec.garbage;
             ag_frame_t f;
             int k;
@@ -400,21 +396,34 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     }
 }
 
-static void s_connect(agd_node_t *n)
+/* A non-blocking stream socket connected to path: the fd, or -errno. */
+static int s_unix_connect(const char *path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(n->path) >= sizeof sa.sun_path) {
+    if (strlen(path) >= sizeof sa.sun_path)
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+static void s_connect(agd_node_t *n)
+{
+    int fd = s_unix_connect(n->path);
+    if (fd == -ENAMETOOLONG) {
         s_set_down(n, "channel path too long");
         n->next_try = pn_mono_ms() + 60000;
         return;
     }
-    strcpy(sa.sun_path, n->path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        snprintf(n->reason, sizeof n->reason, "cannot connect to %s: %s", n->path, strerror(errno));
-        close(fd);
+    if (fd < 0) {
+        snprintf(n->reason, sizeof n->reason, "cannot connect to %s: %s", n->path, strerror(-fd));
         n->backoff = n->backoff ? (n->backoff * 2 > 1000 ? 1000 : n->backoff * 2) : 50;
         n->next_try = pn_mono_ms() + n->backoff;
         return;
@@ -605,18 +614,9 @@ static void s_knock_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
 
 static void s_knock_start(agd_node_t *n)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     n->knocks++;
-    if (strlen(n->console) >= sizeof sa.sun_path) {
-        s_knock_end(n);
-        return;
-    }
-    strcpy(sa.sun_path, n->console);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        close(fd);
+    int fd = s_unix_connect(n->console);
+    if (fd < 0) {
         s_knock_end(n);
         return;
     }

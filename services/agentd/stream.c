@@ -320,21 +320,13 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !s->closing) {
         s_process(s);
         if (s_can_take(s)) {
-            size_t room;
-            uint8_t *p = ag_dec_space(&s->dec, &room);
-            ssize_t r = room ? read(s->fd, p, room) : -1;
-            if (room && r == 0) {
+            long r = ag_dec_read(&s->dec, s->fd, NULL);
+            if (r == 0 || (r < 0 && r != -EAGAIN)) {
                 s_free(s); /* the CLI went away: the agent kills the session */
                 return;
             }
-            if (r < 0 && room && errno != EAGAIN && errno != EINTR) {
-                s_free(s);
-                return;
-            }
-            if (r > 0) {
-                ag_dec_commit(&s->dec, (size_t)r);
+            if (r > 0)
                 s_process(s);
-            }
         } else if (events & (EPOLLHUP | EPOLLERR)) {
             s_free(s);
             return;

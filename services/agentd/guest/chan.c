@@ -177,17 +177,13 @@ void ga_chan_read(ga_t *a, const ga_chan_cb_t *cb, void *arg)
 {
     for (int i = 0; i < 16; i++) {
         size_t room;
-        uint8_t *p = ag_dec_space(&a->dec, &room);
-        ssize_t n = read(a->fd, p, room);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        long n = ag_dec_read(&a->dec, a->fd, &room);
+        if (n == -EAGAIN)
             return;
         if (n <= 0) {
-            cb->closed(arg, n == 0 ? "end of file" : strerror(errno));
+            cb->closed(arg, n == 0 ? "end of file" : strerror((int)-n));
             return;
         }
-        ag_dec_commit(&a->dec, (size_t)n);
         ag_frame_t f;
         int r;
         while ((r = ag_dec_next(&a->dec, &f)) != AG_DEC_MORE) {
