@@ -600,10 +600,10 @@ int ag_tlv_next(ag_tlv_iter_t *it, uint8_t *tag, const uint8_t **v, size_t *len)
     if (it->p >= it->end)
         return 0;
     if (it->end - it->p < 3)
-        return -1;
+        return -EBADMSG;
     size_t l = ag_get16(it->p + 1);
     if ((size_t)(it->end - it->p - 3) < l)
-        return -1;
+        return -EBADMSG;
     *tag = it->p[0];
     *v = it->p + 3;
     *len = l;

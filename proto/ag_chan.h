@@ -234,7 +234,7 @@ int ag_tlv_u64(ag_buf_t *b, uint8_t tag, uint64_t v);
 typedef struct {
     const uint8_t *p, *end;
 } ag_tlv_iter_t;
-/* 1 with tag/v/len set, 0 at the end, -1 when malformed. */
+/* 1 with tag/v/len set, 0 at the end, -EBADMSG when malformed. */
 int ag_tlv_next(ag_tlv_iter_t *it, uint8_t *tag, const uint8_t **v, size_t *len);
 /* Value helpers: a u32/u64 of the wrong size reads as 0. */
 uint32_t ag_tlv_as_u32(const uint8_t *v, size_t len);

@@ -235,7 +235,7 @@ static void test_tlv(void)
     ok(good, "tlv round trip");
     it.p = ag_buf_head(&b);
     it.end = ag_buf_head(&b) + 5;
-    good = ag_tlv_next(&it, &tag, &v, &len) == -1;
+    good = ag_tlv_next(&it, &tag, &v, &len) == -EBADMSG;
     ok(good, "truncated tlv is malformed");
     ok(ag_tlv_as_str((const uint8_t *)"a\0b", 3) == NULL, "string with NUL refused");
     ag_buf_free(&b);

@@ -104,8 +104,8 @@ const char *ga_cp_open(ga_sess_t *s, const char *kind, const char *path, bool re
 const char *ga_cp_put(ga_sess_t *s, const ag_frame_t *f);
 const char *ga_cp_put_end(ga_sess_t *s);
 /* The next block of a get into the channel queue: 1 sent, 0 the end
- * (EOF sent), -1 failed (*err says why). */
-int ga_cp_get(ga_sess_t *s, const char **err);
+ * (EOF sent), or a negative errno (ag_tree_w_error says why). */
+int ga_cp_get(ga_sess_t *s);
 
 /* sess.c */
 ga_sess_t *ga_sess_find(ga_t *a, uint32_t sid);

@@ -60,24 +60,26 @@ void ga_chan_close(ga_t *a, const char *why)
     a->reopen_at = ga_now_ms() + 500;
 }
 
+/* Make the device node dev from sysfs' "major:minor" at sysdev: 0 or -errno. */
 static int s_mknod_from_sys(const char *sysdev, const char *dev)
 {
     char b[64];
     int fd = open(sysdev, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return -1;
+        return -errno;
     ssize_t n = read(fd, b, sizeof b - 1);
+    int e = errno;
     close(fd);
     if (n <= 0)
-        return -1;
+        return n < 0 ? -e : -EINVAL;
     b[n] = 0;
     unsigned ma, mi;
     if (sscanf(b, "%u:%u", &ma, &mi) != 2)
-        return -1;
-    return mknod(dev, S_IFCHR | 0600, makedev(ma, mi));
+        return -EINVAL;
+    return mknod(dev, S_IFCHR | 0600, makedev(ma, mi)) < 0 ? -errno : 0;
 }
 
-/* Find the channel device of this guest. */
+/* Find the channel device of this guest: 0 (its path in out) or -ENODEV. */
 static int s_find_dev(char *out, size_t outlen)
 {
     DIR *d = opendir("/sys/class/virtio-ports");
@@ -125,7 +127,7 @@ static int s_find_dev(char *out, size_t outlen)
             }
         }
     }
-    return -1;
+    return -ENODEV;
 }
 
 void ga_chan_open(ga_t *a)

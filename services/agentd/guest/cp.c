@@ -36,7 +36,7 @@ const char *ga_cp_put_end(ga_sess_t *s)
     return ag_tree_r_finish(s->reader) < 0 ? ag_tree_r_error(s->reader) : NULL;
 }
 
-int ga_cp_get(ga_sess_t *s, const char **err)
+int ga_cp_get(ga_sess_t *s)
 {
     ga_t *a = s->a;
     size_t want = s->credit < AG_CHUNK ? (size_t)s->credit : AG_CHUNK;
@@ -47,10 +47,8 @@ int ga_cp_get(ga_sess_t *s, const char **err)
     long n = ag_tree_w_read_crc(s->walker, a->out.data + mark + AG_HDR, want, &crc);
     if (n <= 0) {
         a->out.len = mark;
-        if (n < 0) {
-            *err = ag_tree_w_error(s->walker);
-            return -1;
-        }
+        if (n < 0)
+            return (int)n;
         ga_send(a, AG_T_EOF, AG_STDOUT, s->sid, NULL, 0);
         return 0;
     }

@@ -297,10 +297,9 @@ void ga_sess_pump_in(ga_sess_t *s)
 
 void ga_sess_pump_get(ga_sess_t *s)
 {
-    const char *err = NULL;
-    int r = ga_cp_get(s, &err);
+    int r = ga_cp_get(s);
     if (r <= 0)
-        ga_sess_exit(s, r < 0 ? err : NULL);
+        ga_sess_exit(s, r < 0 ? ag_tree_w_error(s->walker) : NULL);
 }
 
 void ga_sess_reaped(ga_t *a, pid_t pid, int st)
