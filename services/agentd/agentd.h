@@ -135,27 +135,15 @@ struct agd_stream {
     agd_stream_t *next;
 };
 
-/* node.c */
-agd_node_t *agd_node_find(agd_t *a, const char *name);
-int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
-                      const char *console, int64_t knock_ms);
-void agd_node_unregister(agd_node_t *n, const char *reason);
+/* ops.c: the op table, the status, and the held agent.wait requests,
+ * answered when their node is up or gone or their time ran out. */
+extern const pn_svc_op_t agd_ops[];
+void agd_status(pn_svc_t *svc, pn_val_t *data);
+void agd_waits_check(agd_t *a);
 
 /* persist.c: the registrations in STATE/agentd/agents */
 void agd_persist_save(agd_t *a);
 void agd_persist_restore(agd_t *a);
-void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
-void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len,
-                       uint32_t pcrc);
-void agd_node_events(agd_node_t *n);
-/* Every keepalive period: reconnect, judge liveness, ping, knock. */
-void agd_nodes_tick(agd_t *a);
-/* How long the agent may stay silent before it is declared down. */
-uint64_t agd_node_deadline(const agd_node_t *n);
-/* Why the agent is being declared down: the rule, times, recent frames,
- * queues and credit, one line for the log. */
-void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len);
-pn_val_t *agd_node_info(agd_node_t *n);
 
 /* stream.c */
 int agd_stream_listen(agd_t *a);
@@ -174,10 +162,17 @@ void agd_streams_tick(agd_t *a);
 /* The node channel drained: streams paused on it may read again. */
 void agd_streams_resume(agd_t *a, agd_node_t *n);
 
-/* ops.c: the op table, the status, and the held agent.wait requests,
- * answered when their node is up or gone or their time ran out. */
-extern const pn_svc_op_t agd_ops[];
-void agd_status(pn_svc_t *svc, pn_val_t *data);
-void agd_waits_check(agd_t *a);
+/* node.c: registration (0 or -errno), the channel, liveness, the knock */
+agd_node_t *agd_node_find(agd_t *a, const char *name);
+int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
+                      const char *console, int64_t knock_ms);
+void agd_node_unregister(agd_node_t *n, const char *reason);
+/* Queue a frame toward the agent (urgent types jump the bulk queue). */
+void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
+void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len,
+                       uint32_t pcrc);
+/* Every keepalive period: reconnect, judge liveness, ping, knock. */
+void agd_nodes_tick(agd_t *a);
+pn_val_t *agd_node_info(agd_node_t *n);
 
 #endif

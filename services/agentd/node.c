@@ -67,7 +67,7 @@ static bool s_writable(const agd_node_t *n)
     return (u && u <= s_urg_room(n, u)) || (b && b <= s_room(n, AGD_LINE_BULK, b));
 }
 
-void agd_node_events(agd_node_t *n)
+static void s_events(agd_node_t *n)
 {
     if (!n->w)
         return;
@@ -101,7 +101,7 @@ void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid,
         return;
     }
     s_hist(n->hout, &n->nout, type, (uint32_t)len);
-    agd_node_events(n);
+    s_events(n);
 }
 
 /* The agent has read everything up to pos. */
@@ -110,7 +110,7 @@ static void s_ack(agd_node_t *n, uint64_t pos)
     if (pos > n->acked && pos <= n->wire.ctl) {
         n->acked = pos;
         n->acked_ms = pn_mono_ms();
-        agd_node_events(n);
+        s_events(n);
     }
 }
 
@@ -151,7 +151,8 @@ static void s_on_pong(agd_node_t *n, const ag_frame_t *f)
     n->srtt = (7 * n->srtt + rtt) / 8;
 }
 
-uint64_t agd_node_deadline(const agd_node_t *n)
+/* How long the agent may stay silent before it is declared down. */
+static uint64_t s_deadline(const agd_node_t *n)
 {
     uint64_t floor = (uint64_t)n->agd->keepalive_ms * n->agd->misses;
     uint64_t adapt = (uint64_t)AGD_RTT_K * n->srtt + 4ull * n->rttvar;
@@ -174,7 +175,9 @@ static int s_hist_fmt(char *buf, size_t len, const struct agd_hist *h, unsigned 
     return k;
 }
 
-void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
+/* Why the agent is being declared down: the rule, times, recent frames,
+ * queues and credit, one line for the log. */
+static void s_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
 {
     uint64_t credit = 0, pend = 0;
     int ns = n->agd->node_cb.load(n->agd->node_arg, n, &credit, &pend);
@@ -185,7 +188,7 @@ void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
              "rule: no byte from the agent for %llu ms, deadline %llu ms (floor %u x %u ms, srtt %u ms, rttvar %u ms); "
              "ping %s; received: %s; sent: %s; queued %zu bulk + %zu urgent bytes, %llu control bytes unacknowledged%s; "
              "%d sessions, credit toward the agent %llu, stdin waiting for credit %llu",
-             (unsigned long long)(now - n->last_rx), (unsigned long long)agd_node_deadline(n), n->agd->misses,
+             (unsigned long long)(now - n->last_rx), (unsigned long long)s_deadline(n), n->agd->misses,
              n->agd->keepalive_ms, n->srtt, n->rttvar, n->ping_at ? "unanswered" : "none out", in, out,
              ag_buf_used(&n->out), ag_buf_used(&n->urg), (unsigned long long)(n->wire.ctl - n->acked),
              n->serial ? " (serial line)" : "", ns, (unsigned long long)credit, (unsigned long long)pend);
@@ -352,7 +355,7 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
          * anything back. */
         if (n->serial && n->up && !n->ping_at && n->wire.ctl - n->acked > AGD_LINE_BULK / 2)
             s_ping(n, pn_mono_ms());
-        agd_node_events(n);
+        s_events(n);
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         for (int i = 0; i < 8 && n->connected; i++) {
@@ -392,7 +395,7 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
                 break;
         }
         if (n->connected)
-            agd_node_events(n);
+            s_events(n);
     }
 }
 
@@ -686,14 +689,14 @@ void agd_nodes_tick(agd_t *a)
         /* Liveness: any byte from the agent resets the clock (a slow
          * line whose bytes still flow is alive); the deadline adapts to
          * the round trips seen (agd_node_deadline). */
-        uint64_t deadline = agd_node_deadline(n);
+        uint64_t deadline = s_deadline(n);
         if (n->up && now - n->last_rx > deadline) {
             /* We may be the slow one: read what is waiting before judging. */
             s_on_io(a->loop, n->fd, EPOLLIN, n);
             if (!n->connected || n->last_rx + deadline >= now)
                 continue;
             char why[96], detail[1400];
-            agd_node_why(n, now, detail, sizeof detail);
+            s_why(n, now, detail, sizeof detail);
             snprintf(why, sizeof why, "keepalive: no answer for %llu ms (deadline %llu ms)",
                      (unsigned long long)(now - n->last_rx), (unsigned long long)deadline);
             pn_warn("agentd: %s: declaring the agent down: %s", n->name, detail);
@@ -746,7 +749,7 @@ pn_val_t *agd_node_info(agd_node_t *n)
         pn_map_set_uint(m, "quiet_ms", pn_mono_ms() - n->last_rx);
         pn_map_set_uint(m, "unanswered", n->wire.ctl - n->acked);
     }
-    pn_map_set_uint(m, "deadline_ms", agd_node_deadline(n));
+    pn_map_set_uint(m, "deadline_ms", s_deadline(n));
     pn_map_set_uint(m, "srtt_ms", n->srtt);
     return m;
 }
