@@ -92,6 +92,125 @@ static void s_reap(ga_t *a)
         ga_sess_reaped(a, pid, st);
 }
 
+/* Serve until SIGTERM or SIGINT: 0, or -errno when poll failed. */
+static int s_loop(ga_t *a)
+{
+    enum { MAXP = 4 + 3 * AG_MAX_SESSIONS + 8 };
+    struct pollfd pf[MAXP];
+    while (!a->quit) {
+        int np = 0;
+        bool busy = false;
+        uint64_t now = ga_now_ms();
+        int timeout = -1;
+        /* (Re)open the device first, so this very poll watches it. */
+        if (a->fd < 0 && a->mode != 2 && a->mode != 3) {
+            if (now >= a->reopen_at)
+                ga_chan_open(a);
+            if (a->fd < 0)
+                timeout = (int)(a->reopen_at > now ? a->reopen_at - now : 10);
+        }
+        pf[np++] = (struct pollfd){ .fd = a->sigfd, .events = POLLIN };
+        int chan_i = -1, lis_i = -1;
+        if (a->fd >= 0) {
+            chan_i = np;
+            bool queued = ag_buf_used(&a->out) || ag_buf_used(&a->urg);
+            pf[np++] = (struct pollfd){ .fd = a->fd, .events = (short)(POLLIN | (queued ? POLLOUT : 0)) };
+        }
+        if (a->lfd >= 0) {
+            lis_i = np;
+            pf[np++] = (struct pollfd){ .fd = a->lfd, .events = POLLIN };
+        }
+        bool room = ag_buf_used(&a->out) < GA_OUT_HIGH;
+        /* Session fds; index i of pf maps back through these arrays. */
+        ga_sess_t *who[MAXP];
+        int what[MAXP];
+        for (ga_sess_t *s = a->sessions; s && np < MAXP - 3; s = s->next) {
+            if (s->deadline && !s->reaped) {
+                if (now >= s->deadline) {
+                    kill(-s->pid, SIGKILL);
+                    s->timed_out = true;
+                    s->deadline = 0;
+                } else {
+                    int t = (int)(s->deadline - now);
+                    if (timeout < 0 || t < timeout)
+                        timeout = t;
+                }
+            }
+            if (s->kind == GA_GET && room && s->credit > 0)
+                busy = true;
+            if (s->out_fd >= 0 && room && s->credit > 0) {
+                who[np] = s;
+                what[np] = AG_STDOUT;
+                pf[np++] = (struct pollfd){ .fd = s->out_fd, .events = POLLIN };
+            }
+            if (s->err_fd >= 0 && room && s->credit > 0) {
+                who[np] = s;
+                what[np] = AG_STDERR;
+                pf[np++] = (struct pollfd){ .fd = s->err_fd, .events = POLLIN };
+            }
+            if (s->in_fd >= 0 && ag_buf_used(&s->in)) {
+                who[np] = s;
+                what[np] = AG_STDIN;
+                pf[np++] = (struct pollfd){ .fd = s->in_fd, .events = POLLOUT };
+            }
+        }
+        int r = poll(pf, (nfds_t)np, busy ? 0 : timeout);
+        if (r < 0 && errno != EINTR) {
+            int e = -errno;
+            ga_log("poll: %s", strerror(-e));
+            return e;
+        }
+        if (r < 0)
+            continue;
+        if (pf[0].revents)
+            s_reap(a);
+        if (lis_i >= 0 && pf[lis_i].revents & POLLIN) {
+            int c = accept4(a->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (c >= 0) {
+                ag_sock_buffers(c, 1 << 20);
+                if (a->fd >= 0)
+                    s_chan_lost(a, "a new host connected");
+                a->fd = c;
+                a->is_sock = true;
+                ga_hello(a, 0);
+            }
+        }
+        /* Session I/O first: the channel read may free sessions. */
+        for (int i = 0; i < np; i++) {
+            if (i == 0 || i == chan_i || i == lis_i || !pf[i].revents)
+                continue;
+            ga_sess_t *s = who[i]; /* nothing below frees a session */
+            if (what[i] == AG_STDIN) {
+                if (s->in_fd >= 0)
+                    ga_sess_pump_in(s);
+            } else if (what[i] == AG_STDOUT) {
+                if (s->out_fd >= 0 && s->credit > 0)
+                    ga_sess_pump_out(s, &s->out_fd, AG_STDOUT);
+            } else if (s->err_fd >= 0 && s->credit > 0) {
+                ga_sess_pump_out(s, &s->err_fd, AG_STDERR);
+            }
+        }
+        if (busy)
+            for (ga_sess_t *s = a->sessions, *nx; s; s = nx) {
+                nx = s->next;
+                if (s->kind == GA_GET && s->credit > 0 && ag_buf_used(&a->out) < GA_OUT_HIGH)
+                    ga_sess_pump_get(s);
+            }
+        if (chan_i >= 0 && a->fd >= 0) {
+            short re = pf[chan_i].revents;
+            if (re & POLLIN)
+                ga_chan_read(a, &s_chan_cb, a);
+            else if (re & (POLLHUP | POLLERR))
+                s_chan_lost(a, "hang-up");
+        }
+        ga_sess_settle(a);
+        int w = ga_chan_flush(a);
+        if (w < 0)
+            s_chan_lost(a, strerror(-w));
+    }
+    return 0;
+}
+
 static void s_daemonize(void)
 {
     pid_t p = fork();
@@ -203,117 +322,8 @@ int main(int argc, char **argv)
     else if (A.mode != 2)
         ga_chan_open(&A);
 
-    enum { MAXP = 4 + 3 * AG_MAX_SESSIONS + 8 };
-    struct pollfd pf[MAXP];
-    while (!A.quit) {
-        int np = 0;
-        bool busy = false;
-        uint64_t now = ga_now_ms();
-        int timeout = -1;
-        /* (Re)open the device first, so this very poll watches it. */
-        if (A.fd < 0 && A.mode != 2 && A.mode != 3) {
-            if (now >= A.reopen_at)
-                ga_chan_open(&A);
-            if (A.fd < 0)
-                timeout = (int)(A.reopen_at > now ? A.reopen_at - now : 10);
-        }
-        pf[np++] = (struct pollfd){ .fd = A.sigfd, .events = POLLIN };
-        int chan_i = -1, lis_i = -1;
-        if (A.fd >= 0) {
-            chan_i = np;
-            pf[np++] = (struct pollfd){ .fd = A.fd, .events = (short)(POLLIN | (ag_buf_used(&A.out) || ag_buf_used(&A.urg) ? POLLOUT : 0)) };
-        }
-        if (A.lfd >= 0) {
-            lis_i = np;
-            pf[np++] = (struct pollfd){ .fd = A.lfd, .events = POLLIN };
-        }
-        bool room = ag_buf_used(&A.out) < GA_OUT_HIGH;
-        /* Session fds; index i of pf maps back through these arrays. */
-        ga_sess_t *who[MAXP];
-        int what[MAXP];
-        for (ga_sess_t *s = A.sessions; s && np < MAXP - 3; s = s->next) {
-            if (s->deadline && !s->reaped) {
-                if (now >= s->deadline) {
-                    kill(-s->pid, SIGKILL);
-                    s->timed_out = true;
-                    s->deadline = 0;
-                } else {
-                    int t = (int)(s->deadline - now);
-                    if (timeout < 0 || t < timeout)
-                        timeout = t;
-                }
-            }
-            if (s->kind == GA_GET && room && s->credit > 0)
-                busy = true;
-            if (s->out_fd >= 0 && room && s->credit > 0) {
-                who[np] = s;
-                what[np] = AG_STDOUT;
-                pf[np++] = (struct pollfd){ .fd = s->out_fd, .events = POLLIN };
-            }
-            if (s->err_fd >= 0 && room && s->credit > 0) {
-                who[np] = s;
-                what[np] = AG_STDERR;
-                pf[np++] = (struct pollfd){ .fd = s->err_fd, .events = POLLIN };
-            }
-            if (s->in_fd >= 0 && ag_buf_used(&s->in)) {
-                who[np] = s;
-                what[np] = AG_STDIN;
-                pf[np++] = (struct pollfd){ .fd = s->in_fd, .events = POLLOUT };
-            }
-        }
-        int r = poll(pf, (nfds_t)np, busy ? 0 : timeout);
-        if (r < 0 && errno != EINTR) {
-            ga_log("poll: %s", strerror(errno));
-            return 1;
-        }
-        if (r < 0)
-            continue;
-        if (pf[0].revents)
-            s_reap(&A);
-        if (lis_i >= 0 && pf[lis_i].revents & POLLIN) {
-            int c = accept4(A.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (c >= 0) {
-                ag_sock_buffers(c, 1 << 20);
-                if (A.fd >= 0)
-                    s_chan_lost(&A, "a new host connected");
-                A.fd = c;
-                A.is_sock = true;
-                ga_hello(&A, 0);
-            }
-        }
-        /* Session I/O first: the channel read may free sessions. */
-        for (int i = 0; i < np; i++) {
-            if (i == 0 || i == chan_i || i == lis_i || !pf[i].revents)
-                continue;
-            ga_sess_t *s = who[i]; /* nothing below frees a session */
-            if (what[i] == AG_STDIN) {
-                if (s->in_fd >= 0)
-                    ga_sess_pump_in(s);
-            } else if (what[i] == AG_STDOUT) {
-                if (s->out_fd >= 0 && s->credit > 0)
-                    ga_sess_pump_out(s, &s->out_fd, AG_STDOUT);
-            } else if (s->err_fd >= 0 && s->credit > 0) {
-                ga_sess_pump_out(s, &s->err_fd, AG_STDERR);
-            }
-        }
-        if (busy)
-            for (ga_sess_t *s = A.sessions, *nx; s; s = nx) {
-                nx = s->next;
-                if (s->kind == GA_GET && s->credit > 0 && ag_buf_used(&A.out) < GA_OUT_HIGH)
-                    ga_sess_pump_get(s);
-            }
-        if (chan_i >= 0 && A.fd >= 0) {
-            short re = pf[chan_i].revents;
-            if (re & POLLIN)
-                ga_chan_read(&A, &s_chan_cb, &A);
-            else if (re & (POLLHUP | POLLERR))
-                s_chan_lost(&A, "hang-up");
-        }
-        ga_sess_settle(&A);
-        int w = ga_chan_flush(&A);
-        if (w < 0)
-            s_chan_lost(&A, strerror(-w));
-    }
+    if (s_loop(&A) < 0)
+        return 1;
     ga_sess_kill_all(&A);
     if (A.mode == 2)
         unlink(A.path);
