@@ -48,8 +48,10 @@ BINS := $(BUILD)/bin/plugnet $(foreach d,$(DAEMONS),$(BUILD)/bin/plugnet-$(d)) \
         $(foreach t,$(TOOLS),$(BUILD)/bin/$(t))
 UNIT_BINS := $(foreach u,$(UNIT),$(BUILD)/tests/unit/$(u).t)
 
-# The in-guest agent: static, built with musl when available.
-AGENT_SRC := $(wildcard services/agentd/guest/*.c)
+# The in-guest agent: static, built with musl when available.  It carries
+# the agent channel codec from proto/ (libc only), never libpnproto.
+AGENT_PROTO := proto/ag_chan.c proto/ag_tree.c
+AGENT_SRC := $(wildcard services/agentd/guest/*.c) $(AGENT_PROTO)
 MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
 AGENT_CC := $(if $(MUSL_CC),$(MUSL_CC),$(CC))
 AGENT_BIN := $(if $(AGENT_SRC),$(BUILD)/bin/plugnet-agent)
@@ -104,10 +106,10 @@ $(foreach u,$(filter topo_%,$(UNIT)),$(eval $(BUILD)/tests/unit/$(u).t: \
     $(call obj,$(wildcard cli/topo.c cli/topo_plan.c cli/events_json.c))))
 
 # The guest agent never links the host libraries: it must run anywhere.
-$(BUILD)/bin/plugnet-agent: $(AGENT_SRC) $(wildcard services/agentd/guest/*.h)
+$(BUILD)/bin/plugnet-agent: $(AGENT_SRC) $(wildcard services/agentd/guest/*.h) $(AGENT_PROTO:.c=.h)
 	@mkdir -p $(dir $@)
 	$(AGENT_CC) -std=gnu11 -D_GNU_SOURCE -Os -static -Wall -Wextra -Werror -Wno-unused-parameter \
-	    -Iservices/agentd/guest -o $@ $(AGENT_SRC)
+	    -Iservices/agentd/guest -Iproto -o $@ $(AGENT_SRC)
 	strip $@
 
 # --------------------------------------------------------------- docs

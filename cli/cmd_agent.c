@@ -26,8 +26,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "../services/agentd/guest/ag_chan.h"
-#include "../services/agentd/guest/ag_tree.h"
+#include "ag_chan.h"
+#include "ag_tree.h"
 #include "cli.h"
 
 #define OUT_MAX (256u * 1024u)
@@ -256,17 +256,13 @@ static int s_run(sess_t *s)
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             for (;;) {
                 size_t room;
-                uint8_t *p = ag_dec_space(&s->dec, &room);
-                ssize_t n = read(s->fd, p, room);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n < 0 && errno == EAGAIN)
+                long n = ag_dec_read(&s->dec, s->fd, &room);
+                if (n == -EAGAIN)
                     break;
                 if (n <= 0) {
                     snprintf(s->local_err, sizeof s->local_err, "agentd closed the session without an exit status");
                     return -1;
                 }
-                ag_dec_commit(&s->dec, (size_t)n);
                 ag_frame_t f;
                 int k;
                 while (!s->exited && (k = ag_dec_next(&s->dec, &f)) != AG_DEC_MORE) {

@@ -1,7 +1,7 @@
 /* Fuzz the agent channel decoder, the TLV parser behind OPEN/HELLO/EXIT
  * and the cp stream reader with arbitrary bytes.
  * FUZZ_SOURCES lists what this target compiles. */
-// FUZZ_SOURCES: services/agentd/guest/ag_chan.c services/agentd/guest/ag_tree.c
+// FUZZ_SOURCES: proto/ag_chan.c proto/ag_tree.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

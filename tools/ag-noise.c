@@ -18,7 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../services/agentd/guest/ag_chan.h"
+#include "ag_chan.h"
 
 static unsigned s_between, s_corrupt, s_drop;
 static unsigned long s_big;

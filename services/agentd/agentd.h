@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guest/ag_chan.h"
+#include "ag_chan.h"
 #include "pn_svc.h"
 
 #define AGD_MAX_NODES 4096
@@ -30,6 +30,27 @@ typedef struct agd agd_t;
 typedef struct agd_node agd_node_t;
 typedef struct agd_stream agd_stream_t;
 
+/* What the nodes report to the layer above them (the streams relayed over
+ * their channels, the held agent.wait requests).  main.c passes these in
+ * with agentd's state; node.c calls up only through them. */
+typedef struct agd_node_cb {
+    /* The node's agent came up (waiting sessions may start). */
+    void (*up)(void *arg, agd_node_t *n);
+    /* The node's sessions ended: the agent went down, restarted or lost frames. */
+    void (*down)(void *arg, agd_node_t *n, const char *reason);
+    /* The node is being unregistered: nothing may keep using it. */
+    void (*gone)(void *arg, agd_node_t *n);
+    /* A frame for session f->sid; -ENOENT when there is no such session. */
+    int (*frame)(void *arg, agd_node_t *n, const ag_frame_t *f);
+    /* A frame of session sid arrived damaged. */
+    void (*damaged)(void *arg, agd_node_t *n, uint32_t sid);
+    /* The channel's bulk queue drained below AGD_OUT_HIGH. */
+    void (*drained)(void *arg, agd_node_t *n);
+    /* The node's open sessions, their credit toward the agent and the
+     * stdin bytes waiting for credit (for the log of a down agent). */
+    int (*load)(void *arg, const agd_node_t *n, uint64_t *credit, uint64_t *pend);
+} agd_node_cb_t;
+
 struct agd {
     pn_svc_t *svc;
     pn_loop_t *loop;
@@ -45,6 +66,9 @@ struct agd {
     pn_timer_t *tick;
     /* held agent.wait requests */
     struct agd_wait *waits;
+    /* set by main.c before the first node registers */
+    agd_node_cb_t node_cb;
+    void *node_arg;
 };
 
 struct agd_node {
@@ -111,43 +135,44 @@ struct agd_stream {
     agd_stream_t *next;
 };
 
-/* node.c */
-agd_node_t *agd_node_find(agd_t *a, const char *name);
-int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
-                      const char *console, int64_t knock_ms);
-void agd_node_unregister(agd_node_t *n, const char *reason);
+/* ops.c: the op table, the status, and the held agent.wait requests,
+ * answered when their node is up or gone or their time ran out. */
+extern const pn_svc_op_t agd_ops[];
+void agd_status(pn_svc_t *svc, pn_val_t *data);
+void agd_waits_check(agd_t *a);
 
 /* persist.c: the registrations in STATE/agentd/agents */
 void agd_persist_save(agd_t *a);
 void agd_persist_restore(agd_t *a);
-void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
-void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len,
-                       uint32_t pcrc);
-void agd_node_events(agd_node_t *n);
-void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg);
-/* How long the agent may stay silent before it is declared down. */
-uint64_t agd_node_deadline(const agd_node_t *n);
-/* Why the agent is being declared down: the rule, times, recent frames,
- * queues and credit, one line for the log. */
-void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len);
-pn_val_t *agd_node_info(agd_node_t *n);
 
 /* stream.c */
 int agd_stream_listen(agd_t *a);
-agd_stream_t *agd_stream_by_sid(agd_t *a, agd_node_t *n, uint32_t sid);
-/* A frame from the agent for this stream's session. */
-void agd_stream_from_agent(agd_stream_t *s, const ag_frame_t *f);
-/* The session broke: tell the CLI why and close. */
-void agd_stream_fail(agd_stream_t *s, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The node went up (start waiting sessions) or down (end its sessions). */
+/* A frame from the agent for session f->sid of node n; -ENOENT: none. */
+int agd_streams_from_agent(agd_t *a, agd_node_t *n, const ag_frame_t *f);
+/* A frame of session sid was damaged: close the session, fail its stream. */
+void agd_streams_damaged(agd_t *a, agd_node_t *n, uint32_t sid);
+/* The node went up (start waiting sessions), down (end its sessions) or
+ * away (fail the streams still waiting on it). */
 void agd_streams_node_up(agd_t *a, agd_node_t *n);
 void agd_streams_node_down(agd_t *a, agd_node_t *n, const char *reason);
+void agd_streams_node_gone(agd_t *a, agd_node_t *n);
+/* The sessions open on node n, their credit and pending stdin. */
+int agd_streams_load(agd_t *a, const agd_node_t *n, uint64_t *credit, uint64_t *pend);
 void agd_streams_tick(agd_t *a);
-void agd_stream_events(agd_stream_t *s);
 /* The node channel drained: streams paused on it may read again. */
 void agd_streams_resume(agd_t *a, agd_node_t *n);
 
-/* main.c: wake held agent.wait requests */
-void agd_waits_node_up(agd_t *a, agd_node_t *n);
+/* node.c: registration (0 or -errno), the channel, liveness, the knock */
+agd_node_t *agd_node_find(agd_t *a, const char *name);
+int agd_node_register(agd_t *a, const char *name, const char *kind, const char *path, uint64_t started_ns,
+                      const char *console, int64_t knock_ms);
+void agd_node_unregister(agd_node_t *n, const char *reason);
+/* Queue a frame toward the agent (urgent types jump the bulk queue). */
+void agd_node_send(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len);
+void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid, const void *p, size_t len,
+                       uint32_t pcrc);
+/* Every keepalive period: reconnect, judge liveness, ping, knock. */
+void agd_nodes_tick(agd_t *a);
+pn_val_t *agd_node_info(agd_node_t *n);
 
 #endif

@@ -67,7 +67,7 @@ static bool s_writable(const agd_node_t *n)
     return (u && u <= s_urg_room(n, u)) || (b && b <= s_room(n, AGD_LINE_BULK, b));
 }
 
-void agd_node_events(agd_node_t *n)
+static void s_events(agd_node_t *n)
 {
     if (!n->w)
         return;
@@ -101,7 +101,7 @@ void agd_node_send_crc(agd_node_t *n, uint8_t type, uint8_t flags, uint32_t sid,
         return;
     }
     s_hist(n->hout, &n->nout, type, (uint32_t)len);
-    agd_node_events(n);
+    s_events(n);
 }
 
 /* The agent has read everything up to pos. */
@@ -110,7 +110,7 @@ static void s_ack(agd_node_t *n, uint64_t pos)
     if (pos > n->acked && pos <= n->wire.ctl) {
         n->acked = pos;
         n->acked_ms = pn_mono_ms();
-        agd_node_events(n);
+        s_events(n);
     }
 }
 
@@ -151,7 +151,8 @@ static void s_on_pong(agd_node_t *n, const ag_frame_t *f)
     n->srtt = (7 * n->srtt + rtt) / 8;
 }
 
-uint64_t agd_node_deadline(const agd_node_t *n)
+/* How long the agent may stay silent before it is declared down. */
+static uint64_t s_deadline(const agd_node_t *n)
 {
     uint64_t floor = (uint64_t)n->agd->keepalive_ms * n->agd->misses;
     uint64_t adapt = (uint64_t)AGD_RTT_K * n->srtt + 4ull * n->rttvar;
@@ -174,16 +175,12 @@ static int s_hist_fmt(char *buf, size_t len, const struct agd_hist *h, unsigned 
     return k;
 }
 
-void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
+/* Why the agent is being declared down: the rule, times, recent frames,
+ * queues and credit, one line for the log. */
+static void s_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
 {
     uint64_t credit = 0, pend = 0;
-    int ns = 0;
-    for (agd_stream_t *s = n->agd->streams; s; s = s->next)
-        if (s->node == n && s->opened) {
-            ns++;
-            credit += s->credit;
-            pend += ag_buf_used(&s->pend);
-        }
+    int ns = n->agd->node_cb.load(n->agd->node_arg, n, &credit, &pend);
     char in[400], out[400];
     s_hist_fmt(in, sizeof in, n->hin, n->nin, now);
     s_hist_fmt(out, sizeof out, n->hout, n->nout, now);
@@ -191,7 +188,7 @@ void agd_node_why(agd_node_t *n, uint64_t now, char *buf, size_t len)
              "rule: no byte from the agent for %llu ms, deadline %llu ms (floor %u x %u ms, srtt %u ms, rttvar %u ms); "
              "ping %s; received: %s; sent: %s; queued %zu bulk + %zu urgent bytes, %llu control bytes unacknowledged%s; "
              "%d sessions, credit toward the agent %llu, stdin waiting for credit %llu",
-             (unsigned long long)(now - n->last_rx), (unsigned long long)agd_node_deadline(n), n->agd->misses,
+             (unsigned long long)(now - n->last_rx), (unsigned long long)s_deadline(n), n->agd->misses,
              n->agd->keepalive_ms, n->srtt, n->rttvar, n->ping_at ? "unanswered" : "none out", in, out,
              ag_buf_used(&n->out), ag_buf_used(&n->urg), (unsigned long long)(n->wire.ctl - n->acked),
              n->serial ? " (serial line)" : "", ns, (unsigned long long)credit, (unsigned long long)pend);
@@ -217,7 +214,7 @@ static void s_set_down(agd_node_t *n, const char *reason)
     n->up = false;
     n->since = pn_mono_ms();
     pn_info("agentd: %s: agent down: %s", n->name, reason);
-    agd_streams_node_down(n->agd, n, reason);
+    n->agd->node_cb.down(n->agd->node_arg, n, reason);
     pn_val_t *d = pn_map();
     pn_map_set_str(d, "node", n->name);
     pn_map_set_str(d, "kind", n->kind);
@@ -310,8 +307,7 @@ static void s_on_up(agd_node_t *n, const ag_frame_t *f)
     if (uptime)
         pn_map_set_uint(d, "agent_uptime_ms", uptime);
     pn_svc_publish(n->agd->svc, "agent", "agent.up", d);
-    agd_streams_node_up(n->agd, n);
-    agd_waits_node_up(n->agd, n);
+    n->agd->node_cb.up(n->agd->node_arg, n);
 out:
     free(version);
     free(host);
@@ -331,16 +327,13 @@ static void s_frame(agd_node_t *n, const ag_frame_t *f)
         s_on_pong(n, f);
         return;
     }
-    agd_stream_t *s = f->sid ? agd_stream_by_sid(n->agd, n, f->sid) : NULL;
-    if (!s) {
-        if (f->type != AG_T_CREDIT && f->type != AG_T_DATA && f->type != AG_T_EOF && f->type != AG_T_EXIT) {
-            n->bad_frames++;
-            pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %s frame for unknown session %u", n->name,
-                      ag_type_name(f->type), f->sid);
-        }
+    if (f->sid && n->agd->node_cb.frame(n->agd->node_arg, n, f) == 0)
         return;
+    if (f->type != AG_T_CREDIT && f->type != AG_T_DATA && f->type != AG_T_EOF && f->type != AG_T_EXIT) {
+        n->bad_frames++;
+        pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %s frame for unknown session %u", n->name,
+                  ag_type_name(f->type), f->sid);
     }
-    agd_stream_from_agent(s, f);
 }
 
 static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
@@ -356,22 +349,19 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
         }
         n->tx_bytes += (uint64_t)w;
         if (before >= AGD_OUT_HIGH && ag_buf_used(&n->out) < AGD_OUT_HIGH)
-            agd_streams_resume(n->agd, n);
+            n->agd->node_cb.drained(n->agd->node_arg, n);
         /* On a serial line, ask for the acknowledgement of what went out
          * once half the bound is used, so the bound (s_room) rarely holds
          * anything back. */
         if (n->serial && n->up && !n->ping_at && n->wire.ctl - n->acked > AGD_LINE_BULK / 2)
             s_ping(n, pn_mono_ms());
-        agd_node_events(n);
+        s_events(n);
     }
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
         for (int i = 0; i < 8 && n->connected; i++) {
             size_t room;
-            uint8_t *p = ag_dec_space(&n->dec, &room);
-            ssize_t r = read(n->fd, p, room);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0 && errno == EAGAIN)
+            long r = ag_dec_read(&n->dec, n->fd, &room);
+            if (r == -EAGAIN)
                 break;
             if (r <= 0) {
                 s_disconnect(n, r == 0 ? "channel closed" : "channel read failed");
@@ -379,7 +369,6 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
             }
             n->rx_bytes += (uint64_t)r;
             n->last_rx = pn_mono_ms(); /* any byte proves the agent alive */
-            ag_dec_commit(&n->dec, (size_t)r);
             uint64_t garbage = n->dec.garbage;
             ag_frame_t f;
             int k;
@@ -388,18 +377,14 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
                     n->bad_frames++;
                     pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: damaged %s frame (session %u) dropped", n->name,
                               ag_type_name(f.type), f.sid);
-                    agd_stream_t *s = f.sid ? agd_stream_by_sid(n->agd, n, f.sid) : NULL;
-                    if (s) {
-                        agd_node_send(n, AG_T_CLOSE, 0, f.sid, NULL, 0);
-                        agd_stream_fail(s, "internal", "a frame of this session was damaged on the channel of %s",
-                                        n->name);
-                    }
+                    if (f.sid)
+                        n->agd->node_cb.damaged(n->agd->node_arg, n, f.sid);
                     continue;
                 }
                 if (f.lost) {
                     pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: %u frames lost on the channel: ending its sessions",
                               n->name, f.lost);
-                    agd_streams_node_down(n->agd, n, "frames were lost on the channel");
+                    n->agd->node_cb.down(n->agd->node_arg, n, "frames were lost on the channel");
                 }
                 s_frame(n, &f);
             }
@@ -410,25 +395,38 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
                 break;
         }
         if (n->connected)
-            agd_node_events(n);
+            s_events(n);
     }
+}
+
+/* A non-blocking stream socket connected to path: the fd, or -errno. */
+static int s_unix_connect(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path)
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
 }
 
 static void s_connect(agd_node_t *n)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (strlen(n->path) >= sizeof sa.sun_path) {
+    int fd = s_unix_connect(n->path);
+    if (fd == -ENAMETOOLONG) {
         s_set_down(n, "channel path too long");
         n->next_try = pn_mono_ms() + 60000;
         return;
     }
-    strcpy(sa.sun_path, n->path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        snprintf(n->reason, sizeof n->reason, "cannot connect to %s: %s", n->path, strerror(errno));
-        close(fd);
+    if (fd < 0) {
+        snprintf(n->reason, sizeof n->reason, "cannot connect to %s: %s", n->path, strerror(-fd));
         n->backoff = n->backoff ? (n->backoff * 2 > 1000 ? 1000 : n->backoff * 2) : 50;
         n->next_try = pn_mono_ms() + n->backoff;
         return;
@@ -511,11 +509,9 @@ void agd_node_unregister(agd_node_t *n, const char *reason)
     if (n->kphase)
         s_knock_end(n);
     s_disconnect(n, reason);
-    agd_streams_node_down(a, n, reason);
+    a->node_cb.down(a->node_arg, n, reason);
     /* Streams waiting on it fail too. */
-    for (agd_stream_t *s = a->streams; s; s = s->next)
-        if (s->node == n && !s->closing)
-            agd_stream_fail(s, "not_found", "node %s was unregistered", n->name);
+    a->node_cb.gone(a->node_arg, n);
     for (agd_node_t **pp = &a->nodes; *pp; pp = &(*pp)->next)
         if (*pp == n) {
             *pp = n->next;
@@ -621,18 +617,9 @@ static void s_knock_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
 
 static void s_knock_start(agd_node_t *n)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     n->knocks++;
-    if (strlen(n->console) >= sizeof sa.sun_path) {
-        s_knock_end(n);
-        return;
-    }
-    strcpy(sa.sun_path, n->console);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        close(fd);
+    int fd = s_unix_connect(n->console);
+    if (fd < 0) {
         s_knock_end(n);
         return;
     }
@@ -688,9 +675,8 @@ static void s_knock_tick(agd_node_t *n, uint64_t now)
     s_knock_start(n);
 }
 
-void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
+void agd_nodes_tick(agd_t *a)
 {
-    agd_t *a = arg;
     uint64_t now = pn_mono_ms();
     for (agd_node_t *n = a->nodes, *nx; n; n = nx) {
         nx = n->next;
@@ -703,14 +689,14 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
         /* Liveness: any byte from the agent resets the clock (a slow
          * line whose bytes still flow is alive); the deadline adapts to
          * the round trips seen (agd_node_deadline). */
-        uint64_t deadline = agd_node_deadline(n);
+        uint64_t deadline = s_deadline(n);
         if (n->up && now - n->last_rx > deadline) {
             /* We may be the slow one: read what is waiting before judging. */
-            s_on_io(loop, n->fd, EPOLLIN, n);
+            s_on_io(a->loop, n->fd, EPOLLIN, n);
             if (!n->connected || n->last_rx + deadline >= now)
                 continue;
             char why[96], detail[1400];
-            agd_node_why(n, now, detail, sizeof detail);
+            s_why(n, now, detail, sizeof detail);
             snprintf(why, sizeof why, "keepalive: no answer for %llu ms (deadline %llu ms)",
                      (unsigned long long)(now - n->last_rx), (unsigned long long)deadline);
             pn_warn("agentd: %s: declaring the agent down: %s", n->name, detail);
@@ -734,7 +720,6 @@ void agd_tick(pn_loop_t *loop, pn_timer_t *t, void *arg)
             s_hello(n, 0);
         }
     }
-    agd_streams_tick(a);
 }
 
 pn_val_t *agd_node_info(agd_node_t *n)
@@ -764,7 +749,7 @@ pn_val_t *agd_node_info(agd_node_t *n)
         pn_map_set_uint(m, "quiet_ms", pn_mono_ms() - n->last_rx);
         pn_map_set_uint(m, "unanswered", n->wire.ctl - n->acked);
     }
-    pn_map_set_uint(m, "deadline_ms", agd_node_deadline(n));
+    pn_map_set_uint(m, "deadline_ms", s_deadline(n));
     pn_map_set_uint(m, "srtt_ms", n->srtt);
     return m;
 }

@@ -26,7 +26,7 @@ static pn_ratelimit_t s_rl = PN_RATELIMIT_INIT(1000, 10);
 
 static void s_process(agd_stream_t *s);
 
-agd_stream_t *agd_stream_by_sid(agd_t *a, agd_node_t *n, uint32_t sid)
+static agd_stream_t *s_by_sid(agd_t *a, const agd_node_t *n, uint32_t sid)
 {
     for (agd_stream_t *s = a->streams; s; s = s->next)
         if (s->node == n && s->sid == sid && s->opened)
@@ -73,7 +73,7 @@ static bool s_can_take(agd_stream_t *s)
     return !ag_buf_used(&s->pend) && s->credit > 0 && ag_buf_used(&s->node->out) < AGD_OUT_HIGH;
 }
 
-void agd_stream_events(agd_stream_t *s)
+static void s_events(agd_stream_t *s)
 {
     if (!s->w)
         return;
@@ -98,10 +98,11 @@ static void s_close_after_flush(agd_stream_t *s)
         pn_loop_defer(s->agd->loop, s_free_deferred, s);
         return;
     }
-    agd_stream_events(s);
+    s_events(s);
 }
 
-void agd_stream_fail(agd_stream_t *s, const char *code, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+s_fail(agd_stream_t *s, const char *code, const char *fmt, ...)
 {
     if (s->closing)
         return;
@@ -129,14 +130,14 @@ static void s_grant(agd_stream_t *s)
     }
 }
 
-void agd_stream_from_agent(agd_stream_t *s, const ag_frame_t *f)
+static void s_from_agent(agd_stream_t *s, const ag_frame_t *f)
 {
     switch (f->type) {
     case AG_T_DATA:
         if (!ag_rxwin_take(&s->rx, f->len)) {
             pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: %s: agent overran the window of session %u", s->node->name, s->sid);
             agd_node_send(s->node, AG_T_CLOSE, 0, s->sid, NULL, 0);
-            agd_stream_fail(s, "internal", "the agent of %s broke flow control", s->node->name);
+            s_fail(s, "internal", "the agent of %s broke flow control", s->node->name);
             return;
         }
         /* The node's decoder checked the payload: forward its CRC. */
@@ -161,14 +162,14 @@ void agd_stream_from_agent(agd_stream_t *s, const ag_frame_t *f)
                   ag_type_name(f->type), s->sid);
         return;
     }
-    agd_stream_events(s);
+    s_events(s);
 }
 
 static void s_start(agd_stream_t *s)
 {
     agd_node_t *n = s->node;
     if (n->nsess >= AG_MAX_SESSIONS) {
-        agd_stream_fail(s, "busy", "node %s has %d sessions open already", n->name, n->nsess);
+        s_fail(s, "busy", "node %s has %d sessions open already", n->name, n->nsess);
         return;
     }
     s->waiting = false;
@@ -176,13 +177,13 @@ static void s_start(agd_stream_t *s)
     n->nsess++;
     do {
         s->sid = ++n->next_sid;
-    } while (s->sid == 0 || s->sid == 1 || agd_stream_by_sid(s->agd, n, s->sid) != s);
+    } while (s->sid == 0 || s->sid == 1 || s_by_sid(s->agd, n, s->sid) != s);
     s->credit = n->window;
     ag_rxwin_init(&s->rx);
     agd_node_send(n, AG_T_OPEN, 0, s->sid, ag_buf_head(&s->open), ag_buf_used(&s->open));
     ag_buf_free(&s->open);
     s_process(s);
-    agd_stream_events(s);
+    s_events(s);
 }
 
 static void s_on_open(agd_stream_t *s, const ag_frame_t *f)
@@ -204,19 +205,19 @@ static void s_on_open(agd_stream_t *s, const ag_frame_t *f)
     }
     if (r < 0 || !node) {
         free(node);
-        agd_stream_fail(s, "invalid_argument", "the open request is malformed or names no node");
+        s_fail(s, "invalid_argument", "the open request is malformed or names no node");
         return;
     }
     agd_node_t *n = agd_node_find(s->agd, node);
     if (!n) {
-        agd_stream_fail(s, "not_found", "node %s has no agent registered with agentd", node);
+        s_fail(s, "not_found", "node %s has no agent registered with agentd", node);
         free(node);
         return;
     }
     free(node);
     s->node = n;
     if (ag_buf_append(&s->open, f->payload, f->len) < 0) {
-        agd_stream_fail(s, "internal", "out of memory");
+        s_fail(s, "internal", "out of memory");
         return;
     }
     if (n->up) {
@@ -228,12 +229,12 @@ static void s_on_open(agd_stream_t *s, const ag_frame_t *f)
     if (!wait && !n->booted)
         wait = bootwait;
     if (!wait) {
-        agd_stream_fail(s, "unavailable", "the agent of node %s is down: %s", n->name, n->reason);
+        s_fail(s, "unavailable", "the agent of node %s is down: %s", n->name, n->reason);
         return;
     }
     s->waiting = true;
     s->wait_until = pn_mono_ms() + wait;
-    agd_stream_events(s);
+    s_events(s);
 }
 
 /* Act on the frames the CLI sent, as far as flow control allows. */
@@ -254,12 +255,12 @@ static void s_process(agd_stream_t *s)
     while (s_can_take(s) && (r = ag_dec_next(&s->dec, &f)) != AG_DEC_MORE) {
         if (r == AG_DEC_CORRUPT) {
             pn_log_rl(&s_rl, PN_LOG_WARNING, "agentd: damaged frame from a CLI stream");
-            agd_stream_fail(s, "invalid_argument", "a damaged frame arrived from the client");
+            s_fail(s, "invalid_argument", "a damaged frame arrived from the client");
             return;
         }
         if (!s->opened && !s->node) {
             if (f.type != AG_T_OPEN) {
-                agd_stream_fail(s, "invalid_argument", "a stream must start with an open frame");
+                s_fail(s, "invalid_argument", "a stream must start with an open frame");
                 return;
             }
             s_on_open(s, &f);
@@ -268,7 +269,7 @@ static void s_process(agd_stream_t *s)
         switch (f.type) {
         case AG_T_DATA: {
             if (f.flags != AG_STDIN) {
-                agd_stream_fail(s, "invalid_argument", "the client sent data on stream %u", f.flags);
+                s_fail(s, "invalid_argument", "the client sent data on stream %u", f.flags);
                 return;
             }
             /* Send what the credit covers; the rest waits in pend. */
@@ -279,7 +280,7 @@ static void s_process(agd_stream_t *s)
                 agd_node_send(s->node, AG_T_DATA, AG_STDIN, s->sid, f.payload, n);
             s->credit -= n;
             if (n < f.len && ag_buf_append(&s->pend, f.payload + n, f.len - n) < 0) {
-                agd_stream_fail(s, "internal", "out of memory");
+                s_fail(s, "internal", "out of memory");
                 return;
             }
             break;
@@ -295,7 +296,7 @@ static void s_process(agd_stream_t *s)
             s_close_after_flush(s);
             return;
         default:
-            agd_stream_fail(s, "invalid_argument", "unexpected %s frame from the client", ag_type_name(f.type));
+            s_fail(s, "invalid_argument", "unexpected %s frame from the client", ag_type_name(f.type));
             return;
         }
     }
@@ -319,28 +320,20 @@ static void s_on_io(pn_loop_t *loop, int fd, uint32_t events, void *arg)
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !s->closing) {
         s_process(s);
         if (s_can_take(s)) {
-            size_t room;
-            uint8_t *p = ag_dec_space(&s->dec, &room);
-            ssize_t r = room ? read(s->fd, p, room) : -1;
-            if (room && r == 0) {
+            long r = ag_dec_read(&s->dec, s->fd, NULL);
+            if (r == 0 || (r < 0 && r != -EAGAIN)) {
                 s_free(s); /* the CLI went away: the agent kills the session */
                 return;
             }
-            if (r < 0 && room && errno != EAGAIN && errno != EINTR) {
-                s_free(s);
-                return;
-            }
-            if (r > 0) {
-                ag_dec_commit(&s->dec, (size_t)r);
+            if (r > 0)
                 s_process(s);
-            }
         } else if (events & (EPOLLHUP | EPOLLERR)) {
             s_free(s);
             return;
         }
     }
     if (!s->closing || s->w)
-        agd_stream_events(s);
+        s_events(s);
 }
 
 static void s_on_accept(pn_loop_t *loop, int fd, uint32_t events, void *arg)
@@ -413,7 +406,7 @@ void agd_streams_node_down(agd_t *a, agd_node_t *n, const char *reason)
     for (agd_stream_t *s = a->streams; s; s = s->next)
         if (s->node == n && s->opened && !s->closing) {
             agd_node_send(n, AG_T_CLOSE, 0, s->sid, NULL, 0);
-            agd_stream_fail(s, "unavailable", "the session on node %s ended: %s", n->name, reason);
+            s_fail(s, "unavailable", "the session on node %s ended: %s", n->name, reason);
         }
 }
 
@@ -422,7 +415,7 @@ void agd_streams_resume(agd_t *a, agd_node_t *n)
     for (agd_stream_t *s = a->streams; s; s = s->next)
         if (s->node == n && s->opened && !s->closing) {
             s_process(s);
-            agd_stream_events(s);
+            s_events(s);
         }
 }
 
@@ -431,6 +424,43 @@ void agd_streams_tick(agd_t *a)
     uint64_t now = pn_mono_ms();
     for (agd_stream_t *s = a->streams; s; s = s->next)
         if (s->waiting && now >= s->wait_until)
-            agd_stream_fail(s, "unavailable", "the agent of node %s did not come up in time: %s", s->node->name,
+            s_fail(s, "unavailable", "the agent of node %s did not come up in time: %s", s->node->name,
                             s->node->reason);
+}
+
+int agd_streams_from_agent(agd_t *a, agd_node_t *n, const ag_frame_t *f)
+{
+    agd_stream_t *s = s_by_sid(a, n, f->sid);
+    if (!s)
+        return -ENOENT;
+    s_from_agent(s, f);
+    return 0;
+}
+
+void agd_streams_damaged(agd_t *a, agd_node_t *n, uint32_t sid)
+{
+    agd_stream_t *s = s_by_sid(a, n, sid);
+    if (!s)
+        return;
+    agd_node_send(n, AG_T_CLOSE, 0, sid, NULL, 0);
+    s_fail(s, "internal", "a frame of this session was damaged on the channel of %s", n->name);
+}
+
+void agd_streams_node_gone(agd_t *a, agd_node_t *n)
+{
+    for (agd_stream_t *s = a->streams; s; s = s->next)
+        if (s->node == n && !s->closing)
+            s_fail(s, "not_found", "node %s was unregistered", n->name);
+}
+
+int agd_streams_load(agd_t *a, const agd_node_t *n, uint64_t *credit, uint64_t *pend)
+{
+    int ns = 0;
+    for (agd_stream_t *s = a->streams; s; s = s->next)
+        if (s->node == n && s->opened) {
+            ns++;
+            *credit += s->credit;
+            *pend += ag_buf_used(&s->pend);
+        }
+    return ns;
 }

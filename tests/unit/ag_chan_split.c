@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../services/agentd/guest/ag_chan.h"
+#include "ag_chan.h"
 #include "tap.h"
 
 /* Feed frame[0..cut), then the rest; "" when all went right, else why. */

@@ -19,7 +19,8 @@
 struct ag_tree_w {
     char fs[PATH_MAX + 1]; /* the local path of the current entry */
     size_t relstart;       /* where the stream path starts in fs */
-    bool recursive, started, done, failed;
+    bool recursive, started, done;
+    int failed; /* 0, or the negative errno it failed with */
     DIR *stack[AG_TREE_MAX_DEPTH];
     size_t stack_len[AG_TREE_MAX_DEPTH]; /* strlen(fs) of each open dir */
     int depth;
@@ -31,14 +32,16 @@ struct ag_tree_w {
     char err[512];
 };
 
-static void s_werr(ag_tree_w_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void s_werr(ag_tree_w_t *w, const char *fmt, ...)
+/* The walker failed with err (a negative errno), for the reason fmt says. */
+static int s_werr(ag_tree_w_t *w, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int s_werr(ag_tree_w_t *w, int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(w->err, sizeof w->err, fmt, ap);
     va_end(ap);
-    w->failed = true;
+    w->failed = err;
+    return err;
 }
 
 static int s_emit(ag_tree_w_t *w, int type, uint32_t mode, uint64_t size, const void *extra, size_t elen)
@@ -53,8 +56,7 @@ static int s_emit(ag_tree_w_t *w, int type, uint32_t mode, uint64_t size, const 
     ag_put64(h + 12, size);
     if (ag_buf_append(&w->out, h, sizeof h) < 0 || ag_buf_append(&w->out, rel, plen) < 0 ||
         ag_buf_append(&w->out, extra, elen) < 0) {
-        s_werr(w, "out of memory");
-        return -1;
+        return s_werr(w, -ENOMEM, "out of memory");
     }
     return 0;
 }
@@ -62,35 +64,25 @@ static int s_emit(ag_tree_w_t *w, int type, uint32_t mode, uint64_t size, const 
 /* Emit the record of w->fs (already lstat'ed into st). */
 static int s_entry(ag_tree_w_t *w, const struct stat *st)
 {
-    if (strlen(w->fs + w->relstart) > AG_TREE_MAX_PATH) {
-        s_werr(w, "%s: path too long", w->fs);
-        return -1;
-    }
+    if (strlen(w->fs + w->relstart) > AG_TREE_MAX_PATH)
+        return s_werr(w, -ENAMETOOLONG, "%s: path too long", w->fs);
     if (S_ISREG(st->st_mode)) {
         int fd = open(w->fs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-            s_werr(w, "cannot open %s: %s", w->fs, strerror(errno));
-            return -1;
-        }
+        if (fd < 0)
+            return s_werr(w, -errno, "cannot open %s: %s", w->fs, strerror(errno));
         w->fd = fd;
         w->remaining = (uint64_t)st->st_size;
         w->crc = 0;
         return s_emit(w, AG_TR_FILE, st->st_mode, (uint64_t)st->st_size, NULL, 0);
     }
     if (S_ISDIR(st->st_mode)) {
-        if (!w->recursive) {
-            s_werr(w, "%s is a directory (use -r)", w->fs);
-            return -1;
-        }
-        if (w->depth >= AG_TREE_MAX_DEPTH) {
-            s_werr(w, "%s: directories nest deeper than %d", w->fs, AG_TREE_MAX_DEPTH);
-            return -1;
-        }
+        if (!w->recursive)
+            return s_werr(w, -EISDIR, "%s is a directory (use -r)", w->fs);
+        if (w->depth >= AG_TREE_MAX_DEPTH)
+            return s_werr(w, -ELOOP, "%s: directories nest deeper than %d", w->fs, AG_TREE_MAX_DEPTH);
         DIR *d = opendir(w->fs);
-        if (!d) {
-            s_werr(w, "cannot open directory %s: %s", w->fs, strerror(errno));
-            return -1;
-        }
+        if (!d)
+            return s_werr(w, -errno, "cannot open directory %s: %s", w->fs, strerror(errno));
         w->stack[w->depth] = d;
         w->stack_len[w->depth] = strlen(w->fs);
         w->depth++;
@@ -99,10 +91,9 @@ static int s_entry(ag_tree_w_t *w, const struct stat *st)
     if (S_ISLNK(st->st_mode)) {
         char target[AG_TREE_MAX_PATH + 1];
         ssize_t n = readlink(w->fs, target, sizeof target);
-        if (n < 0 || n > AG_TREE_MAX_PATH) {
-            s_werr(w, "cannot read link %s: %s", w->fs, n < 0 ? strerror(errno) : "too long");
-            return -1;
-        }
+        if (n < 0 || n > AG_TREE_MAX_PATH)
+            return s_werr(w, n < 0 ? -errno : -ENAMETOOLONG, "cannot read link %s: %s", w->fs,
+                          n < 0 ? strerror(errno) : "too long");
         return s_emit(w, AG_TR_LINK, 0777, (uint64_t)n, target, (size_t)n);
     }
     return 0; /* devices, fifos, sockets: not copied */
@@ -139,14 +130,10 @@ static int s_step(ag_tree_w_t *w)
     struct stat st;
     if (!w->started) {
         w->started = true;
-        if (lstat(w->fs, &st) < 0) {
-            s_werr(w, "cannot access %s: %s", w->fs, strerror(errno));
-            return -1;
-        }
-        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
-            s_werr(w, "%s is not a file or directory", w->fs);
-            return -1;
-        }
+        if (lstat(w->fs, &st) < 0)
+            return s_werr(w, -errno, "cannot access %s: %s", w->fs, strerror(errno));
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+            return s_werr(w, -EINVAL, "%s is not a file or directory", w->fs);
         return s_entry(w, &st);
     }
     while (w->depth > 0) {
@@ -157,8 +144,7 @@ static int s_step(ag_tree_w_t *w)
         if (!de) {
             if (errno) {
                 w->fs[base] = 0;
-                s_werr(w, "cannot read directory %s: %s", w->fs, strerror(errno));
-                return -1;
+                return s_werr(w, -errno, "cannot read directory %s: %s", w->fs, strerror(errno));
             }
             closedir(d);
             w->depth--;
@@ -167,17 +153,14 @@ static int s_step(ag_tree_w_t *w)
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
         size_t nl = strlen(de->d_name);
-        if (base + 1 + nl > PATH_MAX) {
-            s_werr(w, "%s/%s: path too long", w->fs, de->d_name);
-            return -1;
-        }
+        if (base + 1 + nl > PATH_MAX)
+            return s_werr(w, -ENAMETOOLONG, "%s/%s: path too long", w->fs, de->d_name);
         w->fs[base] = '/';
         memcpy(w->fs + base + 1, de->d_name, nl + 1);
         if (lstat(w->fs, &st) < 0) {
             if (errno == ENOENT)
                 continue; /* vanished meanwhile */
-            s_werr(w, "cannot access %s: %s", w->fs, strerror(errno));
-            return -1;
+            return s_werr(w, -errno, "cannot access %s: %s", w->fs, strerror(errno));
         }
         return s_entry(w, &st);
     }
@@ -196,7 +179,7 @@ long ag_tree_w_read_crc(ag_tree_w_t *w, uint8_t *buf, size_t cap, uint32_t *crc)
     uint32_t pc = 0; /* CRC of buf[0..n) */
     while (n < cap) {
         if (w->failed)
-            return -1;
+            return w->failed;
         size_t pend = ag_buf_used(&w->out);
         if (pend) {
             size_t k = pend < cap - n ? pend : cap - n;
@@ -215,10 +198,9 @@ long ag_tree_w_read_crc(ag_tree_w_t *w, uint8_t *buf, size_t cap, uint32_t *crc)
                 ssize_t r = read(w->fd, buf + n, want);
                 if (r < 0 && errno == EINTR)
                     continue;
-                if (r <= 0) {
-                    s_werr(w, "cannot read %s: %s", w->fs, r < 0 ? strerror(errno) : "file shrank while copying");
-                    return -1;
-                }
+                if (r <= 0)
+                    return s_werr(w, r < 0 ? -errno : -EIO, "cannot read %s: %s", w->fs,
+                                  r < 0 ? strerror(errno) : "file shrank while copying");
                 if (crc) {
                     /* One pass for both: the file's CRC and the caller's. */
                     uint32_t c = ag_crc32c(0, buf + n, (size_t)r);
@@ -236,16 +218,15 @@ long ag_tree_w_read_crc(ag_tree_w_t *w, uint8_t *buf, size_t cap, uint32_t *crc)
             ag_put32(t, w->crc);
             close(w->fd);
             w->fd = -1;
-            if (ag_buf_append(&w->out, t, 4) < 0) {
-                s_werr(w, "out of memory");
-                return -1;
-            }
+            if (ag_buf_append(&w->out, t, 4) < 0)
+                return s_werr(w, -ENOMEM, "out of memory");
             continue;
         }
         if (w->done)
             break;
-        if (s_step(w) < 0)
-            return -1;
+        int e = s_step(w);
+        if (e < 0)
+            return e;
     }
     if (crc)
         *crc = pc;
@@ -307,22 +288,25 @@ struct ag_tree_r {
     s_dirmode_t *dirs;
     size_t ndirs;
     uint64_t bytes;
+    int failed; /* the negative errno it failed with (state R_FAILED) */
     char err[512];
 };
 
-static int s_rerr(ag_tree_r_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int s_rerr(ag_tree_r_t *r, const char *fmt, ...)
+/* The reader failed with err (a negative errno), for the reason fmt says. */
+static int s_rerr(ag_tree_r_t *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int s_rerr(ag_tree_r_t *r, int err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->err, sizeof r->err, fmt, ap);
     va_end(ap);
     r->state = R_FAILED;
+    r->failed = err;
     if (r->fd >= 0) {
         close(r->fd);
         r->fd = -1;
     }
-    return -1;
+    return err;
 }
 
 ag_tree_r_t *ag_tree_r_new(const char *dst)
@@ -373,7 +357,7 @@ static int s_parents_ok(ag_tree_r_t *r)
         *s = 0;
         struct stat st;
         if (lstat(tmp, &st) < 0 || !S_ISDIR(st.st_mode))
-            return s_rerr(r, "%s is not a directory", tmp);
+            return s_rerr(r, -ENOTDIR, "%s is not a directory", tmp);
         *s = '/';
     }
     return 0;
@@ -387,43 +371,44 @@ static int s_begin_entry(ag_tree_r_t *r)
         return 0;
     }
     if (memchr(r->path, 0, r->pathlen) || !s_path_ok(r->path))
-        return s_rerr(r, "refusing path '%.200s' in the stream", r->path);
+        return s_rerr(r, -EPROTO, "refusing path '%.200s' in the stream", r->path);
     if (!r->root[0]) {
         if (strchr(r->path, '/'))
-            return s_rerr(r, "the stream does not start with its root");
+            return s_rerr(r, -EPROTO, "the stream does not start with its root");
         strcpy(r->root, r->path);
         struct stat st;
         size_t dl = strlen(r->dst);
         if (stat(r->dst, &st) == 0 && S_ISDIR(st.st_mode)) {
             if (dl + 1 + strlen(r->root) > PATH_MAX)
-                return s_rerr(r, "%s: path too long", r->dst);
+                return s_rerr(r, -ENAMETOOLONG, "%s: path too long", r->dst);
             s_join(r->base, r->dst, r->dst[dl - 1] == '/' ? "" : "/", r->root);
         } else {
             if (dl && r->dst[dl - 1] == '/')
-                return s_rerr(r, "directory %s does not exist", r->dst);
+                return s_rerr(r, -ENOENT, "directory %s does not exist", r->dst);
             if (dl > PATH_MAX)
-                return s_rerr(r, "%s: path too long", r->dst);
+                return s_rerr(r, -ENAMETOOLONG, "%s: path too long", r->dst);
             strcpy(r->base, r->dst);
         }
         strcpy(r->target, r->base);
     } else {
         size_t rl = strlen(r->root);
         if (strncmp(r->path, r->root, rl) || r->path[rl] != '/')
-            return s_rerr(r, "path '%.200s' lies outside the copied tree", r->path);
+            return s_rerr(r, -EPROTO, "path '%.200s' lies outside the copied tree", r->path);
         if (strlen(r->base) + strlen(r->path + rl) > PATH_MAX)
-            return s_rerr(r, "%s%s: path too long", r->base, r->path + rl);
+            return s_rerr(r, -ENAMETOOLONG, "%s%s: path too long", r->base, r->path + rl);
         s_join(r->target, r->base, "", r->path + rl);
-        if (s_parents_ok(r) < 0)
-            return -1;
+        int e = s_parents_ok(r);
+        if (e < 0)
+            return e;
     }
     switch (r->type) {
     case AG_TR_FILE: {
         struct stat st;
         if (lstat(r->target, &st) == 0 && !S_ISREG(st.st_mode) && unlink(r->target) < 0)
-            return s_rerr(r, "cannot replace %s: %s", r->target, strerror(errno));
+            return s_rerr(r, -errno, "cannot replace %s: %s", r->target, strerror(errno));
         r->fd = open(r->target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (r->fd < 0)
-            return s_rerr(r, "cannot create %s: %s", r->target, strerror(errno));
+            return s_rerr(r, -errno, "cannot create %s: %s", r->target, strerror(errno));
         r->remaining = r->size;
         r->crc = 0;
         r->state = R_DATA;
@@ -433,20 +418,19 @@ static int s_begin_entry(ag_tree_r_t *r)
         struct stat st;
         if (lstat(r->target, &st) == 0) {
             if (!S_ISDIR(st.st_mode))
-                return s_rerr(r, "cannot create directory %s: a file is in the way", r->target);
-        } else if (mkdir(r->target, 0700) < 0) {
-            return s_rerr(r, "cannot create directory %s: %s", r->target, strerror(errno));
-        }
+                return s_rerr(r, -EEXIST, "cannot create directory %s: a file is in the way", r->target);
+        } else if (mkdir(r->target, 0700) < 0)
+            return s_rerr(r, -errno, "cannot create directory %s: %s", r->target, strerror(errno));
         if (r->ndirs < MAX_DIRMODES) {
             if (r->ndirs % 64 == 0) {
                 s_dirmode_t *d = realloc(r->dirs, (r->ndirs + 64) * sizeof *d);
                 if (!d)
-                    return s_rerr(r, "out of memory");
+                    return s_rerr(r, -ENOMEM, "out of memory");
                 r->dirs = d;
             }
             r->dirs[r->ndirs].path = strdup(r->target);
             if (!r->dirs[r->ndirs].path)
-                return s_rerr(r, "out of memory");
+                return s_rerr(r, -ENOMEM, "out of memory");
             r->dirs[r->ndirs++].mode = r->mode;
         } else {
             chmod(r->target, r->mode);
@@ -456,23 +440,23 @@ static int s_begin_entry(ag_tree_r_t *r)
     }
     case AG_TR_LINK:
         if (r->size == 0 || r->size > AG_TREE_MAX_PATH)
-            return s_rerr(r, "bad symlink target length in the stream");
+            return s_rerr(r, -EPROTO, "bad symlink target length in the stream");
         r->remaining = r->size;
         r->state = R_LINK;
         return 0;
     }
-    return s_rerr(r, "unknown record type %d in the stream", r->type);
+    return s_rerr(r, -EPROTO, "unknown record type %d in the stream", r->type);
 }
 
 static int s_end_file(ag_tree_r_t *r)
 {
     if (ag_get32(r->crcbuf) != r->crc)
-        return s_rerr(r, "%s: checksum mismatch, the copy is damaged", r->target);
+        return s_rerr(r, -EBADMSG, "%s: checksum mismatch, the copy is damaged", r->target);
     if (fchmod(r->fd, r->mode) < 0)
-        return s_rerr(r, "cannot chmod %s: %s", r->target, strerror(errno));
+        return s_rerr(r, -errno, "cannot chmod %s: %s", r->target, strerror(errno));
     if (close(r->fd) < 0) {
         r->fd = -1;
-        return s_rerr(r, "cannot write %s: %s", r->target, strerror(errno));
+        return s_rerr(r, -errno, "cannot write %s: %s", r->target, strerror(errno));
     }
     r->fd = -1;
     r->state = R_HDR;
@@ -487,7 +471,7 @@ static int s_write_content(ag_tree_r_t *r, const uint8_t *p, size_t n, uint32_t 
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return s_rerr(r, "cannot write %s: %s", r->target, strerror(errno));
+            return s_rerr(r, -errno, "cannot write %s: %s", r->target, strerror(errno));
         done += (size_t)w;
     }
     r->crc = crc;
@@ -514,11 +498,12 @@ int ag_tree_r_feed(ag_tree_r_t *r, const uint8_t *p, size_t n)
 {
     while (n > 0) {
         size_t k;
+        int e;
         switch (r->state) {
         case R_FAILED:
-            return -1;
+            return r->failed;
         case R_DONE:
-            return s_rerr(r, "bytes after the end of the stream");
+            return s_rerr(r, -EPROTO, "bytes after the end of the stream");
         case R_HDR:
             k = AG_TREE_HDR - r->have;
             k = k < n ? k : n;
@@ -530,16 +515,17 @@ int ag_tree_r_feed(ag_tree_r_t *r, const uint8_t *p, size_t n)
                 break;
             r->have = 0;
             if (ag_get32(r->hdr) != AG_TREE_MAGIC)
-                return s_rerr(r, "the copy stream is corrupt (bad record magic)");
+                return s_rerr(r, -EPROTO, "the copy stream is corrupt (bad record magic)");
             r->type = r->hdr[4];
             r->pathlen = ag_get16(r->hdr + 6);
             r->mode = ag_get32(r->hdr + 8) & 07777;
             r->size = ag_get64(r->hdr + 12);
             if (r->pathlen > AG_TREE_MAX_PATH)
-                return s_rerr(r, "path too long in the stream");
+                return s_rerr(r, -EPROTO, "path too long in the stream");
             r->state = R_PATH;
-            if (r->pathlen == 0 && s_begin_entry(r) < 0)
-                return -1;
+            e = r->pathlen == 0 ? s_begin_entry(r) : 0;
+            if (e < 0)
+                return e;
             break;
         case R_PATH:
             k = r->pathlen - r->have;
@@ -550,16 +536,18 @@ int ag_tree_r_feed(ag_tree_r_t *r, const uint8_t *p, size_t n)
             n -= k;
             if (r->have == r->pathlen) {
                 r->have = 0;
-                if (s_begin_entry(r) < 0)
-                    return -1;
+                e = s_begin_entry(r);
+                if (e < 0)
+                    return e;
                 if (r->state == R_DATA && r->remaining == 0)
                     r->state = R_CRC;
             }
             break;
         case R_DATA:
             k = n < r->remaining ? n : (size_t)r->remaining;
-            if (s_write_content(r, p, k, ag_crc32c(r->crc, p, k)) < 0)
-                return -1;
+            e = s_write_content(r, p, k, ag_crc32c(r->crc, p, k));
+            if (e < 0)
+                return e;
             p += k;
             n -= k;
             break;
@@ -572,8 +560,9 @@ int ag_tree_r_feed(ag_tree_r_t *r, const uint8_t *p, size_t n)
             n -= k;
             if (r->have == 4) {
                 r->have = 0;
-                if (s_end_file(r) < 0)
-                    return -1;
+                e = s_end_file(r);
+                if (e < 0)
+                    return e;
             }
             break;
         case R_LINK:
@@ -587,10 +576,10 @@ int ag_tree_r_feed(ag_tree_r_t *r, const uint8_t *p, size_t n)
                 r->link[r->have] = 0;
                 r->have = 0;
                 if (memchr(r->link, 0, r->size))
-                    return s_rerr(r, "bad symlink target in the stream");
+                    return s_rerr(r, -EPROTO, "bad symlink target in the stream");
                 unlink(r->target);
                 if (symlink(r->link, r->target) < 0)
-                    return s_rerr(r, "cannot create symlink %s: %s", r->target, strerror(errno));
+                    return s_rerr(r, -errno, "cannot create symlink %s: %s", r->target, strerror(errno));
                 r->state = R_HDR;
             }
             break;
@@ -602,12 +591,12 @@ int ag_tree_r_feed(ag_tree_r_t *r, const uint8_t *p, size_t n)
 int ag_tree_r_finish(ag_tree_r_t *r)
 {
     if (r->state == R_FAILED)
-        return -1;
+        return r->failed;
     if (r->state != R_DONE)
-        return s_rerr(r, "the copy stream ended early");
+        return s_rerr(r, -EPROTO, "the copy stream ended early");
     for (size_t i = r->ndirs; i-- > 0;)
         if (chmod(r->dirs[i].path, r->dirs[i].mode) < 0)
-            return s_rerr(r, "cannot chmod %s: %s", r->dirs[i].path, strerror(errno));
+            return s_rerr(r, -errno, "cannot chmod %s: %s", r->dirs[i].path, strerror(errno));
     return 0;
 }
 

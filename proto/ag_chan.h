@@ -1,5 +1,6 @@
 /* ag_chan: the agent channel protocol (docs/AGENT.md), shared by the
- * in-guest agent, agentd and the CLI.  No dependency beyond libc, so the
+ * in-guest agent, agentd and the CLI, so it lives in proto/.  No
+ * dependency beyond libc (nor on the rest of proto/), so the
  * static guest binary can carry it.
  *
  * A frame is a 24-byte header and at most AG_MAX_PAYLOAD bytes:
@@ -209,6 +210,11 @@ uint8_t *ag_dec_space(ag_dec_t *d, size_t *room);
 void ag_dec_commit(ag_dec_t *d, size_t n);
 /* Feed bytes (copying); returns how many were taken (all unless full). */
 size_t ag_dec_feed(ag_dec_t *d, const void *p, size_t n);
+/* Read what the (non-blocking) fd has into the decoder, once, retrying on
+ * EINTR: the bytes read (> 0), 0 at end of file, -EAGAIN when nothing
+ * waits, or another -errno.  *room (may be NULL) gets the space there
+ * was: a shorter read means the fd is drained. */
+long ag_dec_read(ag_dec_t *d, int fd, size_t *room);
 
 enum { AG_DEC_MORE = 0, AG_DEC_FRAME = 1, AG_DEC_CORRUPT = 2 };
 /* Next frame: AG_DEC_FRAME (f filled), AG_DEC_MORE (need bytes) or
@@ -228,7 +234,7 @@ int ag_tlv_u64(ag_buf_t *b, uint8_t tag, uint64_t v);
 typedef struct {
     const uint8_t *p, *end;
 } ag_tlv_iter_t;
-/* 1 with tag/v/len set, 0 at the end, -1 when malformed. */
+/* 1 with tag/v/len set, 0 at the end, -EBADMSG when malformed. */
 int ag_tlv_next(ag_tlv_iter_t *it, uint8_t *tag, const uint8_t **v, size_t *len);
 /* Value helpers: a u32/u64 of the wrong size reads as 0. */
 uint32_t ag_tlv_as_u32(const uint8_t *v, size_t len);

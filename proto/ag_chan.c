@@ -244,18 +244,27 @@ void ag_sock_buffers(int fd, int bytes)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 }
 
+/* write(2) retried on EINTR: bytes written, 0 when the fd is full, or -errno. */
+static long s_write(int fd, const void *p, size_t n)
+{
+    for (;;) {
+        ssize_t w = write(fd, p, n);
+        if (w >= 0)
+            return (long)w;
+        if (errno != EINTR)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+    }
+}
+
 long ag_buf_flush(ag_buf_t *b, int fd)
 {
     long total = 0;
     while (ag_buf_used(b)) {
-        ssize_t w = write(fd, ag_buf_head(b), ag_buf_used(b));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            return -errno;
-        }
+        long w = s_write(fd, ag_buf_head(b), ag_buf_used(b));
+        if (w < 0)
+            return w;
+        if (w == 0)
+            break;
         ag_buf_consume(b, (size_t)w);
         total += w;
     }
@@ -397,14 +406,11 @@ long ag_wire_flush(ag_wire_t *w, ag_buf_t *bulk, ag_buf_t *urg, int fd, size_t m
         uint8_t *p = q->data + q->off;
         size_t used = ag_buf_used(q);
         s_stamp(p, used, w->left, n, w->seq);
-        ssize_t r = write(fd, p, n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            return -errno;
-        }
+        long r = s_write(fd, p, n);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break; /* the fd is full */
         /* Which frames did those bytes start, and where are we now? */
         size_t at = 0, k = (size_t)r;
         if (w->left) {
@@ -477,6 +483,23 @@ void ag_dec_commit(ag_dec_t *d, size_t n)
 {
     assert(n <= d->cap - d->len);
     d->len += n;
+}
+
+long ag_dec_read(ag_dec_t *d, int fd, size_t *room)
+{
+    size_t space;
+    uint8_t *p = ag_dec_space(d, &space);
+    if (room)
+        *room = space;
+    for (;;) {
+        ssize_t r = read(fd, p, space);
+        if (r >= 0) {
+            ag_dec_commit(d, (size_t)r);
+            return (long)r;
+        }
+        if (errno != EINTR)
+            return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
 }
 
 size_t ag_dec_feed(ag_dec_t *d, const void *p, size_t n)
@@ -577,10 +600,10 @@ int ag_tlv_next(ag_tlv_iter_t *it, uint8_t *tag, const uint8_t **v, size_t *len)
     if (it->p >= it->end)
         return 0;
     if (it->end - it->p < 3)
-        return -1;
+        return -EBADMSG;
     size_t l = ag_get16(it->p + 1);
     if ((size_t)(it->end - it->p - 3) < l)
-        return -1;
+        return -EBADMSG;
     *tag = it->p[0];
     *v = it->p + 3;
     *len = l;

@@ -1,2 +1,0 @@
-/* The cp stream, shared with the guest agent (built into libpnagentd). */
-#include "guest/ag_tree.c"
