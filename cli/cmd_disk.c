@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../services/cfgdiskd/cache.h"
-#include "../services/cfgdiskd/json.h"
+#include "pn_json.h"
 #include "../services/cfgdiskd/ops.h"
 #include "../services/cfgdiskd/spec.h"
 #include "cli.h"
@@ -423,7 +423,7 @@ static int s_disk_build(int argc, char **argv)
                 r = CLI_USAGE;
                 break;
             }
-            pn_val_t *v = cd_json_parse(buf, len, err, sizeof err);
+            pn_val_t *v = pn_json_parse(buf, len, err, sizeof err);
             free(buf);
             if (!v || v->type != PN_MAP) {
                 r = cli_usage("disk build", "--spec %s: %s", optarg, v ? "not a JSON object" : err);

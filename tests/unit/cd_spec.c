@@ -5,24 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cd_json.h"
+#include "pn_json.h"
 #include "pn_proto.h"
+#include "tap.h"
 #include "../../services/cfgdiskd/sha256.h"
 #include "../../services/cfgdiskd/spec.h"
 
-static int n_test;
-static int n_fail;
-
-static void ok(int cond, const char *fmt, const char *what, const char *extra)
+/* check() with what failed: extra is shown as a diagnostic when cond fails. */
+static void check(int cond, const char *fmt, const char *what, const char *extra)
 {
-    n_test++;
-    if (!cond)
-        n_fail++;
-    printf("%sok %d - ", cond ? "" : "not ", n_test);
-    printf(fmt, what);
-    printf("\n");
-    if (!cond && extra)
-        printf("#   got: %s\n", extra);
+    if (!ok(cond, fmt, what) && extra)
+        diag("  got: %s", extra);
+}
+
+/* A spec written as a JSON literal (the tests' specs are valid JSON). */
+static pn_val_t *s_json(const char *text)
+{
+    char err[256];
+    pn_val_t *v = pn_json_parse(text, strlen(text), err, sizeof err);
+    if (!v)
+        diag("bad JSON in the test: %s: %s", err, text);
+    return v;
 }
 
 #define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPzAABld3FpYyc/ig2AwJdNPibGWuFjKwT0dEyTAyaJk alice@lab"
@@ -177,12 +180,12 @@ static const struct bad bad[] = {
 static void t_bad(void)
 {
     for (const struct bad *b = bad; b->json; b++) {
-        pn_val_t *v = cdj_parse(b->json);
+        pn_val_t *v = s_json(b->json);
         cd_spec_t *sp = NULL;
         char err[512];
         int r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
         int good = r == b->code && sp == NULL && strstr(err, b->msg) != NULL;
-        ok(good, "refused: %s", b->msg, err);
+        check(good, "refused: %s", b->msg, err);
         cd_spec_destroy(&sp);
         pn_val_free(v);
     }
@@ -196,7 +199,7 @@ static void t_distinct(void)
     char msgs[128][512];
     size_t n = 0;
     for (const struct bad *b = bad; b->json && n < 128; b++) {
-        pn_val_t *v = cdj_parse(b->json);
+        pn_val_t *v = s_json(b->json);
         cd_spec_t *sp = NULL;
         cd_spec_parse(v, NULL, &sp, msgs[n], sizeof msgs[n]);
         pn_val_free(v);
@@ -207,7 +210,7 @@ static void t_distinct(void)
             }
         n++;
     }
-    ok(dup == 0, "%s", "every distinct bad spec gets its own message", first);
+    check(dup == 0, "%s", "every distinct bad spec gets its own message", first);
 }
 
 static void t_caps(void)
@@ -217,28 +220,28 @@ static void t_caps(void)
     cd_spec_t *sp = NULL;
 
     lim.max_bytes = 100;
-    pn_val_t *v = cdj_parse("{\"name\":\"n1\",\"number\":1,\"files\":[{\"path\":\"/a\",\"content\":"
+    pn_val_t *v = s_json("{\"name\":\"n1\",\"number\":1,\"files\":[{\"path\":\"/a\",\"content\":"
                             "\"0123456789012345678901234567890123456789012345678901234567890123456789\"},"
                             "{\"path\":\"/b\",\"content\":\"01234567890123456789012345678901234567890\"}]}");
     int r = cd_spec_parse(v, &lim, &sp, err, sizeof err);
-    ok(r == PN_ETOOLARGE && strstr(err, "files[1].content: takes the spec over its size cap of 100 bytes"),
+    check(r == PN_ETOOLARGE && strstr(err, "files[1].content: takes the spec over its size cap of 100 bytes"),
        "%s", "size cap refuses the file that crosses it (too_large)", err);
     pn_val_free(v);
 
-    v = cdj_parse("{\"name\":\"n1\",\"number\":1,\"files\":[{\"path\":\"/a\",\"content\":"
+    v = s_json("{\"name\":\"n1\",\"number\":1,\"files\":[{\"path\":\"/a\",\"content\":"
                   "\"01234567890123456789012345678901234567890123456789012345678901234567890123456789\"}],"
                   "\"script\":\"0123456789012345678901234567890123456789\"}");
     r = cd_spec_parse(v, &lim, &sp, err, sizeof err);
-    ok(r == PN_ETOOLARGE && strstr(err, "script: takes the spec over its size cap"), "%s",
+    check(r == PN_ETOOLARGE && strstr(err, "script: takes the spec over its size cap"), "%s",
        "size cap counts the script", err);
     pn_val_free(v);
 
     lim = cd_default_limits;
     lim.max_files = 2;
-    v = cdj_parse("{\"name\":\"n1\",\"number\":1,\"files\":[{\"path\":\"/a\",\"content\":\"\"},"
+    v = s_json("{\"name\":\"n1\",\"number\":1,\"files\":[{\"path\":\"/a\",\"content\":\"\"},"
                   "{\"path\":\"/b\",\"content\":\"\"},{\"path\":\"/c\",\"content\":\"\"}]}");
     r = cd_spec_parse(v, &lim, &sp, err, sizeof err);
-    ok(r == PN_ETOOLARGE && strstr(err, "files: has 3 files, at most 2 are allowed"), "%s", "file count cap", err);
+    check(r == PN_ETOOLARGE && strstr(err, "files: has 3 files, at most 2 are allowed"), "%s", "file count cap", err);
     pn_val_free(v);
 
     /* 33 NICs against the default cap of 32. */
@@ -254,7 +257,7 @@ static void t_caps(void)
     }
     pn_map_set(v, "nics", nics);
     r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
-    ok(r == PN_ETOOLARGE && strstr(err, "nics: has 33 NICs, at most 32 are allowed"), "%s", "NIC count cap", err);
+    check(r == PN_ETOOLARGE && strstr(err, "nics: has 33 NICs, at most 32 are allowed"), "%s", "NIC count cap", err);
     pn_val_free(v);
 
     v = pn_map();
@@ -270,7 +273,7 @@ static void t_caps(void)
     pn_arr_push(nics, nic);
     pn_map_set(v, "nics", nics);
     r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
-    ok(r == PN_ETOOLARGE && strstr(err, "nics[0].addrs: has 65 addresses, at most 64 are allowed"), "%s",
+    check(r == PN_ETOOLARGE && strstr(err, "nics[0].addrs: has 65 addresses, at most 64 are allowed"), "%s",
        "address count cap", err);
     pn_val_free(v);
 
@@ -285,7 +288,7 @@ static void t_caps(void)
     pn_arr_push(hosts, h);
     pn_map_set(v, "hosts", hosts);
     r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
-    ok(r == PN_ETOOLARGE && strstr(err, "hosts[0].names: has 17 names, at most 16 are allowed"), "%s",
+    check(r == PN_ETOOLARGE && strstr(err, "hosts[0].names: has 17 names, at most 16 are allowed"), "%s",
        "host names count cap", err);
     pn_val_free(v);
 
@@ -297,7 +300,7 @@ static void t_caps(void)
         pn_arr_push(keys, pn_str(KEY1));
     pn_map_set(v, "keys", keys);
     r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
-    ok(r == PN_ETOOLARGE && strstr(err, "keys: has 65 keys, at most 64 are allowed"), "%s", "key count cap", err);
+    check(r == PN_ETOOLARGE && strstr(err, "keys: has 65 keys, at most 64 are allowed"), "%s", "key count cap", err);
     pn_val_free(v);
 }
 
@@ -316,25 +319,25 @@ static const char *good_json =
 
 static void t_good(void)
 {
-    pn_val_t *v = cdj_parse(good_json);
+    pn_val_t *v = s_json(good_json);
     cd_spec_t *sp = NULL;
     char err[512];
     int r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
-    ok(r == PN_OK && sp, "%s", "a full spec is accepted", err);
+    check(r == PN_OK && sp, "%s", "a full spec is accepted", err);
     if (!sp) {
         pn_val_free(v);
         return;
     }
-    ok(!strcmp(sp->nics[0].mac_text, "02:00:0c:22:00:00"), "%s", "MAC normalised to lowercase",
+    check(!strcmp(sp->nics[0].mac_text, "02:00:0c:22:00:00"), "%s", "MAC normalised to lowercase",
        sp->nics[0].mac_text);
-    ok(!strcmp(sp->nics[0].addrs[1].text, "fd00::1/64"), "%s", "IPv6 address normalised",
+    check(!strcmp(sp->nics[0].addrs[1].text, "fd00::1/64"), "%s", "IPv6 address normalised",
        sp->nics[0].addrs[1].text);
-    ok(sp->files[0].mode == 0600 && sp->files[1].mode == 0755, "%s", "modes from octal string and number", NULL);
-    ok(sp->nkeys == 2 && !strcmp(sp->keys[0], KEY1), "%s", "trailing newline of a key line dropped", sp->keys[0]);
-    ok(sp->nics[1].routes[0].is_default && sp->nics[1].routes[0].dst.family == 10, "%s",
+    check(sp->files[0].mode == 0600 && sp->files[1].mode == 0755, "%s", "modes from octal string and number", NULL);
+    check(sp->nkeys == 2 && !strcmp(sp->keys[0], KEY1), "%s", "trailing newline of a key line dropped", sp->keys[0]);
+    check(sp->nics[1].routes[0].is_default && sp->nics[1].routes[0].dst.family == 10, "%s",
        "'default' route takes the family of its gateway", NULL);
-    ok(!sp->nics[0].routes[2].has_via, "%s", "a route without via is on-link", NULL);
-    ok(sp->total_bytes > 0 && sp->has_script && sp->script_len == 8, "%s", "script kept", NULL);
+    check(!sp->nics[0].routes[2].has_via, "%s", "a route without via is on-link", NULL);
+    check(sp->total_bytes > 0 && sp->has_script && sp->script_len == 8, "%s", "script kept", NULL);
 
     /* The same spec with keys in another order and in other spellings
      * canonicalises to the same bytes; a changed byte does not. */
@@ -347,13 +350,13 @@ static void t_good(void)
     size_t l1, l2;
     cd_spec_canon(sp, &c1, &l1);
     cd_spec_canon(sp2, &c2, &l2);
-    ok(sp2 && l1 == l2 && !memcmp(c1, c2, l1), "%s", "canonical form independent of key order", NULL);
+    check(sp2 && l1 == l2 && !memcmp(c1, c2, l1), "%s", "canonical form independent of key order", NULL);
     free(c2);
     cd_spec_destroy(&sp2);
     pn_map_set_str(pn_at(pn_get(v2, "files"), 0), "content", "hello!\n");
     cd_spec_parse(v2, NULL, &sp2, err, sizeof err);
     cd_spec_canon(sp2, &c2, &l2);
-    ok(l1 != l2 || memcmp(c1, c2, l1), "%s", "a changed file content changes the canonical form", NULL);
+    check(l1 != l2 || memcmp(c1, c2, l1), "%s", "a changed file content changes the canonical form", NULL);
     free(c1);
     free(c2);
     cd_spec_destroy(&sp2);
@@ -361,9 +364,9 @@ static void t_good(void)
     cd_spec_destroy(&sp);
     pn_val_free(v);
 
-    v = cdj_parse("{\"name\":\"n9\",\"number\":9}");
+    v = s_json("{\"name\":\"n9\",\"number\":9}");
     r = cd_spec_parse(v, NULL, &sp, err, sizeof err);
-    ok(r == PN_OK && !strcmp(sp->hostname, "n9") && sp->format == CD_FMT_PLUGNET, "%s",
+    check(r == PN_OK && !strcmp(sp->hostname, "n9") && sp->format == CD_FMT_PLUGNET, "%s",
        "hostname defaults to the name, format to plugnet", err);
     cd_spec_destroy(&sp);
     pn_val_free(v);
@@ -375,10 +378,10 @@ static void t_sha256(void)
     char hex[65];
     cd_sha256("abc", 3, d);
     cd_hex(d, 32, hex);
-    ok(!strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), "%s", "sha256(abc)", hex);
+    check(!strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), "%s", "sha256(abc)", hex);
     cd_sha256("", 0, d);
     cd_hex(d, 32, hex);
-    ok(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "%s", "sha256()", hex);
+    check(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "%s", "sha256()", hex);
     const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     cd_sha256_t s;
     cd_sha256_init(&s);
@@ -386,14 +389,14 @@ static void t_sha256(void)
         cd_sha256_update(&s, p, 1);
     cd_sha256_final(&s, d);
     cd_hex(d, 32, hex);
-    ok(!strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"), "%s",
+    check(!strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"), "%s",
        "sha256 of 448 bits fed byte by byte", hex);
     char *big = malloc(1000000);
     memset(big, 'a', 1000000);
     cd_sha256(big, 1000000, d);
     free(big);
     cd_hex(d, 32, hex);
-    ok(!strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"), "%s",
+    check(!strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"), "%s",
        "sha256 of a million a", hex);
 }
 
@@ -404,6 +407,5 @@ int main(void)
     t_caps();
     t_good();
     t_sha256();
-    printf("1..%d\n", n_test);
-    return n_fail ? 1 : 0;
+    return done();
 }

@@ -1,5 +1,5 @@
-/* A strict JSON reader.  See json.h. */
-#include "json.h"
+/* JSON text to and from pn_val trees.  See pn_json.h. */
+#include "pn_json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* --------------------------------------------------------------- reader */
 
 #define MAX_DEPTH 32
 
@@ -354,7 +356,7 @@ static pn_val_t *s_value(js_t *j, int depth)
     return s_number(j);
 }
 
-pn_val_t *cd_json_parse(const char *text, size_t len, char *err, size_t errlen)
+pn_val_t *pn_json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     js_t j = { .p = text, .end = text + len, .start = text, .err = err, .errlen = errlen };
     if (errlen)
@@ -368,4 +370,101 @@ pn_val_t *cd_json_parse(const char *text, size_t len, char *err, size_t errlen)
         return s_fail(&j, "trailing characters after the value");
     }
     return v;
+}
+
+/* --------------------------------------------------------------- writer */
+
+static void s_json_str(FILE *f, const char *p, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void s_b64_out(FILE *f, const unsigned char *p, size_t n)
+{
+    static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    fputc('"', f);
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n) v |= p[i + 2];
+        fputc(tb[(v >> 18) & 63], f);
+        fputc(tb[(v >> 12) & 63], f);
+        fputc(i + 1 < n ? tb[(v >> 6) & 63] : '=', f);
+        fputc(i + 2 < n ? tb[v & 63] : '=', f);
+    }
+    fputc('"', f);
+}
+
+void pn_val_json(const pn_val_t *v, FILE *f)
+{
+    if (!v) {
+        fputs("null", f);
+        return;
+    }
+    switch (v->type) {
+    case PN_NIL: fputs("null", f); break;
+    case PN_BOOL: fputs(v->b ? "true" : "false", f); break;
+    case PN_INT: fprintf(f, "%lld", (long long)v->i); break;
+    case PN_UINT: fprintf(f, "%llu", (unsigned long long)v->u); break;
+    case PN_FLOAT:
+        if (isfinite(v->f))
+            fprintf(f, "%.17g", v->f);
+        else
+            fputs("null", f);
+        break;
+    case PN_STR: s_json_str(f, v->s.p, v->s.len); break;
+    case PN_BIN:
+        fputs("{\"$bin\":", f);
+        s_b64_out(f, (const unsigned char *)v->s.p, v->s.len);
+        fputc('}', f);
+        break;
+    case PN_ARR:
+        fputc('[', f);
+        for (size_t i = 0; i < v->a.n; i++) {
+            if (i)
+                fputc(',', f);
+            pn_val_json(v->a.v[i], f);
+        }
+        fputc(']', f);
+        break;
+    case PN_MAP:
+        fputc('{', f);
+        for (size_t i = 0; i < v->m.n; i++) {
+            if (i)
+                fputc(',', f);
+            s_json_str(f, v->m.k[i], strlen(v->m.k[i]));
+            fputc(':', f);
+            pn_val_json(v->m.v[i], f);
+        }
+        fputc('}', f);
+        break;
+    }
+}
+
+char *pn_val_json_str(const pn_val_t *v)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    if (!f)
+        return NULL;
+    pn_val_json(v, f);
+    fclose(f);
+    return s;
 }
