@@ -1,6 +1,8 @@
 /* JSON text to and from pn_val trees.  See pn_json.h. */
 #include "pn_json.h"
 
+#include "pn_base64.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -170,47 +172,17 @@ static char *s_string(js_t *j, size_t *len)
     return b;
 }
 
-static int s_b64(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 static pn_val_t *s_bin(js_t *j, const pn_val_t *s)
 {
-    const char *t = s->s.p;
-    size_t n = s->s.len;
-    uint8_t *o = malloc(n / 4 * 3 + 3);
+    uint8_t *o = malloc(PN_BASE64_DECODED_MAX(s->s.len));
     if (!o)
         return s_fail(j, "out of memory");
-    size_t k = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] == '=')
-            break;
-        int v = s_b64((unsigned char)t[i]);
-        if (v < 0) {
-            free(o);
-            return s_fail(j, "\"$bin\" is not base64");
-        }
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[k++] = (uint8_t)(acc >> bits);
-        }
+    ssize_t k = pn_base64_decode(s->s.p, s->s.len, false, o, PN_BASE64_DECODED_MAX(s->s.len));
+    if (k < 0) {
+        free(o);
+        return s_fail(j, "\"$bin\" is not base64");
     }
-    pn_val_t *v = pn_bin(o, k);
+    pn_val_t *v = pn_bin(o, (size_t)k);
     free(o);
     return v;
 }
@@ -397,16 +369,11 @@ static void s_json_str(FILE *f, const char *p, size_t n)
 
 static void s_b64_out(FILE *f, const unsigned char *p, size_t n)
 {
-    static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char chunk[PN_BASE64_LEN(3 * 64) + 1]; /* whole groups of 3 bytes: the same text as in one go */
     fputc('"', f);
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n) v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n) v |= p[i + 2];
-        fputc(tb[(v >> 18) & 63], f);
-        fputc(tb[(v >> 12) & 63], f);
-        fputc(i + 1 < n ? tb[(v >> 6) & 63] : '=', f);
-        fputc(i + 2 < n ? tb[v & 63] : '=', f);
+    for (size_t i = 0; i < n; i += 3 * 64) {
+        pn_base64_encode(p + i, n - i < 3 * 64 ? n - i : 3 * 64, chunk);
+        fputs(chunk, f);
     }
     fputc('"', f);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pn_base64.h"
 #include "pn_proto.h"
 
 const cd_limits_t cd_default_limits = {
@@ -204,50 +205,6 @@ static const char *const key_types[] = {
     NULL,
 };
 
-static int s_b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Strict base64 (padding required) into out (at most cap bytes); -1 when malformed. */
-static long s_b64decode(const char *s, size_t n, uint8_t *out, size_t cap)
-{
-    if (n == 0 || n % 4)
-        return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int j = 0; j < 4; j++) {
-            unsigned char c = (unsigned char)s[i + j];
-            if (c == '=' && i + 4 == n && j >= 2) {
-                v[j] = 0;
-                pad++;
-            } else if (pad || (v[j] = s_b64val(c)) < 0) {
-                return -1;
-            }
-        }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        uint8_t b[3] = { (uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w };
-        for (int j = 0; j < 3 - pad; j++) {
-            if (o >= cap)
-                return -1;
-            out[o++] = b[j];
-        }
-    }
-    return (long)o;
-}
-
 bool cd_key_valid(const char *line, size_t len, const char **why)
 {
     if (len == 0) {
@@ -286,14 +243,14 @@ bool cd_key_valid(const char *line, size_t len, const char **why)
     if (!bend)
         bend = end;
     uint8_t blob[12288];
-    long n = s_b64decode(b, (size_t)(bend - b), blob, sizeof blob);
+    ssize_t n = pn_base64_decode(b, (size_t)(bend - b), true, blob, sizeof blob);
     if (n < 0) {
         *why = "has key data that is not valid base64";
         return false;
     }
     /* The blob starts with the key type as an SSH string. */
     size_t tl = strlen(type);
-    if (n < 4 + (long)tl ||
+    if (n < 4 + (ssize_t)tl ||
         ((uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 | blob[3]) != tl ||
         memcmp(blob + 4, type, tl) != 0) {
         *why = "has key data that does not match its key type";

@@ -1,6 +1,7 @@
 /* cd_render: the generated files.  The embedded config script matches
  * config.sh; plugnet.conf survives hostile-looking file paths when sourced
  * by sh; user-data quotes what YAML needs quoted; base64 vectors. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "../../services/cfgdiskd/render.h"
 #include "../../services/cfgdiskd/spec.h"
 #include "pn_proto.h"
+#include "pn_base64.h"
 #include "pn_json.h"
 #include "pn_svc.h"
 #include "tap.h"
@@ -124,11 +126,27 @@ static void t_base64(void)
     static const char *want[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
     int good = 1;
     for (int i = 0; i < 7; i++) {
-        char *b = cd_base64((const uint8_t *)in[i], strlen(in[i]));
+        char *b = pn_base64((const uint8_t *)in[i], strlen(in[i]));
         good &= !strcmp(b, want[i]);
         free(b);
     }
     check(good, "base64 RFC 4648 vectors", NULL);
+    good = 1;
+    for (int i = 1; i < 7; i++) {
+        uint8_t out[8];
+        ssize_t n = pn_base64_decode(want[i], strlen(want[i]), true, out, sizeof out);
+        good &= n == (ssize_t)strlen(in[i]) && !memcmp(out, in[i], (size_t)n);
+        n = pn_base64_decode(want[i], strcspn(want[i], "="), false, out, sizeof out);
+        good &= n == (ssize_t)strlen(in[i]) && !memcmp(out, in[i], (size_t)n);
+    }
+    check(good, "base64 decodes the vectors back, padded (strict) and unpadded", NULL);
+    uint8_t out[8];
+    static const char *bad[] = { "", "Zg=", "Z===", "Zg==Zg==", "Zm9v!A==", "Zg=A" };
+    good = 1;
+    for (int i = 0; i < 6; i++)
+        good &= pn_base64_decode(bad[i], strlen(bad[i]), true, out, sizeof out) == -EINVAL;
+    good &= pn_base64_decode("Zm9vYmFy", 8, true, out, 5) == -ENOBUFS;
+    check(good, "strict base64 refuses bad lengths, padding and characters, and a short buffer", NULL);
 }
 
 static void t_json(void)
