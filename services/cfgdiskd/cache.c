@@ -181,18 +181,16 @@ static int s_key(cd_cache_t *c, const cd_spec_t *sp, char key[65], bool *agent, 
         snprintf(err, errlen, "out of memory");
         return r;
     }
-    cd_sha256_t h;
-    cd_sha256_init(&h);
-    cd_sha256_update(&h, CD_GEN_VERSION, sizeof CD_GEN_VERSION);
+    SHA2_CTX h;
+    SHA256Init(&h);
+    SHA256Update(&h, (const uint8_t *)CD_GEN_VERSION, sizeof CD_GEN_VERSION);
     /* A changed config script makes new disks without a version bump. */
     const char *cfg = cd_config_script();
-    cd_sha256_update(&h, cfg, strlen(cfg) + 1);
-    cd_sha256_update(&h, asha, strlen(asha) + 1);
-    cd_sha256_update(&h, canon, len);
+    SHA256Update(&h, (const uint8_t *)cfg, strlen(cfg) + 1);
+    SHA256Update(&h, (const uint8_t *)asha, strlen(asha) + 1);
+    SHA256Update(&h, canon, len);
     free(canon);
-    uint8_t d[32];
-    cd_sha256_final(&h, d);
-    cd_hex(d, 32, key);
+    SHA256End(&h, key);
     return 0;
 }
 
