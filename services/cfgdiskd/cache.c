@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,31 @@ static void s_sweep_tmp(cd_cache_t *c)
             cd_rmtree(p);
     }
     closedir(d);
+}
+
+void cd_cache_default_dir(char *out, size_t len)
+{
+    snprintf(out, len, "%s/cfgdisk", pn_state_dir());
+}
+
+char *cd_agent_path(void)
+{
+    const char *env = getenv("PLUGNET_AGENT");
+    if (env && *env)
+        return strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    char *p = NULL;
+    if (asprintf(&p, "%s/plugnet-agent", exe) < 0)
+        return NULL;
+    return p;
 }
 
 cd_cache_t *cd_cache_new(const char *dir, const char *agent, char *err, size_t errlen)
@@ -455,6 +481,32 @@ static int s_scan(cd_cache_t *c, entry_t **out, size_t *n)
         qsort(v, len, sizeof *v, s_cmp_entry);
     *out = v;
     *n = len;
+    return 0;
+}
+
+pn_val_t *cd_result_val(const cd_result_t *res)
+{
+    pn_val_t *m = pn_map();
+    pn_map_set_str(m, "path", res->path);
+    pn_map_set_str(m, "sha256", res->sha256);
+    pn_map_set_uint(m, "size", res->size);
+    pn_map_set_bool(m, "cached", res->cached);
+    pn_map_set_str(m, "key", res->key);
+    pn_map_set_str(m, "format", cd_format_name(res->format));
+    return m;
+}
+
+int cd_cache_keep_check(const pn_val_t *keep, char *err, size_t errlen)
+{
+    if (keep && keep->type != PN_ARR && keep->type != PN_NIL) {
+        snprintf(err, errlen, "keep: must be an array of paths, keys or sha256s");
+        return -EINVAL;
+    }
+    for (size_t i = 0; keep && i < pn_len(keep); i++)
+        if (pn_at(keep, i)->type != PN_STR) {
+            snprintf(err, errlen, "keep[%zu]: must be a string (a path, key or sha256)", i);
+            return -EINVAL;
+        }
     return 0;
 }
 

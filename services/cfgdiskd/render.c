@@ -266,7 +266,7 @@ char *cd_render_network_config(const cd_spec_t *sp)
             for (size_t j = 0; j < n->naddrs; j++)
                 fprintf(f, "      - \"%s\"\n", n->addrs[j].text);
         }
-        const cd_addr_t *gw[2] = { NULL, NULL };
+        const pn_addr_t *gw[2] = { NULL, NULL };
         if (n->has_gateway)
             gw[n->gateway.family == AF_INET ? 0 : 1] = &n->gateway;
         size_t nvia = 0;
