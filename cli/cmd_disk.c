@@ -327,8 +327,7 @@ static void s_cfgdiskd_path(char *out, size_t len)
     snprintf(out, len, "plugnet-cfgdiskd");
 }
 
-/* Write all of p to fd; a reader that went away is not an error here (its
- * exit status tells).  0 or -errno. */
+/* Write all of p to fd.  0 or -errno. */
 static int s_write_all(int fd, const char *p, size_t n)
 {
     while (n) {
@@ -336,43 +335,59 @@ static int s_write_all(int fd, const char *p, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return errno == EPIPE ? 0 : -errno;
+            return -errno;
         p += w;
         n -= (size_t)w;
     }
     return 0;
 }
 
-/* The whole of fd as a string (malloc'd).  NULL on failure. */
-static char *s_read_all(int fd, size_t *len)
+/* exe --local op with in on its stdin; *out its stdout (malloc'd).  0, or
+ * -errno, or -ECHILD when it did not exit 0. */
+static int s_spawn(const char *exe, const char *op, const char *in, char **out, size_t *outlen)
 {
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    for (;;) {
-        if (!b)
-            return NULL;
-        if (n + 1 >= cap) {
-            char *nb = cap < (64u << 20) ? realloc(b, cap *= 2) : NULL;
-            if (!nb) {
-                free(b);
-                return NULL;
-            }
-            b = nb;
-        }
-        ssize_t r = read(fd, b + n, cap - n - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            free(b);
-            return NULL;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
+    int pin[2], pout[2];
+    if (pipe2(pin, O_CLOEXEC) < 0)
+        return -errno;
+    if (pipe2(pout, O_CLOEXEC) < 0) {
+        int e = -errno;
+        close(pin[0]);
+        close(pin[1]);
+        return e;
     }
-    b[n] = '\0';
-    *len = n;
-    return b;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pin[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
+    char *argv[] = { (char *)exe, "--local", (char *)op, NULL };
+    pid_t pid;
+    int r = -posix_spawnp(&pid, exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pin[0]);
+    close(pout[1]);
+    if (r == 0) {
+        /* A child that stops reading early says why on stderr and in its
+         * exit status, not by killing us with SIGPIPE. */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+        sigaction(SIGPIPE, &ign, &old);
+        int w = s_write_all(pin[1], in, strlen(in));
+        sigaction(SIGPIPE, &old, NULL);
+        close(pin[1]);
+        char fdpath[32];
+        snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", pout[0]);
+        r = pn_file_read(fdpath, 64u << 20, out, outlen);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (!r && (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+            free(*out);
+            r = w < 0 && w != -EPIPE ? w : -ECHILD;
+        }
+    } else {
+        close(pin[1]);
+    }
+    close(pout[0]);
+    return r;
 }
 
 /* Run op without the daemon: plugnet-cfgdiskd --local OP, args (ownership
@@ -381,56 +396,19 @@ static char *s_read_all(int fd, size_t *len)
  * after prefix ("plugnet disk ls"). */
 static int s_local(const char *op, pn_val_t *args, pn_val_t **data, const char *prefix)
 {
-    char exe[4200];
+    char exe[4200], err[256];
     s_cfgdiskd_path(exe, sizeof exe);
-    char *in = pn_val_json_str(args);
-    pn_val_free(args);
-    int pin[2] = { -1, -1 }, pout[2] = { -1, -1 };
-    if (!in || pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0) {
-        fprintf(stderr, "%s: %s\n", prefix, strerror(in ? errno : ENOMEM));
-        free(in);
-        for (int i = 0; i < 2; i++) {
-            if (pin[i] >= 0)
-                close(pin[i]);
-            if (pout[i] >= 0)
-                close(pout[i]);
-        }
-        return CLI_REFUSED;
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pin[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
-    char *argv[] = { exe, "--local", (char *)op, NULL };
-    pid_t pid;
-    int r = posix_spawnp(&pid, exe, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(pin[0]);
-    close(pout[1]);
-    char *out = NULL;
+    char *in = pn_val_json_str(args), *out = NULL;
     size_t outlen = 0;
-    int status = 0;
-    if (r == 0) {
-        struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-        sigaction(SIGPIPE, &ign, &old);
-        r = -s_write_all(pin[1], in, strlen(in));
-        sigaction(SIGPIPE, &old, NULL);
-        close(pin[1]);
-        out = s_read_all(pout[0], &outlen);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-    } else {
-        close(pin[1]);
-    }
-    close(pout[0]);
+    pn_val_free(args);
+    int r = in ? s_spawn(exe, op, in, &out, &outlen) : -ENOMEM;
     free(in);
-    char err[256];
-    pn_val_t *reply = out && r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0
-                          ? pn_json_parse(out, outlen, err, sizeof err)
-                          : NULL;
-    free(out);
+    pn_val_t *reply = r == 0 ? pn_json_parse(out, outlen, err, sizeof err) : NULL;
+    if (r == 0)
+        free(out);
     if (!reply || reply->type != PN_MAP) {
-        fprintf(stderr, "%s: %s --local %s failed%s%s\n", prefix, exe, op, r ? ": " : "", r ? strerror(r) : "");
+        fprintf(stderr, "%s: %s --local %s failed%s%s\n", prefix, exe, op, r && r != -ECHILD ? ": " : "",
+                r && r != -ECHILD ? strerror(-r) : "");
         pn_val_free(reply);
         return CLI_REFUSED;
     }

@@ -16,6 +16,7 @@
 
 #include "image.h"
 #include "pn_proto.h"
+#include "pn_svc.h"
 #include "render.h"
 #include "sha256.h"
 
@@ -291,60 +292,37 @@ static int s_hit(cd_cache_t *c, cd_result_t *res)
     return 1;
 }
 
-int cd_cache_lookup(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *err, size_t errlen)
+/* The key and paths of sp's disk into res (agent: the disk carries one).
+ * 0 or -errno with err set. */
+static int s_locate(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, bool *agent, char *err,
+                    size_t errlen)
 {
     memset(res, 0, sizeof *res);
     char key[65];
-    bool agent;
-    int r = s_key(c, sp, key, &agent, err, errlen);
+    int r = s_key(c, sp, key, agent, err, errlen);
     if (r)
         return r;
     s_paths(c, key, sp->format, res);
-    return s_hit(c, res);
+    return 0;
 }
 
-static int s_read_all(const char *path, uint8_t **buf, size_t *len)
+int cd_cache_lookup(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_size > (off_t)AGENT_MAX) {
-        close(fd);
-        return -EFBIG;
-    }
-    uint8_t *p = malloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    if (!p) {
-        close(fd);
-        return -ENOMEM;
-    }
-    while (n < (size_t)st.st_size) {
-        ssize_t r = read(fd, p + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    *buf = p;
-    *len = n;
-    return 0;
+    bool agent;
+    int r = s_locate(c, sp, res, &agent, err, errlen);
+    return r ? r : s_hit(c, res);
 }
 
 int cd_cache_build(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *err, size_t errlen)
 {
     uint64_t t0 = s_mono_ms();
-    memset(res, 0, sizeof *res);
-    char key[65];
     bool agent;
-    int r = s_key(c, sp, key, &agent, err, errlen);
+    int r = s_locate(c, sp, res, &agent, err, errlen);
     if (r)
         return r;
-    s_paths(c, key, sp->format, res);
     if (s_hit(c, res))
         return 0;
+    const char *key = res->key;
 
     /* One builder per key; the others wait here and then find it done. */
     char lockp[4200];
@@ -368,11 +346,11 @@ int cd_cache_build(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *e
         return 0;
     }
 
-    uint8_t *abuf = NULL;
+    char *abuf = NULL;
     size_t alen = 0;
     if (agent) {
         char *ap = c->agent;
-        if ((r = s_read_all(ap, &abuf, &alen))) {
+        if ((r = pn_file_read(ap, AGENT_MAX + 1, &abuf, &alen))) {
             snprintf(err, errlen, "cannot read the agent %s: %s", ap, strerror(-r));
             close(lfd);
             return r;
@@ -383,7 +361,7 @@ int cd_cache_build(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *e
     unsigned seq = ++c->seq;
     pthread_mutex_unlock(&c->lock);
     snprintf(tmpimg, sizeof tmpimg, "%s/%s.%d.%u.img", c->tmp, key, (int)getpid(), seq);
-    cd_image_in_t in = { .agent = abuf, .agent_len = alen, .key = key, .tmpdir = c->tmp };
+    cd_image_in_t in = { .agent = (const uint8_t *)abuf, .agent_len = alen, .key = key, .tmpdir = c->tmp };
     r = cd_image_build(sp, &in, tmpimg, err, errlen);
     free(abuf);
     if (r)

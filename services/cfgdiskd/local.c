@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cache.h"
 #include "ops.h"
 #include "pn_json.h"
 #include "pn_proto.h"
+#include "pn_svc.h"
 #include "spec.h"
 
 /* A spec carries at most 64 MiB of content; as JSON, base64 and escapes
@@ -107,45 +107,6 @@ static const struct {
     { NULL, NULL },
 };
 
-/* All of stdin into *buf (NUL-terminated).  0 or -errno. */
-static int s_read_stdin(char **buf, size_t *len)
-{
-    size_t cap = 65536, n = 0;
-    char *b = malloc(cap + 1);
-    if (!b)
-        return -ENOMEM;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= LOCAL_MAX_INPUT) {
-                free(b);
-                return -E2BIG;
-            }
-            cap *= 2;
-            char *nb = realloc(b, cap + 1);
-            if (!nb) {
-                free(b);
-                return -ENOMEM;
-            }
-            b = nb;
-        }
-        ssize_t r = read(STDIN_FILENO, b + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = -errno;
-            free(b);
-            return e;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 int cd_local_main(int argc, char **argv)
 {
     size_t i = 0;
@@ -158,7 +119,7 @@ int cd_local_main(int argc, char **argv)
     }
     char *text = NULL, err[256];
     size_t len = 0;
-    int r = s_read_stdin(&text, &len);
+    int r = pn_file_read("/dev/stdin", LOCAL_MAX_INPUT, &text, &len);
     if (r < 0) {
         fprintf(stderr, "plugnet-cfgdiskd: cannot read the args from stdin: %s\n", strerror(-r));
         return 1;

@@ -1,16 +1,16 @@
-/* Parsing and validation of a disk.build spec.  See spec.h. */
+/* Parsing of a disk.build spec into a cd_spec_t, every field checked.
+ * See spec.h. */
 #include "spec.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pn_base64.h"
 #include "pn_proto.h"
+#include "spec_valid.h"
 
 const cd_limits_t cd_default_limits = {
     .max_bytes = 64u << 20,
@@ -66,150 +66,6 @@ __attribute__((format(printf, 4, 5))) static int s_fail(ctx_t *c, int code, cons
     return code;
 }
 
-/* --------------------------------------------------------- primitives */
-
-bool cd_hostname_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 253)
-        return false;
-    const char *label = s;
-    for (const char *p = s;; p++) {
-        if (*p == '.' || *p == '\0') {
-            size_t l = (size_t)(p - label);
-            if (l == 0 || l > 63 || label[0] == '-' || p[-1] == '-')
-                return false;
-            if (*p == '\0')
-                return true;
-            label = p + 1;
-        } else if (!isascii((unsigned char)*p) || !(isalnum((unsigned char)*p) || *p == '-')) {
-            return false;
-        }
-    }
-}
-
-static const char *const key_types[] = {
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    NULL,
-};
-
-bool cd_key_valid(const char *line, size_t len, const char **why)
-{
-    if (len == 0) {
-        *why = "is empty";
-        return false;
-    }
-    if (len > 16384) {
-        *why = "is longer than 16 KiB";
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if (c < 0x20 || c == 0x7f) {
-            *why = "contains a control character (one key per line, no newlines)";
-            return false;
-        }
-    }
-    const char *sp = memchr(line, ' ', len);
-    size_t tlen = sp ? (size_t)(sp - line) : len;
-    const char *type = NULL;
-    for (int i = 0; key_types[i]; i++)
-        if (strlen(key_types[i]) == tlen && !memcmp(key_types[i], line, tlen))
-            type = key_types[i];
-    if (!type) {
-        *why = "is not a public key of a known type (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521, "
-               "sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com; options are not allowed)";
-        return false;
-    }
-    if (!sp) {
-        *why = "has no key data after the key type";
-        return false;
-    }
-    const char *b = sp + 1;
-    const char *end = line + len;
-    const char *bend = memchr(b, ' ', (size_t)(end - b));
-    if (!bend)
-        bend = end;
-    uint8_t blob[12288];
-    ssize_t n = pn_base64_decode(b, (size_t)(bend - b), true, blob, sizeof blob);
-    if (n < 0) {
-        *why = "has key data that is not valid base64";
-        return false;
-    }
-    /* The blob starts with the key type as an SSH string. */
-    size_t tl = strlen(type);
-    if (n < 4 + (ssize_t)tl ||
-        ((uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 | blob[3]) != tl ||
-        memcmp(blob + 4, type, tl) != 0) {
-        *why = "has key data that does not match its key type";
-        return false;
-    }
-    if ((size_t)n == 4 + tl) {
-        *why = "has no key material";
-        return false;
-    }
-    return true;
-}
-
-bool cd_path_valid(const char *p, size_t len, const char **why)
-{
-    if (len == 0 || p[0] != '/') {
-        *why = "must be an absolute path";
-        return false;
-    }
-    if (len > 1024) {
-        *why = "is longer than 1024 bytes";
-        return false;
-    }
-    if (len == 1) {
-        *why = "must name a file, not /";
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x20 || c == 0x7f) {
-            *why = "contains a control character";
-            return false;
-        }
-    }
-    if (p[len - 1] == '/') {
-        *why = "must not end with /";
-        return false;
-    }
-    if (p[len - 1] == ' ') {
-        *why = "must not end with a space";
-        return false;
-    }
-    /* Components between slashes: non-empty, not . or .., at most 255 bytes. */
-    size_t i = 1;
-    while (i <= len) {
-        size_t j = i;
-        while (j < len && p[j] != '/')
-            j++;
-        size_t cl = j - i;
-        if (cl == 0) {
-            *why = "is not normalised (empty component, '//')";
-            return false;
-        }
-        if ((cl == 1 && p[i] == '.') || (cl == 2 && p[i] == '.' && p[i + 1] == '.')) {
-            *why = "is not normalised (no '.' or '..' components)";
-            return false;
-        }
-        if (cl > 255) {
-            *why = "has a component longer than 255 bytes";
-            return false;
-        }
-        i = j + 1;
-    }
-    return true;
-}
-
 /* ----------------------------------------------------------- getters */
 
 static int s_str(ctx_t *c, const pn_val_t *map, const char *key, const char *field, bool req,
@@ -244,6 +100,19 @@ static int s_arr(ctx_t *c, const pn_val_t *map, const char *key, const char *fie
         return s_fail(c, -E2BIG, field, "has %zu %s, at most %zu are allowed", v->a.n, what, max);
     *arr = v;
     return 0;
+}
+
+/* An array as s_arr, and room for its items (size bytes each, calloc'd
+ * into *items; NULL when the array is absent). */
+static int s_items(ctx_t *c, const pn_val_t *map, const char *key, const char *field, size_t max,
+                   const char *what, size_t size, const pn_val_t **arr, void **items)
+{
+    int r = s_arr(c, map, key, field, max, what, arr);
+    *items = NULL;
+    if (r || !*arr)
+        return r;
+    *items = calloc((*arr)->a.n ? (*arr)->a.n : 1, size);
+    return *items ? 0 : s_fail(c, -ENOMEM, field, "out of memory");
 }
 
 /* ----------------------------------------------------------- sections */
@@ -291,12 +160,10 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
 
     const pn_val_t *arr;
     snprintf(f, sizeof f, "nics[%zu].addrs", idx);
-    if ((r = s_arr(c, v, "addrs", f, lim->max_addrs, "addresses", &arr)))
+    if ((r = s_items(c, v, "addrs", f, lim->max_addrs, "addresses", sizeof *nic->addrs, &arr,
+                     (void **)&nic->addrs)))
         return r;
     if (arr) {
-        nic->addrs = calloc(arr->a.n ? arr->a.n : 1, sizeof *nic->addrs);
-        if (!nic->addrs)
-            return s_fail(c, -ENOMEM, f, "out of memory");
         for (size_t i = 0; i < arr->a.n; i++) {
             snprintf(f, sizeof f, "nics[%zu].addrs[%zu]", idx, i);
             const pn_val_t *e = arr->a.v[i];
@@ -313,12 +180,10 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
     }
 
     snprintf(f, sizeof f, "nics[%zu].routes", idx);
-    if ((r = s_arr(c, v, "routes", f, lim->max_routes, "routes", &arr)))
+    if ((r = s_items(c, v, "routes", f, lim->max_routes, "routes", sizeof *nic->routes, &arr,
+                     (void **)&nic->routes)))
         return r;
     if (arr) {
-        nic->routes = calloc(arr->a.n ? arr->a.n : 1, sizeof *nic->routes);
-        if (!nic->routes)
-            return s_fail(c, -ENOMEM, f, "out of memory");
         for (size_t i = 0; i < arr->a.n; i++) {
             const pn_val_t *e = arr->a.v[i];
             cd_route_t *rt = &nic->routes[nic->nroutes];
@@ -382,13 +247,9 @@ static int s_nics(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spe
 {
     const pn_val_t *arr;
     int r;
-    if ((r = s_arr(c, args, "nics", "nics", lim->max_nics, "NICs", &arr)))
+    if ((r = s_items(c, args, "nics", "nics", lim->max_nics, "NICs", sizeof *sp->nics, &arr,
+                     (void **)&sp->nics)) || !arr)
         return r;
-    if (!arr)
-        return 0;
-    sp->nics = calloc(arr->a.n ? arr->a.n : 1, sizeof *sp->nics);
-    if (!sp->nics)
-        return s_fail(c, -ENOMEM, "nics", "out of memory");
     for (size_t i = 0; i < arr->a.n; i++) {
         sp->nnics++;
         if ((r = s_nic(c, lim, arr->a.v[i], i, &sp->nics[i])))
@@ -451,13 +312,9 @@ static int s_keys(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spe
 {
     const pn_val_t *arr;
     int r;
-    if ((r = s_arr(c, args, "keys", "keys", lim->max_keys, "keys", &arr)))
+    if ((r = s_items(c, args, "keys", "keys", lim->max_keys, "keys", sizeof *sp->keys, &arr,
+                     (void **)&sp->keys)) || !arr)
         return r;
-    if (!arr)
-        return 0;
-    sp->keys = calloc(arr->a.n ? arr->a.n : 1, sizeof *sp->keys);
-    if (!sp->keys)
-        return s_fail(c, -ENOMEM, "keys", "out of memory");
     for (size_t i = 0; i < arr->a.n; i++) {
         char f[32];
         char sh[72];
@@ -485,13 +342,9 @@ static int s_hosts(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
 {
     const pn_val_t *arr;
     int r;
-    if ((r = s_arr(c, args, "hosts", "hosts", lim->max_hosts, "entries", &arr)))
+    if ((r = s_items(c, args, "hosts", "hosts", lim->max_hosts, "entries", sizeof *sp->hosts, &arr,
+                     (void **)&sp->hosts)) || !arr)
         return r;
-    if (!arr)
-        return 0;
-    sp->hosts = calloc(arr->a.n ? arr->a.n : 1, sizeof *sp->hosts);
-    if (!sp->hosts)
-        return s_fail(c, -ENOMEM, "hosts", "out of memory");
     for (size_t i = 0; i < arr->a.n; i++) {
         char f[64];
         char sh[72];
@@ -509,13 +362,11 @@ static int s_hosts(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
             return r;
         const pn_val_t *names;
         snprintf(f, sizeof f, "hosts[%zu].names", i);
-        if ((r = s_arr(c, e, "names", f, lim->max_names, "names", &names)))
+        if ((r = s_items(c, e, "names", f, lim->max_names, "names", sizeof *h->names, &names,
+                         (void **)&h->names)))
             return r;
         if (!names || names->a.n == 0)
             return s_fail(c, -EINVAL, f, "needs at least one host name");
-        h->names = calloc(names->a.n, sizeof *h->names);
-        if (!h->names)
-            return s_fail(c, -ENOMEM, f, "out of memory");
         for (size_t j = 0; j < names->a.n; j++) {
             const pn_val_t *n = names->a.v[j];
             snprintf(f, sizeof f, "hosts[%zu].names[%zu]", i, j);
@@ -533,24 +384,28 @@ static int s_hosts(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
     return 0;
 }
 
-/* bin or str content; NULL/0 when absent. */
-static int s_blob(ctx_t *c, const pn_val_t *map, const char *key, const char *field, bool req,
-                  const uint8_t **p, size_t *len, bool *present)
+/* bin or str content (present: not absent), copied into *data, counted
+ * against the spec's size cap. */
+static int s_content(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t *map, const char *key,
+                     const char *field, bool req, uint8_t **data, size_t *len, bool *present)
 {
     pn_val_t *v = pn_get(map, key);
-    *p = NULL;
+    *data = NULL;
     *len = 0;
     *present = false;
-    if (!v || v->type == PN_NIL) {
-        if (req)
-            return s_fail(c, -EINVAL, field, "missing");
-        return 0;
-    }
+    if (!v || v->type == PN_NIL)
+        return req ? s_fail(c, -EINVAL, field, "missing") : 0;
     if (v->type != PN_STR && v->type != PN_BIN)
         return s_fail(c, -EINVAL, field, "must be a string or binary");
-    *p = (const uint8_t *)v->s.p;
+    if (v->s.len > lim->max_bytes - sp->total_bytes)
+        return s_fail(c, -E2BIG, field, "takes the spec over its size cap of %zu bytes", lim->max_bytes);
+    *data = malloc(v->s.len ? v->s.len : 1);
+    if (!*data)
+        return s_fail(c, -ENOMEM, field, "out of memory");
+    memcpy(*data, v->s.p, v->s.len);
     *len = v->s.len;
     *present = true;
+    sp->total_bytes += v->s.len;
     return 0;
 }
 
@@ -587,13 +442,9 @@ static int s_files(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
 {
     const pn_val_t *arr;
     int r;
-    if ((r = s_arr(c, args, "files", "files", lim->max_files, "files", &arr)))
+    if ((r = s_items(c, args, "files", "files", lim->max_files, "files", sizeof *sp->files, &arr,
+                     (void **)&sp->files)) || !arr)
         return r;
-    if (!arr)
-        return 0;
-    sp->files = calloc(arr->a.n ? arr->a.n : 1, sizeof *sp->files);
-    if (!sp->files)
-        return s_fail(c, -ENOMEM, "files", "out of memory");
     for (size_t i = 0; i < arr->a.n; i++) {
         char f[64];
         char sh[72];
@@ -625,20 +476,9 @@ static int s_files(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
                               "(one is a directory of the other)", sh, j, s_show(o, lo, sh2));
         }
         snprintf(f, sizeof f, "files[%zu].content", i);
-        const uint8_t *p;
-        size_t len;
         bool present;
-        if ((r = s_blob(c, e, "content", f, true, &p, &len, &present)))
+        if ((r = s_content(c, lim, sp, e, "content", f, true, &fl->data, &fl->len, &present)))
             return r;
-        if (len > lim->max_bytes - sp->total_bytes)
-            return s_fail(c, -E2BIG, f, "takes the spec over its size cap of %zu bytes",
-                          lim->max_bytes);
-        fl->data = malloc(len ? len : 1);
-        if (!fl->data)
-            return s_fail(c, -ENOMEM, f, "out of memory");
-        memcpy(fl->data, p, len);
-        fl->len = len;
-        sp->total_bytes += len;
         snprintf(f, sizeof f, "files[%zu].mode", i);
         if ((r = s_mode(c, e, f, &fl->mode)))
             return r;
@@ -724,25 +564,9 @@ int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out,
         (r = s_hosts(&c, lim, args, sp)) || (r = s_files(&c, lim, args, sp)))
         goto fail;
 
-    const uint8_t *p;
-    size_t len;
-    if ((r = s_blob(&c, args, "script", "script", false, &p, &len, &sp->has_script)))
+    if ((r = s_content(&c, lim, sp, args, "script", "script", false, &sp->script, &sp->script_len,
+                       &sp->has_script)))
         goto fail;
-    if (sp->has_script) {
-        if (len > lim->max_bytes - sp->total_bytes) {
-            r = s_fail(&c, -E2BIG, "script", "takes the spec over its size cap of %zu bytes",
-                       lim->max_bytes);
-            goto fail;
-        }
-        sp->script = malloc(len ? len : 1);
-        if (!sp->script) {
-            r = s_fail(&c, -ENOMEM, "script", "out of memory");
-            goto fail;
-        }
-        memcpy(sp->script, p, len);
-        sp->script_len = len;
-        sp->total_bytes += len;
-    }
     if (sp->total_bytes > lim->max_bytes) {
         r = s_fail(&c, -E2BIG, "args", "the spec is %zu bytes, over the cap of %zu",
                    sp->total_bytes, lim->max_bytes);
@@ -782,107 +606,4 @@ void cd_spec_destroy(cd_spec_t **spec_p)
     free(sp->script);
     free(sp);
     *spec_p = NULL;
-}
-
-/* ---------------------------------------------------------------- canon */
-
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom;
-} buf_t;
-
-static void s_put(buf_t *b, const void *p, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-/* Length-prefixed, tagged fields: unambiguous by construction. */
-static void s_field(buf_t *b, char tag, const void *p, size_t n)
-{
-    uint8_t h[9];
-    h[0] = (uint8_t)tag;
-    for (int i = 0; i < 8; i++)
-        h[1 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
-    s_put(b, h, sizeof h);
-    s_put(b, p, n);
-}
-
-static void s_fstr(buf_t *b, char tag, const char *s)
-{
-    s_field(b, tag, s, strlen(s));
-}
-
-static void s_fnum(buf_t *b, char tag, uint64_t v)
-{
-    char t[24];
-    snprintf(t, sizeof t, "%llu", (unsigned long long)v);
-    s_fstr(b, tag, t);
-}
-
-int cd_spec_canon(const cd_spec_t *sp, uint8_t **out, size_t *len)
-{
-    buf_t b = { 0 };
-    s_fstr(&b, 'V', "plugnet-cfgdisk-spec-1");
-    s_fstr(&b, 'n', sp->name);
-    s_fstr(&b, 'h', sp->hostname);
-    s_fnum(&b, 'N', sp->number);
-    s_fstr(&b, 'F', cd_format_name(sp->format));
-    s_fstr(&b, 'M', sp->has_mgmt ? sp->mgmt.text : "");
-    s_fnum(&b, 'I', sp->nnics);
-    for (size_t i = 0; i < sp->nnics; i++) {
-        const cd_nic_t *n = &sp->nics[i];
-        s_fstr(&b, 'i', n->ifname);
-        s_fstr(&b, 'm', n->mac_text);
-        s_fnum(&b, 'A', n->naddrs);
-        for (size_t j = 0; j < n->naddrs; j++)
-            s_fstr(&b, 'a', n->addrs[j].text);
-        s_fnum(&b, 'R', n->nroutes);
-        for (size_t j = 0; j < n->nroutes; j++) {
-            s_fstr(&b, 'd', n->routes[j].dst.text);
-            s_fstr(&b, 'v', n->routes[j].has_via ? n->routes[j].via.text : "");
-        }
-        s_fstr(&b, 'g', n->has_gateway ? n->gateway.text : "");
-    }
-    s_fnum(&b, 'K', sp->nkeys);
-    for (size_t i = 0; i < sp->nkeys; i++)
-        s_fstr(&b, 'k', sp->keys[i]);
-    s_fnum(&b, 'H', sp->nhosts);
-    for (size_t i = 0; i < sp->nhosts; i++) {
-        s_fstr(&b, 'p', sp->hosts[i].ip.text);
-        s_fnum(&b, 'E', sp->hosts[i].nnames);
-        for (size_t j = 0; j < sp->hosts[i].nnames; j++)
-            s_fstr(&b, 'e', sp->hosts[i].names[j]);
-    }
-    s_fnum(&b, 'L', sp->nfiles);
-    for (size_t i = 0; i < sp->nfiles; i++) {
-        s_fstr(&b, 'f', sp->files[i].path);
-        s_fnum(&b, 'o', sp->files[i].mode);
-        s_field(&b, 'c', sp->files[i].data, sp->files[i].len);
-    }
-    s_fnum(&b, 'S', sp->has_script);
-    if (sp->has_script)
-        s_field(&b, 's', sp->script, sp->script_len);
-    if (b.oom) {
-        free(b.p);
-        return -ENOMEM;
-    }
-    *out = b.p;
-    *len = b.len;
-    return 0;
 }

@@ -93,14 +93,8 @@ int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out,
                   size_t errlen);
 void cd_spec_destroy(cd_spec_t **spec_p);
 
-/* A deterministic byte serialisation of the normalised spec (malloc'd). */
+/* A deterministic byte serialisation of the normalised spec (malloc'd;
+ * spec_canon.c).  0 or -ENOMEM. */
 int cd_spec_canon(const cd_spec_t *spec, uint8_t **buf, size_t *len);
-
-/* Helpers shared with the CLI and the renderers. */
-bool cd_hostname_valid(const char *s);
-/* Known OpenSSH public key line ("type base64 [comment]")? why says how not. */
-bool cd_key_valid(const char *line, size_t len, const char **why);
-/* Absolute, normalised guest path? why says how not. */
-bool cd_path_valid(const char *p, size_t len, const char **why);
 
 #endif
