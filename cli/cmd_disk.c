@@ -39,7 +39,7 @@ static void s_build_usage(FILE *f)
             "  --script FILE                    run FILE in the guest after configuration\n"
             "  --cloud-init                     build a cloud-init NoCloud seed instead\n"
             "  --spec FILE.json                 start from a disk.build spec in JSON\n"
-            "  --local                          build in-process even when cfgdiskd runs\n"
+            "  --local                          build without the daemon (plugnet-cfgdiskd --local)\n"
             "  -o, --output OUT                 write the image to OUT\n");
 }
 
