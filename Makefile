@@ -25,7 +25,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-fi
           -fno-strict-aliasing -pthread $(SANFLAGS)
 CPPFLAGS += -D_GNU_SOURCE -Iproto -Iservices/common -Icli -MMD -MP
 LDFLAGS += -pthread $(SANFLAGS)
-LDLIBS := -lzmq -lczmq -lmsgpackc -lsystemd -lyaml -lpcap -lm
+LDLIBS := -lzmq -lczmq -lmsgpackc -lsystemd -lyaml -lpcap -lmd -lm
 
 # Modules: name -> sources.  Every daemon's objects except main.c form a
 # static library so unit tests can link single modules.

@@ -1,21 +1,23 @@
 /* plugnet disk build | ls | gc: config disks, usable on their own with a
- * user's own qemu.  `disk build` asks plugnet-cfgdiskd when it runs, and
- * otherwise builds in-process into the same cache (same code, same bytes). */
+ * user's own qemu.  Each asks plugnet-cfgdiskd when it runs; otherwise (and
+ * for `disk build --local`) the daemon's binary runs the op once in a child,
+ * plugnet-cfgdiskd --local OP, into the same cache (same code, same bytes). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../services/cfgdiskd/cache.h"
-#include "../services/cfgdiskd/json.h"
-#include "../services/cfgdiskd/ops.h"
-#include "../services/cfgdiskd/spec.h"
 #include "cli.h"
+#include "pn_addr.h"
+#include "pn_json.h"
 
 #define MAX_INPUT (64u << 20)
 
@@ -37,7 +39,7 @@ static void s_build_usage(FILE *f)
             "  --script FILE                    run FILE in the guest after configuration\n"
             "  --cloud-init                     build a cloud-init NoCloud seed instead\n"
             "  --spec FILE.json                 start from a disk.build spec in JSON\n"
-            "  --local                          build in-process even when cfgdiskd runs\n"
+            "  --local                          build without the daemon (plugnet-cfgdiskd --local)\n"
             "  -o, --output OUT                 write the image to OUT\n");
 }
 
@@ -114,18 +116,11 @@ static int s_opt_nic(pn_val_t *spec, const char *arg)
 }
 
 /* Does prefix text ("10.0.0.1/24") hold address a? */
-static bool s_holds(const char *prefix, const cd_addr_t *a)
+static bool s_holds(const char *prefix, const pn_addr_t *a)
 {
-    cd_addr_t p;
+    pn_addr_t p;
     const char *why;
-    if (!cd_addr_parse(prefix, true, &p, &why) || p.family != a->family)
-        return false;
-    for (unsigned bit = 0; bit < p.prefix; bit++) {
-        uint8_t m = (uint8_t)(0x80 >> (bit % 8));
-        if ((p.addr[bit / 8] & m) != (a->addr[bit / 8] & m))
-            return false;
-    }
-    return true;
+    return pn_addr_parse(prefix, true, &p, &why) == 0 && pn_addr_contains(&p, a);
 }
 
 /* --route DST[,via=GW][,nic=ethN]; NICs must be given first. */
@@ -154,10 +149,10 @@ static int s_opt_route(pn_val_t *spec, const char *arg)
     if (nicname) {
         nic = s_find_nic(spec, nicname);
     } else if (via) {
-        cd_addr_t gw;
+        pn_addr_t gw;
         const char *why;
         pn_val_t *nics = pn_get(spec, "nics");
-        if (cd_addr_parse(via, false, &gw, &why))
+        if (pn_addr_parse(via, false, &gw, &why) == 0)
             for (size_t i = 0; !nic && nics && i < pn_len(nics); i++) {
                 pn_val_t *addrs = pn_get(pn_at(nics, i), "addrs");
                 for (size_t j = 0; addrs && j < pn_len(addrs); j++)
@@ -317,44 +312,121 @@ static int s_copy(const char *src, const char *out)
     return r;
 }
 
-/* In-process build, same cache as the daemon. */
-static int s_build_local(pn_val_t *spec, pn_val_t **data)
+/* plugnet-cfgdiskd next to this executable, else from PATH. */
+static void s_cfgdiskd_path(char *out, size_t len)
 {
-    cd_spec_t *sp = NULL;
-    char err[512];
-    int code = cd_spec_parse(spec, NULL, &sp, err, sizeof err);
-    pn_val_free(spec);
-    if (code != PN_OK) {
-        fprintf(stderr, "plugnet: disk build: %s: %s\n", pn_err_name(code), err);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL;
+    if (slash) {
+        *slash = '\0';
+        snprintf(out, len, "%s/plugnet-cfgdiskd", self);
+        if (access(out, X_OK) == 0)
+            return;
+    }
+    snprintf(out, len, "plugnet-cfgdiskd");
+}
+
+/* Write all of p to fd.  0 or -errno. */
+static int s_write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* exe --local op with in on its stdin; *out its stdout (malloc'd).  0, or
+ * -errno, or -ECHILD when it did not exit 0. */
+static int s_spawn(const char *exe, const char *op, const char *in, char **out, size_t *outlen)
+{
+    int pin[2], pout[2];
+    if (pipe2(pin, O_CLOEXEC) < 0)
+        return -errno;
+    if (pipe2(pout, O_CLOEXEC) < 0) {
+        int e = -errno;
+        close(pin[0]);
+        close(pin[1]);
+        return e;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pin[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
+    char *argv[] = { (char *)exe, "--local", (char *)op, NULL };
+    pid_t pid;
+    int r = -posix_spawnp(&pid, exe, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pin[0]);
+    close(pout[1]);
+    if (r == 0) {
+        /* A child that stops reading early says why on stderr and in its
+         * exit status, not by killing us with SIGPIPE. */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+        sigaction(SIGPIPE, &ign, &old);
+        int w = s_write_all(pin[1], in, strlen(in));
+        sigaction(SIGPIPE, &old, NULL);
+        close(pin[1]);
+        char fdpath[32];
+        snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", pout[0]);
+        r = pn_file_read(fdpath, 64u << 20, out, outlen);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (!r && (w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+            free(*out);
+            r = w < 0 && w != -EPIPE ? w : -ECHILD;
+        }
+    } else {
+        close(pin[1]);
+    }
+    close(pout[0]);
+    return r;
+}
+
+/* Run op without the daemon: plugnet-cfgdiskd --local OP, args (ownership
+ * passes) as JSON on its stdin, the reply as JSON from its stdout.  Like
+ * cli_call: CLI_OK with *data, or CLI_REFUSED after saying why on stderr
+ * after prefix ("plugnet disk ls"). */
+static int s_local(const char *op, pn_val_t *args, pn_val_t **data, const char *prefix)
+{
+    char exe[4200], err[256];
+    s_cfgdiskd_path(exe, sizeof exe);
+    char *in = pn_val_json_str(args), *out = NULL;
+    size_t outlen = 0;
+    pn_val_free(args);
+    int r = in ? s_spawn(exe, op, in, &out, &outlen) : -ENOMEM;
+    free(in);
+    pn_val_t *reply = r == 0 ? pn_json_parse(out, outlen, err, sizeof err) : NULL;
+    if (r == 0)
+        free(out);
+    if (!reply || reply->type != PN_MAP) {
+        fprintf(stderr, "%s: %s --local %s failed%s%s\n", prefix, exe, op, r && r != -ECHILD ? ": " : "",
+                r && r != -ECHILD ? strerror(-r) : "");
+        pn_val_free(reply);
         return CLI_REFUSED;
     }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/cfgdisk", pn_state_dir());
-    char *agent = cd_agent_path();
-    cd_cache_t *c = cd_cache_new(dir, agent, err, sizeof err);
-    free(agent);
-    if (!c) {
-        fprintf(stderr, "plugnet: disk build: %s\n", err);
-        cd_spec_destroy(&sp);
+    if (!pn_get_bool(reply, "ok", false)) {
+        /* An internal failure's message is a whole sentence; a refusal
+         * names its code, as the daemon's replies do. */
+        pn_val_t *e = pn_get(reply, "err");
+        const char *code = pn_get_str(e, "code", "internal");
+        bool internal = !strcmp(code, "internal");
+        fprintf(stderr, "%s: %s%s%s\n", prefix, internal ? "" : code, internal ? "" : ": ",
+                pn_get_str(e, "msg", "failed"));
+        pn_val_free(reply);
         return CLI_REFUSED;
     }
-    cd_result_t res;
-    int r = cd_cache_build(c, sp, &res, err, sizeof err);
-    cd_cache_destroy(&c);
-    if (r) {
-        fprintf(stderr, "plugnet: disk build: cannot build the disk of %s: %s\n", sp->name, err);
-        cd_spec_destroy(&sp);
-        return CLI_REFUSED;
-    }
-    cd_spec_destroy(&sp);
-    pn_val_t *m = pn_map();
-    pn_map_set_str(m, "path", res.path);
-    pn_map_set_str(m, "sha256", res.sha256);
-    pn_map_set_uint(m, "size", res.size);
-    pn_map_set_bool(m, "cached", res.cached);
-    pn_map_set_str(m, "key", res.key);
-    pn_map_set_str(m, "format", cd_format_name(res.format));
-    *data = m;
+    *data = pn_map_del(reply, "data");
+    pn_val_free(reply);
+    if (!*data)
+        *data = pn_map();
     return CLI_OK;
 }
 
@@ -423,7 +495,7 @@ static int s_disk_build(int argc, char **argv)
                 r = CLI_USAGE;
                 break;
             }
-            pn_val_t *v = cd_json_parse(buf, len, err, sizeof err);
+            pn_val_t *v = pn_json_parse(buf, len, err, sizeof err);
             free(buf);
             if (!v || v->type != PN_MAP) {
                 r = cli_usage("disk build", "--spec %s: %s", optarg, v ? "not a JSON object" : err);
@@ -477,7 +549,7 @@ static int s_disk_build(int argc, char **argv)
         int t = cli_opts.timeout_ms > 60000 ? cli_opts.timeout_ms : 60000;
         r = cli_call_t("cfgdiskd", "disk.build", spec, t, &data);
     } else {
-        r = s_build_local(spec, &data);
+        r = s_local("disk.build", spec, &data, "plugnet: disk build");
     }
     if (r != CLI_OK)
         return r;
@@ -509,26 +581,12 @@ static int s_disk_ls(int argc, char **argv)
 {
     if (argc > 1)
         return cli_usage("disk ls", "unexpected argument '%s'", argv[1]);
-    pn_val_t *data = NULL, *disks = NULL;
-    if (pn_svc_socket_present("cfgdiskd")) {
-        int r = cli_call("cfgdiskd", "disk.ls", NULL, &data);
-        if (r != CLI_OK)
-            return r;
-        disks = pn_get(data, "disks");
-    } else {
-        char dir[4200], err[256];
-        snprintf(dir, sizeof dir, "%s/cfgdisk", pn_state_dir());
-        cd_cache_t *c = cd_cache_new(dir, NULL, err, sizeof err);
-        if (!c) {
-            fprintf(stderr, "plugnet disk ls: %s\n", err);
-            return CLI_REFUSED;
-        }
-        data = pn_map();
-        if (cd_cache_ls(c, &disks) == 0)
-            pn_map_set(data, "disks", disks);
-        cd_cache_destroy(&c);
-        disks = pn_get(data, "disks");
-    }
+    pn_val_t *data = NULL;
+    int r = pn_svc_socket_present("cfgdiskd") ? cli_call("cfgdiskd", "disk.ls", NULL, &data)
+                                              : s_local("disk.ls", pn_map(), &data, "plugnet disk ls");
+    if (r != CLI_OK)
+        return r;
+    pn_val_t *disks = pn_get(data, "disks");
     if (cli_opts.json) {
         cli_print_json(data);
     } else {
@@ -583,24 +641,10 @@ static int s_disk_gc(int argc, char **argv)
     pn_val_t *args = pn_map();
     pn_map_set(args, "keep", keep);
     pn_val_t *data = NULL;
-    if (pn_svc_socket_present("cfgdiskd")) {
-        int r = cli_call("cfgdiskd", "disk.gc", args, &data);
-        if (r != CLI_OK)
-            return r;
-    } else {
-        char dir[4200], err[256];
-        snprintf(dir, sizeof dir, "%s/cfgdisk", pn_state_dir());
-        cd_cache_t *cc = cd_cache_new(dir, NULL, err, sizeof err);
-        int r = -EIO;
-        if (cc && (r = cd_cache_gc(cc, pn_get(args, "keep"), &data)))
-            snprintf(err, sizeof err, "%s", strerror(-r));
-        cd_cache_destroy(&cc);
-        pn_val_free(args);
-        if (r) {
-            fprintf(stderr, "plugnet disk gc: %s\n", err);
-            return CLI_REFUSED;
-        }
-    }
+    int r = pn_svc_socket_present("cfgdiskd") ? cli_call("cfgdiskd", "disk.gc", args, &data)
+                                              : s_local("disk.gc", args, &data, "plugnet disk gc");
+    if (r != CLI_OK)
+        return r;
     if (cli_opts.json) {
         cli_print_json(data);
     } else if (!cli_opts.quiet) {

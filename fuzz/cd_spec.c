@@ -1,7 +1,7 @@
 /* Fuzz the disk.build spec validator: any msgpack the decoder accepts must
  * be refused with a message or parsed into a spec whose canonical form and
  * renderings can be built, without a crash or a leak. */
-// FUZZ_SOURCES: services/cfgdiskd/spec.c services/cfgdiskd/sha256.c services/cfgdiskd/render.c proto/val.c proto/names.c proto/proto.c proto/schema.c
+// FUZZ_SOURCES: services/cfgdiskd/spec.c services/cfgdiskd/spec_valid.c services/cfgdiskd/spec_canon.c services/cfgdiskd/sha256.c services/cfgdiskd/render.c proto/val.c proto/json.c proto/base64.c proto/addr.c proto/names.c proto/proto.c proto/schema.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cd_spec_t *sp = NULL;
     char msg[512];
     int r = cd_spec_parse(v, NULL, &sp, msg, sizeof msg);
-    if (r == PN_OK) {
+    if (r == 0) {
         uint8_t *c;
         size_t len;
         if (cd_spec_canon(sp, &c, &len) == 0)

@@ -1,7 +1,7 @@
 /* libFuzzer target: the request/reply/event decoders on arbitrary bytes.
  * Whatever the input, decoding returns an error or a tree that re-encodes
  * and decodes to the same tree. */
-// FUZZ_SOURCES: proto/val.c proto/proto.c proto/schema.c proto/names.c
+// FUZZ_SOURCES: proto/val.c proto/json.c proto/base64.c proto/proto.c proto/schema.c proto/names.c
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -95,8 +95,8 @@ extern const pn_limits_t pn_default_limits;
 int pn_val_decode(const void *buf, size_t len, const pn_limits_t *lim,
                   pn_val_t **out, char *errmsg, size_t errlen);
 
-/* JSON output (strings escaped, bin as base64 in {"$bin": "..."}). */
-void pn_val_json(const pn_val_t *v, FILE *f);
-char *pn_val_json_str(const pn_val_t *v);
-
 #endif
+
+/* JSON output of a value (pn_val_json, pn_val_json_str) and the JSON
+ * reader live in the JSON module. */
+#include "pn_json.h"

@@ -4,7 +4,7 @@
 set -eu
 PKGS="
 build-essential pkg-config clang libclang-rt-14-dev
-libzmq3-dev libczmq-dev libmsgpack-dev libsystemd-dev libyaml-dev libpcap-dev
+libzmq3-dev libczmq-dev libmsgpack-dev libsystemd-dev libyaml-dev libpcap-dev libmd-dev
 e2fsprogs qemu-utils qemu-system-x86 user-mode-linux busybox-static musl-tools
 linux-image-cloud-amd64 kmod cpio
 vde2 iproute2 iputils-ping tcpdump tshark iperf3 mininet bridge-utils

@@ -156,4 +156,15 @@ test_expect_success 'a file over the 64 MiB cap is refused, saying so' '
     grep -q "larger than the 64 MiB" "$TEST_DIR/huge.err"
 '
 
+test_expect_success 'without the daemon the CLI runs plugnet-cfgdiskd --local: JSON args in, a reply out' '
+    echo "{\"name\":\"one\",\"number\":3}" | plugnet-cfgdiskd --local disk.build >"$TEST_DIR/one.json" &&
+    jq -e ".ok == true and .data.format == \"plugnet\" and (.data.path | test(\"^$CACHE/\"))" "$TEST_DIR/one.json" &&
+    echo "{\"name\":\"one\"}" | plugnet-cfgdiskd --local disk.build >"$TEST_DIR/bad.json" &&
+    jq -e ".ok == false and .err.code == \"invalid_argument\" and .err.msg == \"number: missing\"" "$TEST_DIR/bad.json" &&
+    plugnet-cfgdiskd --local disk.ls </dev/null | jq -e "[.data.disks[].name] | index(\"one\") != null" &&
+    echo "{\"keep\":[1]}" | plugnet-cfgdiskd --local disk.gc | jq -e ".err.msg | startswith(\"keep[0]:\")" &&
+    test_expect_code 2 plugnet-cfgdiskd --local disk.nope </dev/null 2>"$TEST_DIR/usage" &&
+    grep -q "usage: plugnet-cfgdiskd --local" "$TEST_DIR/usage"
+'
+
 test_done

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../services/cfgdiskd/json.h"
+#include "pn_json.h"
 #include "pn_svc.h"
 
 static uint64_t s_us(void)
@@ -36,7 +36,7 @@ static pn_val_t *s_args(const char *a)
         len = strlen(text);
     }
     char err[256];
-    pn_val_t *v = cd_json_parse(text, len, err, sizeof err);
+    pn_val_t *v = pn_json_parse(text, len, err, sizeof err);
     free(text);
     if (!v)
         fprintf(stderr, "cd-call: bad JSON in %s: %s\n", a, err);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "image.h"
 #include "pn_proto.h"
+#include "pn_svc.h"
 #include "render.h"
 #include "sha256.h"
 
@@ -82,6 +84,31 @@ static void s_sweep_tmp(cd_cache_t *c)
             cd_rmtree(p);
     }
     closedir(d);
+}
+
+void cd_cache_default_dir(char *out, size_t len)
+{
+    snprintf(out, len, "%s/cfgdisk", pn_state_dir());
+}
+
+char *cd_agent_path(void)
+{
+    const char *env = getenv("PLUGNET_AGENT");
+    if (env && *env)
+        return strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    char *p = NULL;
+    if (asprintf(&p, "%s/plugnet-agent", exe) < 0)
+        return NULL;
+    return p;
 }
 
 cd_cache_t *cd_cache_new(const char *dir, const char *agent, char *err, size_t errlen)
@@ -181,18 +208,16 @@ static int s_key(cd_cache_t *c, const cd_spec_t *sp, char key[65], bool *agent, 
         snprintf(err, errlen, "out of memory");
         return r;
     }
-    cd_sha256_t h;
-    cd_sha256_init(&h);
-    cd_sha256_update(&h, CD_GEN_VERSION, sizeof CD_GEN_VERSION);
+    SHA2_CTX h;
+    SHA256Init(&h);
+    SHA256Update(&h, (const uint8_t *)CD_GEN_VERSION, sizeof CD_GEN_VERSION);
     /* A changed config script makes new disks without a version bump. */
     const char *cfg = cd_config_script();
-    cd_sha256_update(&h, cfg, strlen(cfg) + 1);
-    cd_sha256_update(&h, asha, strlen(asha) + 1);
-    cd_sha256_update(&h, canon, len);
+    SHA256Update(&h, (const uint8_t *)cfg, strlen(cfg) + 1);
+    SHA256Update(&h, (const uint8_t *)asha, strlen(asha) + 1);
+    SHA256Update(&h, canon, len);
     free(canon);
-    uint8_t d[32];
-    cd_sha256_final(&h, d);
-    cd_hex(d, 32, key);
+    SHA256End(&h, key);
     return 0;
 }
 
@@ -267,60 +292,37 @@ static int s_hit(cd_cache_t *c, cd_result_t *res)
     return 1;
 }
 
-int cd_cache_lookup(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *err, size_t errlen)
+/* The key and paths of sp's disk into res (agent: the disk carries one).
+ * 0 or -errno with err set. */
+static int s_locate(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, bool *agent, char *err,
+                    size_t errlen)
 {
     memset(res, 0, sizeof *res);
     char key[65];
-    bool agent;
-    int r = s_key(c, sp, key, &agent, err, errlen);
+    int r = s_key(c, sp, key, agent, err, errlen);
     if (r)
         return r;
     s_paths(c, key, sp->format, res);
-    return s_hit(c, res);
+    return 0;
 }
 
-static int s_read_all(const char *path, uint8_t **buf, size_t *len)
+int cd_cache_lookup(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_size > (off_t)AGENT_MAX) {
-        close(fd);
-        return -EFBIG;
-    }
-    uint8_t *p = malloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    if (!p) {
-        close(fd);
-        return -ENOMEM;
-    }
-    while (n < (size_t)st.st_size) {
-        ssize_t r = read(fd, p + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    *buf = p;
-    *len = n;
-    return 0;
+    bool agent;
+    int r = s_locate(c, sp, res, &agent, err, errlen);
+    return r ? r : s_hit(c, res);
 }
 
 int cd_cache_build(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *err, size_t errlen)
 {
     uint64_t t0 = s_mono_ms();
-    memset(res, 0, sizeof *res);
-    char key[65];
     bool agent;
-    int r = s_key(c, sp, key, &agent, err, errlen);
+    int r = s_locate(c, sp, res, &agent, err, errlen);
     if (r)
         return r;
-    s_paths(c, key, sp->format, res);
     if (s_hit(c, res))
         return 0;
+    const char *key = res->key;
 
     /* One builder per key; the others wait here and then find it done. */
     char lockp[4200];
@@ -344,11 +346,11 @@ int cd_cache_build(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *e
         return 0;
     }
 
-    uint8_t *abuf = NULL;
+    char *abuf = NULL;
     size_t alen = 0;
     if (agent) {
         char *ap = c->agent;
-        if ((r = s_read_all(ap, &abuf, &alen))) {
+        if ((r = pn_file_read(ap, AGENT_MAX + 1, &abuf, &alen))) {
             snprintf(err, errlen, "cannot read the agent %s: %s", ap, strerror(-r));
             close(lfd);
             return r;
@@ -359,7 +361,7 @@ int cd_cache_build(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *e
     unsigned seq = ++c->seq;
     pthread_mutex_unlock(&c->lock);
     snprintf(tmpimg, sizeof tmpimg, "%s/%s.%d.%u.img", c->tmp, key, (int)getpid(), seq);
-    cd_image_in_t in = { .agent = abuf, .agent_len = alen, .key = key, .tmpdir = c->tmp };
+    cd_image_in_t in = { .agent = (const uint8_t *)abuf, .agent_len = alen, .key = key, .tmpdir = c->tmp };
     r = cd_image_build(sp, &in, tmpimg, err, errlen);
     free(abuf);
     if (r)
@@ -457,6 +459,32 @@ static int s_scan(cd_cache_t *c, entry_t **out, size_t *n)
         qsort(v, len, sizeof *v, s_cmp_entry);
     *out = v;
     *n = len;
+    return 0;
+}
+
+pn_val_t *cd_result_val(const cd_result_t *res)
+{
+    pn_val_t *m = pn_map();
+    pn_map_set_str(m, "path", res->path);
+    pn_map_set_str(m, "sha256", res->sha256);
+    pn_map_set_uint(m, "size", res->size);
+    pn_map_set_bool(m, "cached", res->cached);
+    pn_map_set_str(m, "key", res->key);
+    pn_map_set_str(m, "format", cd_format_name(res->format));
+    return m;
+}
+
+int cd_cache_keep_check(const pn_val_t *keep, char *err, size_t errlen)
+{
+    if (keep && keep->type != PN_ARR && keep->type != PN_NIL) {
+        snprintf(err, errlen, "keep: must be an array of paths, keys or sha256s");
+        return -EINVAL;
+    }
+    for (size_t i = 0; keep && i < pn_len(keep); i++)
+        if (pn_at(keep, i)->type != PN_STR) {
+            snprintf(err, errlen, "keep[%zu]: must be a string (a path, key or sha256)", i);
+            return -EINVAL;
+        }
     return 0;
 }
 

@@ -38,6 +38,12 @@ typedef struct {
     uint64_t build_ms;
 } cd_result_t;
 
+/* The cache of this user: STATE/cfgdisk (into out, len bytes). */
+void cd_cache_default_dir(char *out, size_t len);
+/* The agent binary the PLUGNET disk carries: $PLUGNET_AGENT, else
+ * plugnet-agent next to this executable (malloc'd; may not exist). */
+char *cd_agent_path(void);
+
 /* dir is created when missing.  agent: path of the agent binary or NULL
  * (a missing file means "no agent").  NULL on failure with err set. */
 cd_cache_t *cd_cache_new(const char *dir, const char *agent, char *err, size_t errlen);
@@ -49,10 +55,16 @@ int cd_cache_lookup(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *
 /* Build (or find) sp's disk.  0 or -errno with err set. */
 int cd_cache_build(cd_cache_t *c, const cd_spec_t *sp, cd_result_t *res, char *err, size_t errlen);
 
+/* A result as disk.build's reply data {path, sha256, size, cached, key, format}. */
+pn_val_t *cd_result_val(const cd_result_t *res);
+
 /* disk.ls: *disks = array of maps {path, key, sha256, size, format, name, built_ns}. */
 int cd_cache_ls(cd_cache_t *c, pn_val_t **disks);
 /* disk.gc: remove every disk whose path, key or sha256 is not in keep
  * (an array of strings, or NULL = keep nothing).  *reply = {removed, kept, freed}. */
 int cd_cache_gc(cd_cache_t *c, const pn_val_t *keep, pn_val_t **reply);
+/* Is keep (disk.gc's arg) absent or an array of strings?  0, or -EINVAL
+ * with err naming the offending item. */
+int cd_cache_keep_check(const pn_val_t *keep, char *err, size_t errlen);
 
 #endif

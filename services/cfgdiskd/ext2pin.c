@@ -51,11 +51,12 @@ static void put16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)(v >> 8);
 }
 
-static int s_pread(int fd, void *buf, size_t n, uint64_t off)
+/* All n bytes at off, read (write false) or written; a short transfer is -EIO. */
+static int s_pio(int fd, void *buf, size_t n, uint64_t off, bool write)
 {
     uint8_t *b = buf;
     while (n) {
-        ssize_t r = pread(fd, b, n, (off_t)off);
+        ssize_t r = write ? pwrite(fd, b, n, (off_t)off) : pread(fd, b, n, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -67,20 +68,14 @@ static int s_pread(int fd, void *buf, size_t n, uint64_t off)
     return 0;
 }
 
-static int s_pwrite(int fd, const void *buf, size_t n, uint64_t off)
+static int s_pread(int fd, void *buf, size_t n, uint64_t off)
 {
-    const uint8_t *b = buf;
-    while (n) {
-        ssize_t r = pwrite(fd, b, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? -errno : -EIO;
-        b += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
+    return s_pio(fd, buf, n, off, false);
+}
+
+static int s_pwrite(int fd, void *buf, size_t n, uint64_t off)
+{
+    return s_pio(fd, buf, n, off, true);
 }
 
 /* Set the owner and times of one inode (isz bytes). */

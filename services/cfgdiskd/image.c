@@ -224,13 +224,16 @@ static int s_put(stage_t *s, const char *rel, const void *data, size_t len, unsi
     return 0;
 }
 
-static int s_put_str(stage_t *s, const char *rel, const char *text, unsigned mode)
+/* Stage a rendered text (NULL: the rendering ran out of memory), and free it. */
+static int s_put_text(stage_t *s, const char *rel, char *text, unsigned mode)
 {
     if (!text) {
         snprintf(s->err, s->errlen, "out of memory rendering %s", rel);
         return -ENOMEM;
     }
-    return s_put(s, rel, text, strlen(text), mode);
+    int r = s_put(s, rel, text, strlen(text), mode);
+    free(text);
+    return r;
 }
 
 /* --------------------------------------------------------------- ext2 */
@@ -272,24 +275,11 @@ static int s_build_plugnet(const cd_spec_t *sp, const cd_image_in_t *in, stage_t
 {
     int r;
     const char *stage = s->root;
-    char *conf = cd_render_conf(sp, in->key, in->agent != NULL);
-    r = s_put_str(s, "tree/plugnet.conf", conf, 0644);
-    free(conf);
-    if (r)
-        return r;
-    char *hosts = cd_render_hosts(sp);
-    r = s_put_str(s, "tree/hosts", hosts, 0644);
-    free(hosts);
-    if (r)
-        return r;
-    if (sp->nkeys) {
-        char *keys = cd_render_keys(sp);
-        r = s_put_str(s, "tree/authorized_keys", keys, 0600);
-        free(keys);
-        if (r)
-            return r;
-    }
-    if ((r = s_put_str(s, "tree/config", cd_config_script(), 0755)))
+    const char *cfg = cd_config_script();
+    if ((r = s_put_text(s, "tree/plugnet.conf", cd_render_conf(sp, in->key, in->agent != NULL), 0644)) ||
+        (r = s_put_text(s, "tree/hosts", cd_render_hosts(sp), 0644)) ||
+        (sp->nkeys && (r = s_put_text(s, "tree/authorized_keys", cd_render_keys(sp), 0600))) ||
+        (r = s_put(s, "tree/config", cfg, strlen(cfg), 0755)))
         return r;
     if (sp->has_script && (r = s_put(s, "tree/script", sp->script, sp->script_len, 0755)))
         return r;
@@ -353,20 +343,9 @@ static int s_build_cidata(const cd_spec_t *sp, const cd_image_in_t *in, stage_t 
                           char *err, size_t errlen)
 {
     int r;
-    char *md = cd_render_meta_data(sp, in->key);
-    r = s_put_str(s, "meta-data", md, 0644);
-    free(md);
-    if (r)
-        return r;
-    char *ud = cd_render_user_data(sp, in->agent, in->agent_len);
-    r = s_put_str(s, "user-data", ud, 0644);
-    free(ud);
-    if (r)
-        return r;
-    char *nc = cd_render_network_config(sp);
-    r = s_put_str(s, "network-config", nc, 0644);
-    free(nc);
-    if (r)
+    if ((r = s_put_text(s, "meta-data", cd_render_meta_data(sp, in->key), 0644)) ||
+        (r = s_put_text(s, "user-data", cd_render_user_data(sp, in->agent, in->agent_len), 0644)) ||
+        (r = s_put_text(s, "network-config", cd_render_network_config(sp), 0644)))
         return r;
 
     uint64_t kb = s->kbytes + s->kbytes / 8 + 512;

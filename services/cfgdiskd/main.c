@@ -1,14 +1,21 @@
 /* plugnet-cfgdiskd: builds per-node config disks (the PLUGNET ext2 disk
  * and the cloud-init NoCloud seed) into a content-addressed cache under
  * STATE/cfgdisk/.  It needs no privilege at all: mke2fs -d, debugfs,
- * mkfs.vfat and mcopy all work on plain files. */
+ * mkfs.vfat and mcopy all work on plain files.
+ *
+ * plugnet-cfgdiskd --local OP runs one op once without the daemon, for
+ * `plugnet disk` (see local.h). */
 #include <stdlib.h>
+#include <string.h>
 
+#include "local.h"
 #include "ops.h"
 #include "pn_svc.h"
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--local"))
+        return cd_local_main(argc, argv);
     cd_daemon_t *d = cd_daemon_new();
     if (!d)
         return 1;

@@ -8,7 +8,6 @@
 #include "ops.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,41 +47,19 @@ struct cd_daemon {
     uint64_t builds, hits, failures, refused;
 };
 
-char *cd_agent_path(void)
+int cd_err_code(int r)
 {
-    const char *env = getenv("PLUGNET_AGENT");
-    if (env && *env)
-        return strdup(env);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return NULL;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return NULL;
-    *slash = '\0';
-    char *p = NULL;
-    if (asprintf(&p, "%s/plugnet-agent", exe) < 0)
-        return NULL;
-    return p;
+    switch (r) {
+    case 0: return PN_OK;
+    case -EINVAL: return PN_EINVAL;
+    case -E2BIG: return PN_ETOOLARGE;
+    default: return PN_EINTERNAL;
+    }
 }
 
 static cd_daemon_t *s_d(pn_svc_t *svc)
 {
     return pn_svc_user(svc);
-}
-
-static pn_val_t *s_result(const cd_result_t *res)
-{
-    pn_val_t *m = pn_map();
-    pn_map_set_str(m, "path", res->path);
-    pn_map_set_str(m, "sha256", res->sha256);
-    pn_map_set_uint(m, "size", res->size);
-    pn_map_set_bool(m, "cached", res->cached);
-    pn_map_set_str(m, "key", res->key);
-    pn_map_set_str(m, "format", cd_format_name(res->format));
-    return m;
 }
 
 static void *s_worker(void *arg)
@@ -159,7 +136,7 @@ static void s_on_done(pn_loop_t *loop, int fd, uint32_t events, void *arg)
                         j->spec->name, (unsigned long long)j->res.build_ms, j->res.path);
                 pn_svc_publish(d->svc, "disk", "disk.built", ev);
             }
-            pn_req_ok(j->req, s_result(&j->res));
+            pn_req_ok(j->req, cd_result_val(&j->res));
         }
         s_job_free(j);
         j = next;
@@ -171,15 +148,15 @@ static void s_build(pn_svc_t *svc, pn_req_t *req)
     cd_daemon_t *d = s_d(svc);
     cd_spec_t *sp = NULL;
     char err[512];
-    int code = cd_spec_parse(pn_req_args(req), &d->limits, &sp, err, sizeof err);
-    if (code != PN_OK) {
+    int r = cd_spec_parse(pn_req_args(req), &d->limits, &sp, err, sizeof err);
+    if (r < 0) {
         d->refused++;
-        pn_req_fail(req, code, "%s", err);
+        pn_req_fail(req, cd_err_code(r), "%s", err);
         return;
     }
     /* A hit costs a stat: answer it here. */
     cd_result_t res;
-    int r = cd_cache_lookup(d->cache, sp, &res, err, sizeof err);
+    r = cd_cache_lookup(d->cache, sp, &res, err, sizeof err);
     if (r < 0) {
         d->failures++;
         pn_req_fail(req, PN_EINTERNAL, "cannot build the disk of %s: %s", sp->name, err);
@@ -188,7 +165,7 @@ static void s_build(pn_svc_t *svc, pn_req_t *req)
     }
     if (r == 1) {
         d->hits++;
-        pn_req_ok(req, s_result(&res));
+        pn_req_ok(req, cd_result_val(&res));
         cd_spec_destroy(&sp);
         return;
     }
@@ -233,15 +210,11 @@ static void s_gc(pn_svc_t *svc, pn_req_t *req)
 {
     cd_daemon_t *d = s_d(svc);
     pn_val_t *keep = pn_get(pn_req_args(req), "keep");
-    if (keep && keep->type != PN_ARR && keep->type != PN_NIL) {
-        pn_req_fail(req, PN_EINVAL, "keep: must be an array of paths, keys or sha256s");
+    char err[128];
+    if (cd_cache_keep_check(keep, err, sizeof err) < 0) {
+        pn_req_fail(req, PN_EINVAL, "%s", err);
         return;
     }
-    for (size_t i = 0; keep && i < pn_len(keep); i++)
-        if (pn_at(keep, i)->type != PN_STR) {
-            pn_req_fail(req, PN_EINVAL, "keep[%zu]: must be a string (a path, key or sha256)", i);
-            return;
-        }
     pn_val_t *reply;
     int r = cd_cache_gc(d->cache, keep, &reply);
     if (r) {
@@ -302,7 +275,7 @@ int cd_daemon_start(cd_daemon_t *d, pn_svc_t *svc)
 {
     d->svc = svc;
     char dir[4200], err[512];
-    snprintf(dir, sizeof dir, "%s/cfgdisk", pn_state_dir());
+    cd_cache_default_dir(dir, sizeof dir);
     char *agent = cd_agent_path();
     d->cache = cd_cache_new(dir, agent, err, sizeof err);
     if (!d->cache) {

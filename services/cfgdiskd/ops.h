@@ -12,11 +12,10 @@ cd_daemon_t *cd_daemon_new(void);
 /* After pn_svc_start (the state dir is known, signals are blocked): open
  * the cache, start the workers.  0 or -errno after logging why. */
 int cd_daemon_start(cd_daemon_t *d, pn_svc_t *svc);
+/* The reply's error code for a negative errno of the layers below
+ * (-EINVAL invalid_argument, -E2BIG too_large, else internal). */
+int cd_err_code(int r);
 /* After pn_svc_run: stop and join the workers, drop pending jobs. */
 void cd_daemon_destroy(cd_daemon_t **d_p);
-
-/* The agent binary the PLUGNET disk carries: $PLUGNET_AGENT, else
- * plugnet-agent next to this executable (malloc'd; may not exist). */
-char *cd_agent_path(void);
 
 #endif

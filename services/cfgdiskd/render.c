@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pn_base64.h"
+
 /* Where the cidata seed installs the agent and the user's script. */
 #define CI_AGENT "/usr/local/sbin/plugnet-agent"
 #define CI_SCRIPT "/var/lib/plugnet/script"
@@ -61,28 +63,6 @@ static void s_dq(FILE *f, const char *s)
             fputc(c, f);
     }
     fputc('"', f);
-}
-
-char *cd_base64(const uint8_t *p, size_t n)
-{
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *o = malloc((n + 2) / 3 * 4 + 1);
-    if (!o)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t w = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            w |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            w |= p[i + 2];
-        o[j++] = a[w >> 18 & 63];
-        o[j++] = a[w >> 12 & 63];
-        o[j++] = i + 1 < n ? a[w >> 6 & 63] : '=';
-        o[j++] = i + 2 < n ? a[w & 63] : '=';
-    }
-    o[j] = '\0';
-    return o;
 }
 
 /* ------------------------------------------------------- PLUGNET disk */
@@ -198,7 +178,7 @@ char *cd_render_meta_data(const cd_spec_t *sp, const char *key)
 
 static void s_write_file(FILE *f, const char *path, const char *perm, const uint8_t *p, size_t n)
 {
-    char *b = cd_base64(p, n);
+    char *b = pn_base64(p, n);
     fprintf(f, "  - path: ");
     s_dq(f, path);
     fprintf(f, "\n    owner: root:root\n    permissions: '%s'\n    encoding: b64\n    content: %s\n", perm,
@@ -286,7 +266,7 @@ char *cd_render_network_config(const cd_spec_t *sp)
             for (size_t j = 0; j < n->naddrs; j++)
                 fprintf(f, "      - \"%s\"\n", n->addrs[j].text);
         }
-        const cd_addr_t *gw[2] = { NULL, NULL };
+        const pn_addr_t *gw[2] = { NULL, NULL };
         if (n->has_gateway)
             gw[n->gateway.family == AF_INET ? 0 : 1] = &n->gateway;
         size_t nvia = 0;

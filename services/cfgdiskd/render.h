@@ -22,7 +22,4 @@ char *cd_render_meta_data(const cd_spec_t *sp, const char *key);
 char *cd_render_user_data(const cd_spec_t *sp, const uint8_t *agent, size_t agent_len);
 char *cd_render_network_config(const cd_spec_t *sp);
 
-/* base64 (RFC 4648, padded) of p; malloc'd. */
-char *cd_base64(const uint8_t *p, size_t n);
-
 #endif

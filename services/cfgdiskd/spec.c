@@ -1,8 +1,8 @@
-/* Parsing and validation of a disk.build spec.  See spec.h. */
+/* Parsing of a disk.build spec into a cd_spec_t, every field checked.
+ * See spec.h. */
 #include "spec.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pn_proto.h"
+#include "spec_valid.h"
 
 const cd_limits_t cd_default_limits = {
     .max_bytes = 64u << 20,
@@ -65,300 +66,6 @@ __attribute__((format(printf, 4, 5))) static int s_fail(ctx_t *c, int code, cons
     return code;
 }
 
-/* --------------------------------------------------------- primitives */
-
-bool cd_hostname_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 253)
-        return false;
-    const char *label = s;
-    for (const char *p = s;; p++) {
-        if (*p == '.' || *p == '\0') {
-            size_t l = (size_t)(p - label);
-            if (l == 0 || l > 63 || label[0] == '-' || p[-1] == '-')
-                return false;
-            if (*p == '\0')
-                return true;
-            label = p + 1;
-        } else if (!isascii((unsigned char)*p) || !(isalnum((unsigned char)*p) || *p == '-')) {
-            return false;
-        }
-    }
-}
-
-static bool s_digits(const char *s, unsigned max, unsigned *out)
-{
-    if (!*s || strlen(s) > 3 || (s[0] == '0' && s[1]))
-        return false;
-    unsigned v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        v = v * 10 + (unsigned)(*s - '0');
-    }
-    if (v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-bool cd_addr_parse(const char *s, bool want_prefix, cd_addr_t *a, const char **why)
-{
-    char buf[CD_ADDR_MAX];
-    memset(a, 0, sizeof *a);
-    if (strlen(s) >= sizeof buf) {
-        *why = "is too long for an address";
-        return false;
-    }
-    strcpy(buf, s);
-    char *slash = strchr(buf, '/');
-    if (want_prefix && !slash) {
-        *why = "needs a prefix length (ADDRESS/PREFIX, e.g. 10.0.0.1/24)";
-        return false;
-    }
-    if (!want_prefix && slash) {
-        *why = "must be a plain address without a prefix length";
-        return false;
-    }
-    if (slash)
-        *slash = '\0';
-    if (strchr(buf, ':')) {
-        a->family = AF_INET6;
-        if (inet_pton(AF_INET6, buf, a->addr) != 1) {
-            *why = "is not an IPv6 address";
-            return false;
-        }
-    } else {
-        a->family = AF_INET;
-        if (inet_pton(AF_INET, buf, a->addr) != 1) {
-            *why = "is not an IPv4 address";
-            return false;
-        }
-    }
-    unsigned maxp = a->family == AF_INET ? 32 : 128;
-    a->prefix = maxp;
-    if (slash && !s_digits(slash + 1, maxp, &a->prefix)) {
-        *why = a->family == AF_INET ? "has a bad prefix length (0..32)"
-                                    : "has a bad prefix length (0..128)";
-        return false;
-    }
-    char t[INET6_ADDRSTRLEN];
-    inet_ntop(a->family, a->addr, t, sizeof t);
-    if (slash)
-        snprintf(a->text, sizeof a->text, "%s/%u", t, a->prefix);
-    else
-        snprintf(a->text, sizeof a->text, "%s", t);
-    return true;
-}
-
-static bool s_host_bits_clear(const cd_addr_t *a)
-{
-    unsigned n = a->family == AF_INET ? 4 : 16;
-    for (unsigned i = 0; i < n; i++) {
-        unsigned keep = a->prefix >= 8 * (i + 1) ? 8 : a->prefix > 8 * i ? a->prefix - 8 * i : 0;
-        uint8_t mask = keep ? (uint8_t)(0xff << (8 - keep)) : 0;
-        if (a->addr[i] & ~mask)
-            return false;
-    }
-    return true;
-}
-
-static void s_network_of(const cd_addr_t *a, char *out, size_t len)
-{
-    cd_addr_t n = *a;
-    unsigned bytes = a->family == AF_INET ? 4 : 16;
-    for (unsigned i = 0; i < bytes; i++) {
-        unsigned keep = a->prefix >= 8 * (i + 1) ? 8 : a->prefix > 8 * i ? a->prefix - 8 * i : 0;
-        n.addr[i] &= keep ? (uint8_t)(0xff << (8 - keep)) : 0;
-    }
-    char t[INET6_ADDRSTRLEN];
-    inet_ntop(n.family, n.addr, t, sizeof t);
-    snprintf(out, len, "%s/%u", t, n.prefix);
-}
-
-static bool s_mac_parse(const char *s, uint8_t mac[6])
-{
-    if (strlen(s) != 17)
-        return false;
-    for (int i = 0; i < 6; i++) {
-        const char *p = s + 3 * i;
-        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
-            return false;
-        if (i < 5 && p[2] != ':')
-            return false;
-        char h[3] = { p[0], p[1], 0 };
-        mac[i] = (uint8_t)strtoul(h, NULL, 16);
-    }
-    return true;
-}
-
-static const char *const key_types[] = {
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    NULL,
-};
-
-static int s_b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Strict base64 (padding required) into out (at most cap bytes); -1 when malformed. */
-static long s_b64decode(const char *s, size_t n, uint8_t *out, size_t cap)
-{
-    if (n == 0 || n % 4)
-        return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int v[4];
-        int pad = 0;
-        for (int j = 0; j < 4; j++) {
-            unsigned char c = (unsigned char)s[i + j];
-            if (c == '=' && i + 4 == n && j >= 2) {
-                v[j] = 0;
-                pad++;
-            } else if (pad || (v[j] = s_b64val(c)) < 0) {
-                return -1;
-            }
-        }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        uint8_t b[3] = { (uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w };
-        for (int j = 0; j < 3 - pad; j++) {
-            if (o >= cap)
-                return -1;
-            out[o++] = b[j];
-        }
-    }
-    return (long)o;
-}
-
-bool cd_key_valid(const char *line, size_t len, const char **why)
-{
-    if (len == 0) {
-        *why = "is empty";
-        return false;
-    }
-    if (len > 16384) {
-        *why = "is longer than 16 KiB";
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if (c < 0x20 || c == 0x7f) {
-            *why = "contains a control character (one key per line, no newlines)";
-            return false;
-        }
-    }
-    const char *sp = memchr(line, ' ', len);
-    size_t tlen = sp ? (size_t)(sp - line) : len;
-    const char *type = NULL;
-    for (int i = 0; key_types[i]; i++)
-        if (strlen(key_types[i]) == tlen && !memcmp(key_types[i], line, tlen))
-            type = key_types[i];
-    if (!type) {
-        *why = "is not a public key of a known type (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256/384/521, "
-               "sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com; options are not allowed)";
-        return false;
-    }
-    if (!sp) {
-        *why = "has no key data after the key type";
-        return false;
-    }
-    const char *b = sp + 1;
-    const char *end = line + len;
-    const char *bend = memchr(b, ' ', (size_t)(end - b));
-    if (!bend)
-        bend = end;
-    uint8_t blob[12288];
-    long n = s_b64decode(b, (size_t)(bend - b), blob, sizeof blob);
-    if (n < 0) {
-        *why = "has key data that is not valid base64";
-        return false;
-    }
-    /* The blob starts with the key type as an SSH string. */
-    size_t tl = strlen(type);
-    if (n < 4 + (long)tl ||
-        ((uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 | blob[3]) != tl ||
-        memcmp(blob + 4, type, tl) != 0) {
-        *why = "has key data that does not match its key type";
-        return false;
-    }
-    if ((size_t)n == 4 + tl) {
-        *why = "has no key material";
-        return false;
-    }
-    return true;
-}
-
-bool cd_path_valid(const char *p, size_t len, const char **why)
-{
-    if (len == 0 || p[0] != '/') {
-        *why = "must be an absolute path";
-        return false;
-    }
-    if (len > 1024) {
-        *why = "is longer than 1024 bytes";
-        return false;
-    }
-    if (len == 1) {
-        *why = "must name a file, not /";
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x20 || c == 0x7f) {
-            *why = "contains a control character";
-            return false;
-        }
-    }
-    if (p[len - 1] == '/') {
-        *why = "must not end with /";
-        return false;
-    }
-    if (p[len - 1] == ' ') {
-        *why = "must not end with a space";
-        return false;
-    }
-    /* Components between slashes: non-empty, not . or .., at most 255 bytes. */
-    size_t i = 1;
-    while (i <= len) {
-        size_t j = i;
-        while (j < len && p[j] != '/')
-            j++;
-        size_t cl = j - i;
-        if (cl == 0) {
-            *why = "is not normalised (empty component, '//')";
-            return false;
-        }
-        if ((cl == 1 && p[i] == '.') || (cl == 2 && p[i] == '.' && p[i + 1] == '.')) {
-            *why = "is not normalised (no '.' or '..' components)";
-            return false;
-        }
-        if (cl > 255) {
-            *why = "has a component longer than 255 bytes";
-            return false;
-        }
-        i = j + 1;
-    }
-    return true;
-}
-
 /* ----------------------------------------------------------- getters */
 
 static int s_str(ctx_t *c, const pn_val_t *map, const char *key, const char *field, bool req,
@@ -368,15 +75,15 @@ static int s_str(ctx_t *c, const pn_val_t *map, const char *key, const char *fie
     *out = NULL;
     if (!v || v->type == PN_NIL) {
         if (req)
-            return s_fail(c, PN_EINVAL, field, "missing");
-        return PN_OK;
+            return s_fail(c, -EINVAL, field, "missing");
+        return 0;
     }
     if (v->type != PN_STR)
-        return s_fail(c, PN_EINVAL, field, "must be a string");
+        return s_fail(c, -EINVAL, field, "must be a string");
     if (strlen(v->s.p) != v->s.len)
-        return s_fail(c, PN_EINVAL, field, "contains a NUL byte");
+        return s_fail(c, -EINVAL, field, "contains a NUL byte");
     *out = v->s.p;
-    return PN_OK;
+    return 0;
 }
 
 /* An array (or absent): *arr NULL when absent. */
@@ -386,24 +93,37 @@ static int s_arr(ctx_t *c, const pn_val_t *map, const char *key, const char *fie
     pn_val_t *v = pn_get(map, key);
     *arr = NULL;
     if (!v || v->type == PN_NIL)
-        return PN_OK;
+        return 0;
     if (v->type != PN_ARR)
-        return s_fail(c, PN_EINVAL, field, "must be an array");
+        return s_fail(c, -EINVAL, field, "must be an array");
     if (v->a.n > max)
-        return s_fail(c, PN_ETOOLARGE, field, "has %zu %s, at most %zu are allowed", v->a.n, what, max);
+        return s_fail(c, -E2BIG, field, "has %zu %s, at most %zu are allowed", v->a.n, what, max);
     *arr = v;
-    return PN_OK;
+    return 0;
+}
+
+/* An array as s_arr, and room for its items (size bytes each, calloc'd
+ * into *items; NULL when the array is absent). */
+static int s_items(ctx_t *c, const pn_val_t *map, const char *key, const char *field, size_t max,
+                   const char *what, size_t size, const pn_val_t **arr, void **items)
+{
+    int r = s_arr(c, map, key, field, max, what, arr);
+    *items = NULL;
+    if (r || !*arr)
+        return r;
+    *items = calloc((*arr)->a.n ? (*arr)->a.n : 1, size);
+    return *items ? 0 : s_fail(c, -ENOMEM, field, "out of memory");
 }
 
 /* ----------------------------------------------------------- sections */
 
-static int s_addr(ctx_t *c, const char *s, bool want_prefix, const char *field, cd_addr_t *a)
+static int s_addr(ctx_t *c, const char *s, bool want_prefix, const char *field, pn_addr_t *a)
 {
     const char *why;
     char sh[72];
-    if (!cd_addr_parse(s, want_prefix, a, &why))
-        return s_fail(c, PN_EINVAL, field, "'%s' %s", s_show(s, strlen(s), sh), why);
-    return PN_OK;
+    if (pn_addr_parse(s, want_prefix, a, &why) < 0)
+        return s_fail(c, -EINVAL, field, "'%s' %s", s_show(s, strlen(s), sh), why);
+    return 0;
 }
 
 static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx, cd_nic_t *nic)
@@ -415,67 +135,61 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
 
     snprintf(f, sizeof f, "nics[%zu]", idx);
     if (v->type != PN_MAP)
-        return s_fail(c, PN_EINVAL, f, "must be a map {ifname, mac, addrs, routes, gateway}");
+        return s_fail(c, -EINVAL, f, "must be a map {ifname, mac, addrs, routes, gateway}");
 
     snprintf(f, sizeof f, "nics[%zu].ifname", idx);
     if ((r = s_str(c, v, "ifname", f, true, &s)))
         return r;
     if (pn_ifname_index(s) < 0)
-        return s_fail(c, PN_EINVAL, f, "'%s' is not an interface name (eth0..eth31)",
+        return s_fail(c, -EINVAL, f, "'%s' is not an interface name (eth0..eth31)",
                       s_show(s, strlen(s), sh));
     snprintf(nic->ifname, sizeof nic->ifname, "%s", s);
 
     snprintf(f, sizeof f, "nics[%zu].mac", idx);
     if ((r = s_str(c, v, "mac", f, true, &s)))
         return r;
-    if (!s_mac_parse(s, nic->mac))
-        return s_fail(c, PN_EINVAL, f, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
+    if (!pn_mac_parse(s, nic->mac))
+        return s_fail(c, -EINVAL, f, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
                       s_show(s, strlen(s), sh));
     if (nic->mac[0] & 1)
-        return s_fail(c, PN_EINVAL, f, "'%s' is a multicast MAC address; a NIC needs a unicast one", s);
+        return s_fail(c, -EINVAL, f, "'%s' is a multicast MAC address; a NIC needs a unicast one", s);
     static const uint8_t zero[6];
     if (!memcmp(nic->mac, zero, 6))
-        return s_fail(c, PN_EINVAL, f, "'%s' is the all-zero MAC address", s);
-    pn_mac_format(nic->mac, nic->mac_text);
-    for (char *p = nic->mac_text; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
+        return s_fail(c, -EINVAL, f, "'%s' is the all-zero MAC address", s);
+    pn_mac_format(nic->mac, nic->mac_text); /* lowercase */
 
     const pn_val_t *arr;
     snprintf(f, sizeof f, "nics[%zu].addrs", idx);
-    if ((r = s_arr(c, v, "addrs", f, lim->max_addrs, "addresses", &arr)))
+    if ((r = s_items(c, v, "addrs", f, lim->max_addrs, "addresses", sizeof *nic->addrs, &arr,
+                     (void **)&nic->addrs)))
         return r;
     if (arr) {
-        nic->addrs = calloc(arr->a.n ? arr->a.n : 1, sizeof *nic->addrs);
-        if (!nic->addrs)
-            return s_fail(c, PN_EINTERNAL, f, "out of memory");
         for (size_t i = 0; i < arr->a.n; i++) {
             snprintf(f, sizeof f, "nics[%zu].addrs[%zu]", idx, i);
             const pn_val_t *e = arr->a.v[i];
             if (e->type != PN_STR)
-                return s_fail(c, PN_EINVAL, f, "must be a string ADDRESS/PREFIX");
-            cd_addr_t *a = &nic->addrs[nic->naddrs];
+                return s_fail(c, -EINVAL, f, "must be a string ADDRESS/PREFIX");
+            pn_addr_t *a = &nic->addrs[nic->naddrs];
             if ((r = s_addr(c, e->s.p, true, f, a)))
                 return r;
             if (a->prefix == 0)
-                return s_fail(c, PN_EINVAL, f, "'%s' has prefix length 0; an interface address needs 1..%u",
+                return s_fail(c, -EINVAL, f, "'%s' has prefix length 0; an interface address needs 1..%u",
                               a->text, a->family == AF_INET ? 32 : 128);
             nic->naddrs++;
         }
     }
 
     snprintf(f, sizeof f, "nics[%zu].routes", idx);
-    if ((r = s_arr(c, v, "routes", f, lim->max_routes, "routes", &arr)))
+    if ((r = s_items(c, v, "routes", f, lim->max_routes, "routes", sizeof *nic->routes, &arr,
+                     (void **)&nic->routes)))
         return r;
     if (arr) {
-        nic->routes = calloc(arr->a.n ? arr->a.n : 1, sizeof *nic->routes);
-        if (!nic->routes)
-            return s_fail(c, PN_EINTERNAL, f, "out of memory");
         for (size_t i = 0; i < arr->a.n; i++) {
             const pn_val_t *e = arr->a.v[i];
             cd_route_t *rt = &nic->routes[nic->nroutes];
             snprintf(f, sizeof f, "nics[%zu].routes[%zu]", idx, i);
             if (e->type != PN_MAP)
-                return s_fail(c, PN_EINVAL, f, "must be a map {dst, via}");
+                return s_fail(c, -EINVAL, f, "must be a map {dst, via}");
             snprintf(f, sizeof f, "nics[%zu].routes[%zu].via", idx, i);
             const char *via;
             if ((r = s_str(c, e, "via", f, false, &via)))
@@ -490,28 +204,28 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
                 return r;
             if (!strcmp(s, "default")) {
                 if (!rt->has_via)
-                    return s_fail(c, PN_EINVAL, f, "a default route needs a gateway in 'via'");
+                    return s_fail(c, -EINVAL, f, "a default route needs a gateway in 'via'");
                 rt->is_default = true;
                 rt->dst.family = rt->via.family;
                 snprintf(rt->dst.text, sizeof rt->dst.text, "default");
             } else {
                 if ((r = s_addr(c, s, true, f, &rt->dst)))
                     return r;
-                if (!s_host_bits_clear(&rt->dst)) {
-                    char net[CD_ADDR_MAX];
-                    s_network_of(&rt->dst, net, sizeof net);
-                    return s_fail(c, PN_EINVAL, f, "'%s' has host bits set (did you mean %s?)",
+                if (!pn_addr_is_network(&rt->dst)) {
+                    char net[PN_ADDR_MAX];
+                    pn_addr_network(&rt->dst, net, sizeof net);
+                    return s_fail(c, -EINVAL, f, "'%s' has host bits set (did you mean %s?)",
                                   rt->dst.text, net);
                 }
                 if (rt->dst.prefix == 0) {
                     rt->is_default = true;
                     if (!rt->has_via)
-                        return s_fail(c, PN_EINVAL, f, "a default route needs a gateway in 'via'");
+                        return s_fail(c, -EINVAL, f, "a default route needs a gateway in 'via'");
                 }
             }
             if (rt->has_via && rt->via.family != rt->dst.family) {
                 snprintf(f, sizeof f, "nics[%zu].routes[%zu].via", idx, i);
-                return s_fail(c, PN_EINVAL, f, "'%s' is not of the same address family as dst '%s'",
+                return s_fail(c, -EINVAL, f, "'%s' is not of the same address family as dst '%s'",
                               rt->via.text, rt->dst.text);
             }
             nic->nroutes++;
@@ -526,20 +240,16 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
             return r;
         nic->has_gateway = true;
     }
-    return PN_OK;
+    return 0;
 }
 
 static int s_nics(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spec_t *sp)
 {
     const pn_val_t *arr;
     int r;
-    if ((r = s_arr(c, args, "nics", "nics", lim->max_nics, "NICs", &arr)))
+    if ((r = s_items(c, args, "nics", "nics", lim->max_nics, "NICs", sizeof *sp->nics, &arr,
+                     (void **)&sp->nics)) || !arr)
         return r;
-    if (!arr)
-        return PN_OK;
-    sp->nics = calloc(arr->a.n ? arr->a.n : 1, sizeof *sp->nics);
-    if (!sp->nics)
-        return s_fail(c, PN_EINTERNAL, "nics", "out of memory");
     for (size_t i = 0; i < arr->a.n; i++) {
         sp->nnics++;
         if ((r = s_nic(c, lim, arr->a.v[i], i, &sp->nics[i])))
@@ -555,11 +265,11 @@ static int s_nics(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spe
             cd_nic_t *b = &sp->nics[j];
             snprintf(f, sizeof f, "nics[%zu].ifname", i);
             if (!strcmp(a->ifname, b->ifname))
-                return s_fail(c, PN_EINVAL, f, "'%s' is also nics[%zu]; interface names must be unique",
+                return s_fail(c, -EINVAL, f, "'%s' is also nics[%zu]; interface names must be unique",
                               a->ifname, j);
             snprintf(f, sizeof f, "nics[%zu].mac", i);
             if (!memcmp(a->mac, b->mac, 6))
-                return s_fail(c, PN_EINVAL, f, "%s is also the MAC of nics[%zu] (%s); MACs must be unique",
+                return s_fail(c, -EINVAL, f, "%s is also the MAC of nics[%zu] (%s); MACs must be unique",
                               a->mac_text, j, b->ifname);
         }
         for (size_t k = 0; k < a->naddrs; k++) {
@@ -569,14 +279,14 @@ static int s_nics(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spe
                     if (b->addrs[m].family == a->addrs[k].family &&
                         !memcmp(b->addrs[m].addr, a->addrs[k].addr, 16)) {
                         snprintf(f, sizeof f, "nics[%zu].addrs[%zu]", i, k);
-                        return s_fail(c, PN_EINVAL, f, "%s is already nics[%zu].addrs[%zu]",
+                        return s_fail(c, -EINVAL, f, "%s is already nics[%zu].addrs[%zu]",
                                       a->addrs[k].text, j, m);
                     }
                 }
             }
         }
         for (size_t k = 0; k <= a->nroutes; k++) {
-            const cd_addr_t *gw;
+            const pn_addr_t *gw;
             if (k < a->nroutes) {
                 if (!a->routes[k].is_default)
                     continue;
@@ -590,25 +300,21 @@ static int s_nics(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spe
             }
             int fi = gw->family == AF_INET ? 0 : 1;
             if (dflt_owner[fi][0])
-                return s_fail(c, PN_EINVAL, f, "a default %s route is already set by %s; only one is allowed",
+                return s_fail(c, -EINVAL, f, "a default %s route is already set by %s; only one is allowed",
                               fi ? "IPv6" : "IPv4", dflt_owner[fi]);
             snprintf(dflt_owner[fi], sizeof dflt_owner[fi], "%s", f);
         }
     }
-    return PN_OK;
+    return 0;
 }
 
 static int s_keys(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spec_t *sp)
 {
     const pn_val_t *arr;
     int r;
-    if ((r = s_arr(c, args, "keys", "keys", lim->max_keys, "keys", &arr)))
+    if ((r = s_items(c, args, "keys", "keys", lim->max_keys, "keys", sizeof *sp->keys, &arr,
+                     (void **)&sp->keys)) || !arr)
         return r;
-    if (!arr)
-        return PN_OK;
-    sp->keys = calloc(arr->a.n ? arr->a.n : 1, sizeof *sp->keys);
-    if (!sp->keys)
-        return s_fail(c, PN_EINTERNAL, "keys", "out of memory");
     for (size_t i = 0; i < arr->a.n; i++) {
         char f[32];
         char sh[72];
@@ -616,33 +322,29 @@ static int s_keys(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spe
         const pn_val_t *e = arr->a.v[i];
         snprintf(f, sizeof f, "keys[%zu]", i);
         if (e->type != PN_STR)
-            return s_fail(c, PN_EINVAL, f, "must be a string (one authorized_keys line)");
+            return s_fail(c, -EINVAL, f, "must be a string (one authorized_keys line)");
         /* Tolerate the trailing newline of a key read from a .pub file. */
         size_t len = e->s.len;
         while (len && (e->s.p[len - 1] == '\n' || e->s.p[len - 1] == '\r'))
             len--;
         if (!cd_key_valid(e->s.p, len, &why))
-            return s_fail(c, PN_EINVAL, f, "'%s' %s", s_show(e->s.p, len, sh), why);
+            return s_fail(c, -EINVAL, f, "'%s' %s", s_show(e->s.p, len, sh), why);
         sp->keys[i] = strndup(e->s.p, len);
         if (!sp->keys[i])
-            return s_fail(c, PN_EINTERNAL, f, "out of memory");
+            return s_fail(c, -ENOMEM, f, "out of memory");
         sp->nkeys++;
         sp->total_bytes += len + 1;
     }
-    return PN_OK;
+    return 0;
 }
 
 static int s_hosts(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spec_t *sp)
 {
     const pn_val_t *arr;
     int r;
-    if ((r = s_arr(c, args, "hosts", "hosts", lim->max_hosts, "entries", &arr)))
+    if ((r = s_items(c, args, "hosts", "hosts", lim->max_hosts, "entries", sizeof *sp->hosts, &arr,
+                     (void **)&sp->hosts)) || !arr)
         return r;
-    if (!arr)
-        return PN_OK;
-    sp->hosts = calloc(arr->a.n ? arr->a.n : 1, sizeof *sp->hosts);
-    if (!sp->hosts)
-        return s_fail(c, PN_EINTERNAL, "hosts", "out of memory");
     for (size_t i = 0; i < arr->a.n; i++) {
         char f[64];
         char sh[72];
@@ -652,7 +354,7 @@ static int s_hosts(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
         sp->nhosts++;
         snprintf(f, sizeof f, "hosts[%zu]", i);
         if (e->type != PN_MAP)
-            return s_fail(c, PN_EINVAL, f, "must be a map {ip, names}");
+            return s_fail(c, -EINVAL, f, "must be a map {ip, names}");
         snprintf(f, sizeof f, "hosts[%zu].ip", i);
         if ((r = s_str(c, e, "ip", f, true, &s)))
             return r;
@@ -660,49 +362,51 @@ static int s_hosts(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
             return r;
         const pn_val_t *names;
         snprintf(f, sizeof f, "hosts[%zu].names", i);
-        if ((r = s_arr(c, e, "names", f, lim->max_names, "names", &names)))
+        if ((r = s_items(c, e, "names", f, lim->max_names, "names", sizeof *h->names, &names,
+                         (void **)&h->names)))
             return r;
         if (!names || names->a.n == 0)
-            return s_fail(c, PN_EINVAL, f, "needs at least one host name");
-        h->names = calloc(names->a.n, sizeof *h->names);
-        if (!h->names)
-            return s_fail(c, PN_EINTERNAL, f, "out of memory");
+            return s_fail(c, -EINVAL, f, "needs at least one host name");
         for (size_t j = 0; j < names->a.n; j++) {
             const pn_val_t *n = names->a.v[j];
             snprintf(f, sizeof f, "hosts[%zu].names[%zu]", i, j);
             if (n->type != PN_STR)
-                return s_fail(c, PN_EINVAL, f, "must be a string");
+                return s_fail(c, -EINVAL, f, "must be a string");
             if (strlen(n->s.p) != n->s.len || !cd_hostname_valid(n->s.p))
-                return s_fail(c, PN_EINVAL, f, "'%s' is not a valid host name (RFC 1123)",
+                return s_fail(c, -EINVAL, f, "'%s' is not a valid host name (RFC 1123)",
                               s_show(n->s.p, n->s.len, sh));
             h->names[j] = strdup(n->s.p);
             if (!h->names[j])
-                return s_fail(c, PN_EINTERNAL, f, "out of memory");
+                return s_fail(c, -ENOMEM, f, "out of memory");
             h->nnames++;
         }
     }
-    return PN_OK;
+    return 0;
 }
 
-/* bin or str content; NULL/0 when absent. */
-static int s_blob(ctx_t *c, const pn_val_t *map, const char *key, const char *field, bool req,
-                  const uint8_t **p, size_t *len, bool *present)
+/* bin or str content (present: not absent), copied into *data, counted
+ * against the spec's size cap. */
+static int s_content(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t *map, const char *key,
+                     const char *field, bool req, uint8_t **data, size_t *len, bool *present)
 {
     pn_val_t *v = pn_get(map, key);
-    *p = NULL;
+    *data = NULL;
     *len = 0;
     *present = false;
-    if (!v || v->type == PN_NIL) {
-        if (req)
-            return s_fail(c, PN_EINVAL, field, "missing");
-        return PN_OK;
-    }
+    if (!v || v->type == PN_NIL)
+        return req ? s_fail(c, -EINVAL, field, "missing") : 0;
     if (v->type != PN_STR && v->type != PN_BIN)
-        return s_fail(c, PN_EINVAL, field, "must be a string or binary");
-    *p = (const uint8_t *)v->s.p;
+        return s_fail(c, -EINVAL, field, "must be a string or binary");
+    if (v->s.len > lim->max_bytes - sp->total_bytes)
+        return s_fail(c, -E2BIG, field, "takes the spec over its size cap of %zu bytes", lim->max_bytes);
+    *data = malloc(v->s.len ? v->s.len : 1);
+    if (!*data)
+        return s_fail(c, -ENOMEM, field, "out of memory");
+    memcpy(*data, v->s.p, v->s.len);
     *len = v->s.len;
     *present = true;
-    return PN_OK;
+    sp->total_bytes += v->s.len;
+    return 0;
 }
 
 static int s_mode(ctx_t *c, const pn_val_t *e, const char *field, unsigned *mode)
@@ -710,7 +414,7 @@ static int s_mode(ctx_t *c, const pn_val_t *e, const char *field, unsigned *mode
     pn_val_t *v = pn_get(e, "mode");
     *mode = 0644;
     if (!v || v->type == PN_NIL)
-        return PN_OK;
+        return 0;
     uint64_t m;
     if (v->type == PN_UINT) {
         m = v->u;
@@ -718,33 +422,29 @@ static int s_mode(ctx_t *c, const pn_val_t *e, const char *field, unsigned *mode
         const char *s = v->s.p;
         size_t n = v->s.len;
         if (n == 0 || n > 5 || strlen(s) != n)
-            return s_fail(c, PN_EINVAL, field, "must be an octal mode such as \"0644\"");
+            return s_fail(c, -EINVAL, field, "must be an octal mode such as \"0644\"");
         m = 0;
         for (size_t i = 0; i < n; i++) {
             if (s[i] < '0' || s[i] > '7')
-                return s_fail(c, PN_EINVAL, field, "'%s' is not an octal mode such as \"0644\"", s);
+                return s_fail(c, -EINVAL, field, "'%s' is not an octal mode such as \"0644\"", s);
             m = m * 8 + (uint64_t)(s[i] - '0');
         }
     } else {
-        return s_fail(c, PN_EINVAL, field, "must be a number (e.g. 420 for 0644) or an octal string");
+        return s_fail(c, -EINVAL, field, "must be a number (e.g. 420 for 0644) or an octal string");
     }
     if (m > 07777)
-        return s_fail(c, PN_EINVAL, field, "0%llo is not a file mode (0..07777)", (unsigned long long)m);
+        return s_fail(c, -EINVAL, field, "0%llo is not a file mode (0..07777)", (unsigned long long)m);
     *mode = (unsigned)m;
-    return PN_OK;
+    return 0;
 }
 
 static int s_files(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spec_t *sp)
 {
     const pn_val_t *arr;
     int r;
-    if ((r = s_arr(c, args, "files", "files", lim->max_files, "files", &arr)))
+    if ((r = s_items(c, args, "files", "files", lim->max_files, "files", sizeof *sp->files, &arr,
+                     (void **)&sp->files)) || !arr)
         return r;
-    if (!arr)
-        return PN_OK;
-    sp->files = calloc(arr->a.n ? arr->a.n : 1, sizeof *sp->files);
-    if (!sp->files)
-        return s_fail(c, PN_EINTERNAL, "files", "out of memory");
     for (size_t i = 0; i < arr->a.n; i++) {
         char f[64];
         char sh[72];
@@ -754,47 +454,36 @@ static int s_files(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
         sp->nfiles++;
         snprintf(f, sizeof f, "files[%zu]", i);
         if (e->type != PN_MAP)
-            return s_fail(c, PN_EINVAL, f, "must be a map {path, content, mode}");
+            return s_fail(c, -EINVAL, f, "must be a map {path, content, mode}");
         snprintf(f, sizeof f, "files[%zu].path", i);
         if ((r = s_str(c, e, "path", f, true, &s)))
             return r;
         if (!cd_path_valid(s, strlen(s), &why))
-            return s_fail(c, PN_EINVAL, f, "'%s' %s", s_show(s, strlen(s), sh), why);
+            return s_fail(c, -EINVAL, f, "'%s' %s", s_show(s, strlen(s), sh), why);
         fl->path = strdup(s);
         if (!fl->path)
-            return s_fail(c, PN_EINTERNAL, f, "out of memory");
+            return s_fail(c, -ENOMEM, f, "out of memory");
         s_show(s, strlen(s), sh);
         for (size_t j = 0; j < i; j++) {
             char sh2[72];
             const char *o = sp->files[j].path;
             size_t lo = strlen(o), ln = strlen(s);
             if (!strcmp(o, s))
-                return s_fail(c, PN_EINVAL, f, "'%s' is also files[%zu].path", sh, j);
+                return s_fail(c, -EINVAL, f, "'%s' is also files[%zu].path", sh, j);
             if ((lo < ln && !strncmp(o, s, lo) && s[lo] == '/') ||
                 (ln < lo && !strncmp(o, s, ln) && o[ln] == '/'))
-                return s_fail(c, PN_EINVAL, f, "'%s' and files[%zu].path '%s' cannot both be files "
+                return s_fail(c, -EINVAL, f, "'%s' and files[%zu].path '%s' cannot both be files "
                               "(one is a directory of the other)", sh, j, s_show(o, lo, sh2));
         }
         snprintf(f, sizeof f, "files[%zu].content", i);
-        const uint8_t *p;
-        size_t len;
         bool present;
-        if ((r = s_blob(c, e, "content", f, true, &p, &len, &present)))
+        if ((r = s_content(c, lim, sp, e, "content", f, true, &fl->data, &fl->len, &present)))
             return r;
-        if (len > lim->max_bytes - sp->total_bytes)
-            return s_fail(c, PN_ETOOLARGE, f, "takes the spec over its size cap of %zu bytes",
-                          lim->max_bytes);
-        fl->data = malloc(len ? len : 1);
-        if (!fl->data)
-            return s_fail(c, PN_EINTERNAL, f, "out of memory");
-        memcpy(fl->data, p, len);
-        fl->len = len;
-        sp->total_bytes += len;
         snprintf(f, sizeof f, "files[%zu].mode", i);
         if ((r = s_mode(c, e, f, &fl->mode)))
             return r;
     }
-    return PN_OK;
+    return 0;
 }
 
 /* --------------------------------------------------------------- parse */
@@ -802,7 +491,7 @@ static int s_files(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_sp
 int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out, char *err,
                   size_t errlen)
 {
-    ctx_t c = { err, errlen, PN_OK };
+    ctx_t c = { err, errlen, 0 };
     char sh[72];
     const char *s;
     int r;
@@ -812,15 +501,15 @@ int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out,
     if (!lim)
         lim = &cd_default_limits;
     if (!args || args->type != PN_MAP)
-        return s_fail(&c, PN_EINVAL, "args", "must be a map");
+        return s_fail(&c, -EINVAL, "args", "must be a map");
     cd_spec_t *sp = calloc(1, sizeof *sp);
     if (!sp)
-        return s_fail(&c, PN_EINTERNAL, "args", "out of memory");
+        return s_fail(&c, -ENOMEM, "args", "out of memory");
 
     if ((r = s_str(&c, args, "name", "name", true, &s)))
         goto fail;
     if (!pn_name_valid(s)) {
-        r = s_fail(&c, PN_EINVAL, "name", "'%s' is not a node name (a lowercase letter, then up to 14 "
+        r = s_fail(&c, -EINVAL, "name", "'%s' is not a node name (a lowercase letter, then up to 14 "
                    "of a-z 0-9 -)", s_show(s, strlen(s), sh));
         goto fail;
     }
@@ -829,7 +518,7 @@ int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out,
     if ((r = s_str(&c, args, "hostname", "hostname", false, &s)))
         goto fail;
     if (s && !cd_hostname_valid(s)) {
-        r = s_fail(&c, PN_EINVAL, "hostname", "'%s' is not a valid host name (RFC 1123: labels of "
+        r = s_fail(&c, -EINVAL, "hostname", "'%s' is not a valid host name (RFC 1123: labels of "
                    "a-z A-Z 0-9 -, 1..63 bytes, not starting or ending with -)", s_show(s, strlen(s), sh));
         goto fail;
     }
@@ -837,15 +526,15 @@ int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out,
 
     pn_val_t *num = pn_get(args, "number");
     if (!num || num->type == PN_NIL) {
-        r = s_fail(&c, PN_EINVAL, "number", "missing");
+        r = s_fail(&c, -EINVAL, "number", "missing");
         goto fail;
     }
     if (num->type != PN_UINT) {
-        r = s_fail(&c, PN_EINVAL, "number", "must be a node number 1..25599");
+        r = s_fail(&c, -EINVAL, "number", "must be a node number 1..25599");
         goto fail;
     }
     if (num->u < 1 || num->u > 25599) {
-        r = s_fail(&c, PN_EINVAL, "number", "%llu is out of range for a node number (1..25599)",
+        r = s_fail(&c, -EINVAL, "number", "%llu is out of range for a node number (1..25599)",
                    (unsigned long long)num->u);
         goto fail;
     }
@@ -858,7 +547,7 @@ int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out,
     } else if (!strcmp(s, "cidata")) {
         sp->format = CD_FMT_CIDATA;
     } else {
-        r = s_fail(&c, PN_EINVAL, "format", "'%s' is not a disk format (plugnet or cidata)",
+        r = s_fail(&c, -EINVAL, "format", "'%s' is not a disk format (plugnet or cidata)",
                    s_show(s, strlen(s), sh));
         goto fail;
     }
@@ -875,32 +564,16 @@ int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out,
         (r = s_hosts(&c, lim, args, sp)) || (r = s_files(&c, lim, args, sp)))
         goto fail;
 
-    const uint8_t *p;
-    size_t len;
-    if ((r = s_blob(&c, args, "script", "script", false, &p, &len, &sp->has_script)))
+    if ((r = s_content(&c, lim, sp, args, "script", "script", false, &sp->script, &sp->script_len,
+                       &sp->has_script)))
         goto fail;
-    if (sp->has_script) {
-        if (len > lim->max_bytes - sp->total_bytes) {
-            r = s_fail(&c, PN_ETOOLARGE, "script", "takes the spec over its size cap of %zu bytes",
-                       lim->max_bytes);
-            goto fail;
-        }
-        sp->script = malloc(len ? len : 1);
-        if (!sp->script) {
-            r = s_fail(&c, PN_EINTERNAL, "script", "out of memory");
-            goto fail;
-        }
-        memcpy(sp->script, p, len);
-        sp->script_len = len;
-        sp->total_bytes += len;
-    }
     if (sp->total_bytes > lim->max_bytes) {
-        r = s_fail(&c, PN_ETOOLARGE, "args", "the spec is %zu bytes, over the cap of %zu",
+        r = s_fail(&c, -E2BIG, "args", "the spec is %zu bytes, over the cap of %zu",
                    sp->total_bytes, lim->max_bytes);
         goto fail;
     }
     *out = sp;
-    return PN_OK;
+    return 0;
 fail:
     cd_spec_destroy(&sp);
     return r;
@@ -933,107 +606,4 @@ void cd_spec_destroy(cd_spec_t **spec_p)
     free(sp->script);
     free(sp);
     *spec_p = NULL;
-}
-
-/* ---------------------------------------------------------------- canon */
-
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom;
-} buf_t;
-
-static void s_put(buf_t *b, const void *p, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-/* Length-prefixed, tagged fields: unambiguous by construction. */
-static void s_field(buf_t *b, char tag, const void *p, size_t n)
-{
-    uint8_t h[9];
-    h[0] = (uint8_t)tag;
-    for (int i = 0; i < 8; i++)
-        h[1 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
-    s_put(b, h, sizeof h);
-    s_put(b, p, n);
-}
-
-static void s_fstr(buf_t *b, char tag, const char *s)
-{
-    s_field(b, tag, s, strlen(s));
-}
-
-static void s_fnum(buf_t *b, char tag, uint64_t v)
-{
-    char t[24];
-    snprintf(t, sizeof t, "%llu", (unsigned long long)v);
-    s_fstr(b, tag, t);
-}
-
-int cd_spec_canon(const cd_spec_t *sp, uint8_t **out, size_t *len)
-{
-    buf_t b = { 0 };
-    s_fstr(&b, 'V', "plugnet-cfgdisk-spec-1");
-    s_fstr(&b, 'n', sp->name);
-    s_fstr(&b, 'h', sp->hostname);
-    s_fnum(&b, 'N', sp->number);
-    s_fstr(&b, 'F', cd_format_name(sp->format));
-    s_fstr(&b, 'M', sp->has_mgmt ? sp->mgmt.text : "");
-    s_fnum(&b, 'I', sp->nnics);
-    for (size_t i = 0; i < sp->nnics; i++) {
-        const cd_nic_t *n = &sp->nics[i];
-        s_fstr(&b, 'i', n->ifname);
-        s_fstr(&b, 'm', n->mac_text);
-        s_fnum(&b, 'A', n->naddrs);
-        for (size_t j = 0; j < n->naddrs; j++)
-            s_fstr(&b, 'a', n->addrs[j].text);
-        s_fnum(&b, 'R', n->nroutes);
-        for (size_t j = 0; j < n->nroutes; j++) {
-            s_fstr(&b, 'd', n->routes[j].dst.text);
-            s_fstr(&b, 'v', n->routes[j].has_via ? n->routes[j].via.text : "");
-        }
-        s_fstr(&b, 'g', n->has_gateway ? n->gateway.text : "");
-    }
-    s_fnum(&b, 'K', sp->nkeys);
-    for (size_t i = 0; i < sp->nkeys; i++)
-        s_fstr(&b, 'k', sp->keys[i]);
-    s_fnum(&b, 'H', sp->nhosts);
-    for (size_t i = 0; i < sp->nhosts; i++) {
-        s_fstr(&b, 'p', sp->hosts[i].ip.text);
-        s_fnum(&b, 'E', sp->hosts[i].nnames);
-        for (size_t j = 0; j < sp->hosts[i].nnames; j++)
-            s_fstr(&b, 'e', sp->hosts[i].names[j]);
-    }
-    s_fnum(&b, 'L', sp->nfiles);
-    for (size_t i = 0; i < sp->nfiles; i++) {
-        s_fstr(&b, 'f', sp->files[i].path);
-        s_fnum(&b, 'o', sp->files[i].mode);
-        s_field(&b, 'c', sp->files[i].data, sp->files[i].len);
-    }
-    s_fnum(&b, 'S', sp->has_script);
-    if (sp->has_script)
-        s_field(&b, 's', sp->script, sp->script_len);
-    if (b.oom) {
-        free(b.p);
-        return -ENOMEM;
-    }
-    *out = b.p;
-    *len = b.len;
-    return 0;
 }

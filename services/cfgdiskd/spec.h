@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pn_addr.h"
 #include "pn_val.h"
 
 typedef enum { CD_FMT_PLUGNET, CD_FMT_CIDATA } cd_format_t;
@@ -32,36 +33,27 @@ typedef struct {
 } cd_limits_t;
 extern const cd_limits_t cd_default_limits;
 
-#define CD_ADDR_MAX 64 /* "ffff:...:ffff/128" fits easily */
-
-typedef struct {
-    int family;              /* AF_INET or AF_INET6 */
-    uint8_t addr[16];
-    unsigned prefix;         /* for plain addresses: 32 or 128 */
-    char text[CD_ADDR_MAX];  /* canonical: "10.0.0.1/24", "fd00::1" */
-} cd_addr_t;
-
 typedef struct {
     bool is_default;         /* dst "default" (family from via) */
-    cd_addr_t dst;           /* a network: no host bits set */
+    pn_addr_t dst;           /* a network: no host bits set */
     bool has_via;
-    cd_addr_t via;
+    pn_addr_t via;
 } cd_route_t;
 
 typedef struct {
     char ifname[8];
     uint8_t mac[6];
     char mac_text[18];
-    cd_addr_t *addrs;
+    pn_addr_t *addrs;
     size_t naddrs;
     cd_route_t *routes;
     size_t nroutes;
     bool has_gateway;
-    cd_addr_t gateway;
+    pn_addr_t gateway;
 } cd_nic_t;
 
 typedef struct {
-    cd_addr_t ip;
+    pn_addr_t ip;
     char **names;
     size_t nnames;
 } cd_host_t;
@@ -81,7 +73,7 @@ typedef struct {
     cd_nic_t *nics;
     size_t nnics;
     bool has_mgmt;
-    cd_addr_t mgmt;
+    pn_addr_t mgmt;
     char **keys;       /* one authorized_keys line each, without newline */
     size_t nkeys;
     cd_host_t *hosts;
@@ -94,22 +86,15 @@ typedef struct {
     size_t total_bytes;
 } cd_spec_t;
 
-/* Parse and validate args (a map).  Returns PN_OK with *out set, or a
- * pn_err code (PN_EINVAL, PN_ETOOLARGE) with err naming the field. */
+/* Parse and validate args (a map).  Returns 0 with *out set, or with err
+ * naming the field: -EINVAL (a bad value), -E2BIG (over a cap of lim; NULL
+ * = cd_default_limits), -ENOMEM. */
 int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out, char *err,
                   size_t errlen);
 void cd_spec_destroy(cd_spec_t **spec_p);
 
-/* A deterministic byte serialisation of the normalised spec (malloc'd). */
+/* A deterministic byte serialisation of the normalised spec (malloc'd;
+ * spec_canon.c).  0 or -ENOMEM. */
 int cd_spec_canon(const cd_spec_t *spec, uint8_t **buf, size_t *len);
-
-/* Helpers shared with the CLI and the renderers. */
-bool cd_hostname_valid(const char *s);
-/* "A/P" (want_prefix) or "A" into a; false when malformed (why says how). */
-bool cd_addr_parse(const char *s, bool want_prefix, cd_addr_t *a, const char **why);
-/* Known OpenSSH public key line ("type base64 [comment]")? why says how not. */
-bool cd_key_valid(const char *line, size_t len, const char **why);
-/* Absolute, normalised guest path? why says how not. */
-bool cd_path_valid(const char *p, size_t len, const char **why);
 
 #endif

@@ -9,17 +9,13 @@
 
 #include "../../services/cfgdiskd/ext2pin.h"
 #include "../../services/cfgdiskd/image.h"
+#include "tap.h"
 
-static int n_test, n_fail;
-
-static void ok(int cond, const char *what, const char *got)
+/* check() with what came out shown as a diagnostic when cond fails. */
+static void check(int cond, const char *what, const char *got)
 {
-    n_test++;
-    if (!cond)
-        n_fail++;
-    printf("%sok %d - %s\n", cond ? "" : "not ", n_test, what);
-    if (!cond && got)
-        printf("#   got: %s\n", got);
+    if (!ok(cond, "%s", what) && got)
+        diag("  got: %s", got);
 }
 
 static int sh(const char *fmt, const char *dir)
@@ -44,30 +40,29 @@ int main(void)
                "PATH=/usr/sbin:/sbin:$PATH MKE2FS_CONFIG=/dev/null mke2fs -q -F -t ext2 "
                "-O none,filetype,sparse_super,large_file -b 1024 -I 256 -N 96 -d %s/t %s/img 2>/dev/null",
                dir);
-    ok(r == 0, "mke2fs -d makes a multi-group ext2 image from a tree owned by nobody", NULL);
+    check(r == 0, "mke2fs -d makes a multi-group ext2 image from a tree owned by nobody", NULL);
     size_t n = 0;
     r = cd_ext2_pin(img, CD_EPOCH, &n, err, sizeof err);
     /* root, lost+found, a, a/b, a/b/f, big */
-    ok(r == 0 && n == 6, "every inode in use is pinned (root, lost+found, 4 entries)", err);
+    check(r == 0 && n == 6, "every inode in use is pinned (root, lost+found, 4 entries)", err);
     r = sh("PATH=/usr/sbin:/sbin:$PATH; for i in 2 11 12 13 14 15; do debugfs -R \"stat <$i>\" %s/img 2>/dev/null; "
            "done >%s/stat && ! grep -E 'User: +[1-9]|Group: +[1-9]' %s/stat && "
            "test $(grep -c '0x386d4380:00000000' %s/stat) = 24",
            dir);
-    ok(r == 0, "owners are 0:0 and a, c, m and crtime are 2000-01-01 with no nanoseconds", NULL);
+    check(r == 0, "owners are 0:0 and a, c, m and crtime are 2000-01-01 with no nanoseconds", NULL);
     r = sh("PATH=/usr/sbin:/sbin:$PATH e2fsck -fn %s/img >/dev/null 2>&1", dir);
-    ok(r == 0, "e2fsck finds the pinned image clean", NULL);
+    check(r == 0, "e2fsck finds the pinned image clean", NULL);
 
     r = sh("PATH=/usr/sbin:/sbin:$PATH; rm -f %s/img && truncate -s 4M %s/img && "
            "mke2fs -q -F -t ext4 -O metadata_csum %s/img 2>/dev/null", dir);
     r = r == 0 ? cd_ext2_pin(img, CD_EPOCH, &n, err, sizeof err) : -1;
-    ok(r < 0 && strstr(err, "checksums"), "an ext4 image with metadata checksums is refused", err);
+    check(r < 0 && strstr(err, "checksums"), "an ext4 image with metadata checksums is refused", err);
     r = sh("head -c 4096 /dev/urandom >%s/img", dir);
     r = cd_ext2_pin(img, CD_EPOCH, &n, err, sizeof err);
-    ok(r < 0 && strstr(err, "not an ext2"), "a file that is no ext2 is refused", err);
+    check(r < 0 && strstr(err, "not an ext2"), "a file that is no ext2 is refused", err);
     r = sh("head -c 100 /dev/zero >%s/img", dir);
     r = cd_ext2_pin(img, CD_EPOCH, &n, err, sizeof err);
-    ok(r < 0 && strstr(err, "cannot read the superblock"), "a short file is refused", err);
+    check(r < 0 && strstr(err, "cannot read the superblock"), "a short file is refused", err);
     cd_rmtree(dir);
-    printf("1..%d\n", n_test);
-    return n_fail ? 1 : 0;
+    return done();
 }

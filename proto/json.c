@@ -1,5 +1,7 @@
-/* A strict JSON reader.  See json.h. */
-#include "json.h"
+/* JSON text to and from pn_val trees.  See pn_json.h. */
+#include "pn_json.h"
+
+#include "pn_base64.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* --------------------------------------------------------------- reader */
 
 #define MAX_DEPTH 32
 
@@ -168,47 +172,17 @@ static char *s_string(js_t *j, size_t *len)
     return b;
 }
 
-static int s_b64(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 static pn_val_t *s_bin(js_t *j, const pn_val_t *s)
 {
-    const char *t = s->s.p;
-    size_t n = s->s.len;
-    uint8_t *o = malloc(n / 4 * 3 + 3);
+    uint8_t *o = malloc(PN_BASE64_DECODED_MAX(s->s.len));
     if (!o)
         return s_fail(j, "out of memory");
-    size_t k = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] == '=')
-            break;
-        int v = s_b64((unsigned char)t[i]);
-        if (v < 0) {
-            free(o);
-            return s_fail(j, "\"$bin\" is not base64");
-        }
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[k++] = (uint8_t)(acc >> bits);
-        }
+    ssize_t k = pn_base64_decode(s->s.p, s->s.len, false, o, PN_BASE64_DECODED_MAX(s->s.len));
+    if (k < 0) {
+        free(o);
+        return s_fail(j, "\"$bin\" is not base64");
     }
-    pn_val_t *v = pn_bin(o, k);
+    pn_val_t *v = pn_bin(o, (size_t)k);
     free(o);
     return v;
 }
@@ -354,7 +328,7 @@ static pn_val_t *s_value(js_t *j, int depth)
     return s_number(j);
 }
 
-pn_val_t *cd_json_parse(const char *text, size_t len, char *err, size_t errlen)
+pn_val_t *pn_json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     js_t j = { .p = text, .end = text + len, .start = text, .err = err, .errlen = errlen };
     if (errlen)
@@ -368,4 +342,96 @@ pn_val_t *cd_json_parse(const char *text, size_t len, char *err, size_t errlen)
         return s_fail(&j, "trailing characters after the value");
     }
     return v;
+}
+
+/* --------------------------------------------------------------- writer */
+
+static void s_json_str(FILE *f, const char *p, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void s_b64_out(FILE *f, const unsigned char *p, size_t n)
+{
+    char chunk[PN_BASE64_LEN(3 * 64) + 1]; /* whole groups of 3 bytes: the same text as in one go */
+    fputc('"', f);
+    for (size_t i = 0; i < n; i += 3 * 64) {
+        pn_base64_encode(p + i, n - i < 3 * 64 ? n - i : 3 * 64, chunk);
+        fputs(chunk, f);
+    }
+    fputc('"', f);
+}
+
+void pn_val_json(const pn_val_t *v, FILE *f)
+{
+    if (!v) {
+        fputs("null", f);
+        return;
+    }
+    switch (v->type) {
+    case PN_NIL: fputs("null", f); break;
+    case PN_BOOL: fputs(v->b ? "true" : "false", f); break;
+    case PN_INT: fprintf(f, "%lld", (long long)v->i); break;
+    case PN_UINT: fprintf(f, "%llu", (unsigned long long)v->u); break;
+    case PN_FLOAT:
+        if (isfinite(v->f))
+            fprintf(f, "%.17g", v->f);
+        else
+            fputs("null", f);
+        break;
+    case PN_STR: s_json_str(f, v->s.p, v->s.len); break;
+    case PN_BIN:
+        fputs("{\"$bin\":", f);
+        s_b64_out(f, (const unsigned char *)v->s.p, v->s.len);
+        fputc('}', f);
+        break;
+    case PN_ARR:
+        fputc('[', f);
+        for (size_t i = 0; i < v->a.n; i++) {
+            if (i)
+                fputc(',', f);
+            pn_val_json(v->a.v[i], f);
+        }
+        fputc(']', f);
+        break;
+    case PN_MAP:
+        fputc('{', f);
+        for (size_t i = 0; i < v->m.n; i++) {
+            if (i)
+                fputc(',', f);
+            s_json_str(f, v->m.k[i], strlen(v->m.k[i]));
+            fputc(':', f);
+            pn_val_json(v->m.v[i], f);
+        }
+        fputc('}', f);
+        break;
+    }
+}
+
+char *pn_val_json_str(const pn_val_t *v)
+{
+    char *s = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&s, &n);
+    if (!f)
+        return NULL;
+    pn_val_json(v, f);
+    fclose(f);
+    return s;
 }
