@@ -69,9 +69,15 @@ test_expect_success ROOT,UML 'cp right after a plain node start waits too' '
     test "$(plugnet exec --wait 0 u1 -- cat /tmp/p)" = payload
 '
 
+_t_agent_down() {
+    ag-call agentd agent.ls | tr "{" "\n" | grep "\"node\":\"$1\"" | grep -q "\"state\":\"down\""
+}
+
 test_expect_success ROOT,NETNS 'an agent that was up and went away: exec fails at once (no boot wait)' '
     plugnet node start --wait n1 >/dev/null &&
     pkill -KILL -f "plugnet-agent --listen $PLUGNET_STATE_DIR/nodes/n1/agent.sock" &&
+    # once agentd has seen it go (an exec racing the EOF gets "channel read failed")
+    retry_until 10 _t_agent_down n1 &&
     { plugnet exec n1 -- true 2>err; rc=$?; cat err; echo "exit $rc"; test $rc = 255; } &&
     grep -q "the agent of node n1 is down" err
 '
