@@ -48,11 +48,10 @@ int cmd_status(int argc, char **argv)
         const char *svc = pn_services[i];
         pn_val_t *d = NULL;
         char err[512];
-        int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms, &d,
-                        err, sizeof(err));
+        int r = cli_call_err(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err));
         pn_val_t *row = pn_map();
         pn_map_set_str(row, "daemon", svc);
-        if (r == PN_OK) {
+        if (r == 0) {
             char pid[32], up[32];
             snprintf(pid, sizeof(pid), "%llu", (unsigned long long)pn_get_uint(d, "pid", 0));
             cli_fmt_duration(pn_get_uint(d, "uptime_ms", 0), up, sizeof(up));
@@ -283,8 +282,7 @@ static int s_ping_pid(const char *svc, pid_t *pid)
 {
     pn_val_t *d = NULL;
     char err[256];
-    int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err));
-    if (r != PN_OK)
+    if (cli_call_err(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err)) != 0)
         return -1;
     *pid = (pid_t)pn_get_uint(d, "pid", 0);
     pn_val_free(d);

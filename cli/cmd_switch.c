@@ -33,17 +33,6 @@ static int s_show(pn_val_t *d, void (*human)(pn_val_t *))
     return CLI_OK;
 }
 
-static bool s_parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > max || s[0] == '-')
-        return false;
-    *out = v;
-    return true;
-}
-
 /* ------------------------------------------------------------------ lan */
 
 static void s_lan_table(pn_val_t *d)
@@ -140,7 +129,7 @@ int cmd_lan(int argc, char **argv)
         for (int i = 3; i < argc; i++) {
             unsigned long v;
             const char *key = strcmp(argv[i], "--mtu") == 0 ? "mtu" : strcmp(argv[i], "--fdb-cap") == 0 ? "fdb_cap" : NULL;
-            if (!key || i + 1 >= argc || !s_parse_uint(argv[i + 1], UINT_MAX, &v)) {
+            if (!key || i + 1 >= argc || !cli_parse_uint(argv[i + 1], UINT_MAX, &v)) {
                 pn_val_free(a);
                 return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
             }
@@ -200,7 +189,7 @@ int cmd_port(int argc, char **argv)
             return r;
         return s_show(d, s_port_ls_human);
     }
-    if (strcmp(sub, "set") == 0 && argc == 5 && s_parse_uint(argv[3], 1u << 20, &port) &&
+    if (strcmp(sub, "set") == 0 && argc == 5 && cli_parse_uint(argv[3], 1u << 20, &port) &&
         (strcmp(argv[4], "up") == 0 || strcmp(argv[4], "down") == 0)) {
         pn_map_set_str(a, "lan", argv[2]);
         pn_map_set_uint(a, "port", port);
@@ -219,7 +208,7 @@ int cmd_port(int argc, char **argv)
             printf("port %llu %s\n", (unsigned long long)pn_get_uint(d, "port", 0), pn_get_str(d, "ifname", ""));
         return s_show(d, s_nothing);
     }
-    if (strcmp(sub, "del") == 0 && argc == 4 && s_parse_uint(argv[3], 1u << 20, &port)) {
+    if (strcmp(sub, "del") == 0 && argc == 4 && cli_parse_uint(argv[3], 1u << 20, &port)) {
         pn_map_set_str(a, "lan", argv[2]);
         pn_map_set_uint(a, "port", port);
         if ((r = cli_call("switchd", "port.del", a, &d)) != CLI_OK)
@@ -362,7 +351,7 @@ int cmd_stats(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0)
             watch = true;
-        else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc && s_parse_uint(argv[i + 1], 3600000, &interval) &&
+        else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc && cli_parse_uint(argv[i + 1], 3600000, &interval) &&
                  interval >= 100)
             i++;
         else if (!lan && argv[i][0] != '-')
@@ -440,7 +429,7 @@ int cmd_sniff(int argc, char **argv)
     char *colon = strchr(lan, ':');
     if (colon) {
         *colon = 0;
-        if (!s_parse_uint(colon + 1, 1u << 20, &port) || port == 0)
+        if (!cli_parse_uint(colon + 1, 1u << 20, &port) || port == 0)
             return cli_usage("sniff", "bad port in '%s'", target);
     }
     bool to_stdout = strcmp(out, "-") == 0;
