@@ -17,6 +17,7 @@
 
 #include <zmq.h>
 
+#include "bus.h"
 #include "cli.h"
 
 /* Start order: vmd calls the other three, so it comes last. */
@@ -155,28 +156,17 @@ int cmd_events(int argc, char **argv)
         default: return CLI_USAGE;
         }
     }
-    void *sub = zmq_socket(pn_zctx(), ZMQ_SUB);
-    int linger = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
-    if (optind >= argc)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    for (int i = optind; i < argc; i++)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, argv[i], strlen(argv[i]));
-    /* Subscribe last to a hello topic of our own: each daemon answers on it
-     * once it has applied our subscriptions (see s_on_sub in svc.c), so
-     * "# subscribed" means no event of interest can be missed from now on. */
-    char hello[64];
-    snprintf(hello, sizeof(hello), "pn.hello.%d.%llu", (int)getpid(), (unsigned long long)pn_mono_ms());
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, hello, strlen(hello));
-    int expect = 0;
-    for (int i = 0; i < 4; i++) {
-        char ep[4200];
-        if (pn_endpoint(pn_services[i], "pub", ep, sizeof(ep)) == 0) {
-            zmq_connect(sub, ep);
-            if (pn_svc_socket_present(pn_services[i]))
-                expect++;
-        }
+    /* "# subscribed" means no event of interest can be missed from now on
+     * (the daemons answered our hello: see bus.h). */
+    static const char *const all[] = { "" };
+    bool some = optind < argc;
+    cli_bus_t *bus = cli_bus_new(pn_services, 4, some ? (const char *const *)argv + optind : all,
+                                 some ? (size_t)(argc - optind) : 1);
+    if (!bus) {
+        fprintf(stderr, "plugnet: cannot subscribe to the events: out of memory\n");
+        return 1;
     }
+    int expect = cli_bus_expected(bus);
     struct sigaction sa = { .sa_handler = s_on_sigint };
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -189,7 +179,7 @@ int cmd_events(int argc, char **argv)
     long seen = 0;
     int rc = 0;
     while (!s_interrupted && (count < 0 || seen < count)) {
-        zmq_pollitem_t pi[1] = { { .socket = sub, .events = ZMQ_POLLIN } };
+        zmq_pollitem_t pi[1] = { { .socket = cli_bus_socket(bus), .events = ZMQ_POLLIN } };
         long wait = 1000;
         if (deadline) {
             uint64_t now = pn_mono_ms();
@@ -206,38 +196,20 @@ int cmd_events(int argc, char **argv)
         }
         if (!(pi[0].revents & ZMQ_POLLIN))
             continue;
-        char topic[256] = "";
-        int tl = zmq_recv(sub, topic, sizeof(topic) - 1, ZMQ_DONTWAIT);
-        if (tl < 0)
+        char topic[256] = "", err[256];
+        pn_msg_t ev;
+        int r = cli_bus_recv(bus, topic, sizeof(topic), &ev, err, sizeof(err));
+        if (r == -EAGAIN)
             continue;
-        topic[tl < (int)sizeof(topic) - 1 ? tl : (int)sizeof(topic) - 1] = 0;
-        int more = 0;
-        size_t ms = sizeof(more);
-        zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ms);
-        if (!more)
-            continue;
-        if (strcmp(topic, hello) == 0) {
-            char who[64];
-            zmq_recv(sub, who, sizeof(who), 0);
+        if (r == 1) {
             if (!announced && ++acked >= expect) {
                 announced = true;
                 fprintf(stderr, "# subscribed\n");
             }
             continue;
         }
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sub, 0) < 0) {
-            zmq_msg_close(&m);
-            continue;
-        }
-        pn_msg_t ev;
-        char err[256];
-        int r = pn_msg_decode_event(zmq_msg_data(&m), zmq_msg_size(&m), &ev, err, sizeof(err));
-        zmq_msg_close(&m);
-        if (r != PN_OK) {
+        if (r < 0) {
             fprintf(stderr, "plugnet: bad event on %s: %s\n", topic, err);
-            pn_msg_clear(&ev);
             continue;
         }
         if (cli_opts.json) {
@@ -256,7 +228,7 @@ int cmd_events(int argc, char **argv)
         pn_msg_clear(&ev);
         seen++;
     }
-    zmq_close(sub);
+    cli_bus_destroy(&bus);
     return rc;
 }
 
