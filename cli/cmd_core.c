@@ -23,19 +23,11 @@
 /* Start order: vmd calls the other three, so it comes last. */
 static const char *const s_order[4] = { "cfgdiskd", "switchd", "agentd", "vmd" };
 
-static bool s_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return true;
-    return false;
-}
-
 /* ---------------------------------------------------------------- status */
 
 int cmd_status(int argc, char **argv)
 {
-    if (s_help(argc, argv)) {
+    if (cli_help_asked(argc, argv)) {
         printf("usage: plugnet status [--json]\n"
                "Show each daemon: up or down, version, pid, uptime. Exit 3 when any is down.\n");
         return 0;
@@ -410,7 +402,7 @@ static int s_stop_one(const char *svc, bool verbose)
 
 int cmd_daemons(int argc, char **argv)
 {
-    if (argc < 2 || s_help(argc, argv)) {
+    if (argc < 2 || cli_help_asked(argc, argv)) {
         printf("usage: plugnet daemons start|stop|restart [DAEMON...]\n"
                "Run the daemons without systemd (development, demo). Logs go to STATE/log/.\n"
                "start waits for each daemon's READY notification.\n");
@@ -461,7 +453,7 @@ int cmd_daemons(int argc, char **argv)
 
 int cmd_call(int argc, char **argv)
 {
-    if (argc < 3 || s_help(argc, argv)) {
+    if (argc < 3 || cli_help_asked(argc, argv)) {
         printf("usage: plugnet call SVC OP [KEY=STRING | KEY:=NUMBER|true|false]...\n"
                "Send one request and print the reply data as JSON (for scripts and debugging).\n");
         return argc < 3 ? CLI_USAGE : 0;

@@ -14,14 +14,6 @@
 
 #include "cli.h"
 
-static bool s_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return true;
-    return false;
-}
-
 /* Print the reply as JSON, or run the human printer. */
 static int s_show(pn_val_t *d, void (*human)(pn_val_t *))
 {
@@ -107,7 +99,7 @@ static void s_nothing(pn_val_t *d) { (void)d; }
 int cmd_lan(int argc, char **argv)
 {
     const char *usage = "usage: plugnet lan add NAME [--mtu N] [--fdb-cap N] | del NAME [--force] | ls | show NAME";
-    if (argc < 2 || s_help(argc, argv)) {
+    if (argc < 2 || cli_help_asked(argc, argv)) {
         fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
@@ -175,7 +167,7 @@ static void s_port_ls_human(pn_val_t *d) { s_port_table(pn_get(d, "ports")); }
 int cmd_port(int argc, char **argv)
 {
     const char *usage = "usage: plugnet port ls LAN | set LAN PORT up|down | add-tap LAN [IFNAME] | del LAN PORT";
-    if (argc < 2 || s_help(argc, argv)) {
+    if (argc < 2 || cli_help_asked(argc, argv)) {
         fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
@@ -341,7 +333,7 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
 int cmd_stats(int argc, char **argv)
 {
     const char *usage = "usage: plugnet stats LAN [--watch [--interval MS]]";
-    if (s_help(argc, argv)) {
+    if (cli_help_asked(argc, argv)) {
         printf("%s\n", usage);
         return CLI_OK;
     }
@@ -408,7 +400,7 @@ static bool s_write_all(int fd, const char *p, size_t n)
 int cmd_sniff(int argc, char **argv)
 {
     const char *usage = "usage: plugnet sniff LAN[:PORT] -w FILE|-   (Ctrl-C stops)";
-    if (s_help(argc, argv)) {
+    if (cli_help_asked(argc, argv)) {
         printf("%s\n", usage);
         return CLI_OK;
     }

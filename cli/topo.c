@@ -13,14 +13,19 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
+
+#include "pn_svc.h"
 
 /* ------------------------------------------------------------ the file */
+
+/* Keys that containerlab knows and plugnet does not use, at the top and in
+ * topology: a warning that says so is more helpful than "unknown key". */
+static const char *const s_clab_top_keys[] = { "prefix", "mgmt", "settings", NULL };
+static const char *const s_clab_topology_keys[] = { "groups", NULL };
 
 static bool s_lab_name_valid(const char *s)
 {
@@ -56,10 +61,8 @@ static int s_parse_doc(topo_read_t *c)
             name = top[i].v;
         else if (!strcmp(k, "topology"))
             topology = top[i].v;
-        else if (!strcmp(k, "prefix") || !strcmp(k, "mgmt") || !strcmp(k, "settings"))
-            ty_warn(&c->y, top[i].k, k, "containerlab key not supported by plugnet, ignored");
         else
-            ty_warn(&c->y, top[i].k, k, "unknown key, ignored");
+            ty_warn_ignored(&c->y, top[i].k, k, s_clab_top_keys);
     }
     const char *s;
     if (!name) {
@@ -96,10 +99,8 @@ static int s_parse_doc(topo_read_t *c)
             kinds = tp[i].v;
         else if (!strcmp(k, "defaults"))
             defaults = tp[i].v;
-        else if (!strcmp(k, "groups"))
-            ty_warn(&c->y, tp[i].k, kp, "containerlab key not supported by plugnet, ignored");
         else
-            ty_warn(&c->y, tp[i].k, kp, "unknown key, ignored");
+            ty_warn_ignored(&c->y, tp[i].k, kp, s_clab_topology_keys);
     }
     if (topo_read_nodes(c, nodes, defaults, kinds) < 0 || topo_read_links(c, links) < 0 ||
         topo_read_unique(c) < 0)
@@ -151,42 +152,29 @@ int topo_parse(const char *text, size_t len, const char *fname, topo_t **out, ch
 int topo_load(const char *path, topo_t **out, char *err, size_t errlen)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    struct stat st;
+    if (stat(path, &st) < 0) {
         int e = errno;
         snprintf(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
+    if (!S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: not a regular file", path);
         return -EINVAL;
     }
     if (st.st_size > TOPO_MAX_FILE) {
-        close(fd);
         snprintf(err, errlen, "%s: file too large (%lld bytes, at most %u)", path,
                  (long long)st.st_size, TOPO_MAX_FILE);
         return -EFBIG;
     }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    if (!buf) {
-        close(fd);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -ENOMEM;
+    char *buf;
+    size_t got;
+    int r = pn_file_read(path, TOPO_MAX_FILE + 1, &buf, &got);
+    if (r < 0) {
+        snprintf(err, errlen, "%s: %s", path, r == -ENOMEM ? "out of memory" : strerror(-r));
+        return r;
     }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    buf[got] = 0;
-    int r = topo_parse(buf, got, path, out, err, errlen);
+    r = topo_parse(buf, got, path, out, err, errlen);
     free(buf);
     return r;
 }

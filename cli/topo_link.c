@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Keys that containerlab knows and plugnet does not use (see ty_warn_ignored). */
+static const char *const s_clab_endpoint_keys[] = { "ipv6", "vars", "labels", NULL };
+static const char *const s_clab_link_keys[] = { "vars", "labels", NULL };
+
 typedef struct {
     char node[64];
     char iface[64];
@@ -83,10 +87,8 @@ static int s_endpoint(topo_read_t *c, yaml_node_t *n, const char *path, ep_t *e)
                         snprintf(e->ipv4, sizeof e->ipv4, "%s", s);
                     e->ip_pos = ty_pos(p[i].v);
                 }
-            } else if (!strcmp(k, "ipv6") || !strcmp(k, "vars") || !strcmp(k, "labels")) {
-                ty_warn(&c->y, p[i].k, kp, "containerlab key not supported by plugnet, ignored");
             } else {
-                ty_warn(&c->y, p[i].k, kp, "unknown key, ignored");
+                ty_warn_ignored(&c->y, p[i].k, kp, s_clab_endpoint_keys);
             }
         }
         free(p);
@@ -177,10 +179,8 @@ static int s_link(topo_read_t *c, yaml_node_t *n, size_t idx, link_t *l)
             r = ty_fail(&c->y, p[i].k, kp,
                         "single-endpoint links (host, mgmt-net, macvlan, "
                         "dummy) are not supported");
-        } else if (!strcmp(k, "vars") || !strcmp(k, "labels")) {
-            ty_warn(&c->y, p[i].k, kp, "containerlab key not supported by plugnet, ignored");
         } else {
-            ty_warn(&c->y, p[i].k, kp, "unknown key, ignored");
+            ty_warn_ignored(&c->y, p[i].k, kp, s_clab_link_keys);
         }
     }
     free(p);

@@ -21,13 +21,6 @@ static const char *const s_clab_node_keys[] = {
     "restart-policy", "auto-remove", "config", "components", "exec-timeout", NULL,
 };
 
-static bool s_in_list(const char *const *list, const char *s)
-{
-    for (; *list; list++)
-        if (strcmp(*list, s) == 0)
-            return true;
-    return false;
-}
 
 static int s_set_env(topo_node_t *nd, const char *k, const char *v)
 {
@@ -190,10 +183,8 @@ static int s_props(topo_read_t *c, yaml_node_t *map, const char *path, topo_node
                 r = ty_fail(&c->y, v, kp, "'%s' is not an IPv4 address", s);
             else
                 snprintf(nd->mgmt_ipv4, sizeof nd->mgmt_ipv4, "%s", s);
-        } else if (s_in_list(s_clab_node_keys, key)) {
-            ty_warn(&c->y, pairs[i].k, kp, "containerlab key not supported by plugnet, ignored");
         } else {
-            ty_warn(&c->y, pairs[i].k, kp, "unknown key, ignored");
+            ty_warn_ignored(&c->y, pairs[i].k, kp, s_clab_node_keys);
         }
     }
     free(pairs);

@@ -113,6 +113,18 @@ void ty_warn(ty_t *y, const yaml_node_t *n, const char *path, const char *fmt, .
     w[y->n_warnings++] = line;
 }
 
+void ty_warn_ignored(ty_t *y, const yaml_node_t *key, const char *path,
+                     const char *const *clab_keys)
+{
+    const char *k = ty_scalar(key);
+    for (; k && *clab_keys; clab_keys++)
+        if (strcmp(*clab_keys, k) == 0) {
+            ty_warn(y, key, path, "containerlab key not supported by plugnet, ignored");
+            return;
+        }
+    ty_warn(y, key, path, "unknown key, ignored");
+}
+
 yaml_node_t *ty_root(ty_t *y)
 {
     return yaml_document_get_root_node(&y->doc);

@@ -49,6 +49,12 @@ int ty_failp(ty_t *y, topo_pos_t p, const char *path, const char *fmt, ...)
 void ty_warn(ty_t *y, const yaml_node_t *n, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A key the parser does not use, at key (a scalar): "containerlab key not
+ * supported by plugnet, ignored" when it is in clab_keys (NULL-terminated),
+ * else "unknown key, ignored". */
+void ty_warn_ignored(ty_t *y, const yaml_node_t *key, const char *path,
+                     const char *const *clab_keys);
+
 yaml_node_t *ty_root(ty_t *y);
 yaml_node_t *ty_node(ty_t *y, int id);
 const char *ty_scalar(const yaml_node_t *n);   /* NULL unless a scalar */

@@ -58,6 +58,14 @@ bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
+bool cli_help_asked(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
