@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bus.h"
 #include "cli.h"
 
 /* Print the reply as JSON, or run the human printer. */
@@ -263,14 +264,15 @@ static int s_block_signals(void)
 static int s_stats_watch(const char *lan, unsigned interval_ms)
 {
     int sfd = s_block_signals();
-    char ep[4200];
-    pn_endpoint("switchd", "pub", ep, sizeof(ep));
-    void *sub = zmq_socket(pn_zctx(), ZMQ_SUB);
-    if (!sub || zmq_connect(sub, ep) < 0) {
-        fprintf(stderr, "plugnet stats: cannot subscribe to %s: %s\n", ep, zmq_strerror(zmq_errno()));
+    static const char *const svcs[] = { "switchd" }, *const topics[] = { "switchd.stats" };
+    cli_bus_t *bus = cli_bus_new(svcs, 1, topics, 1);
+    if (!bus) {
+        fprintf(stderr, "plugnet stats: cannot subscribe to switchd's events: %s\n",
+                zmq_strerror(zmq_errno()));
+        if (sfd >= 0)
+            close(sfd);
         return CLI_UNREACHABLE;
     }
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "switchd.stats", 13);
     int rc = CLI_OK;
     uint64_t renew = 0;
     for (;;) {
@@ -284,25 +286,17 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
                 break;
             renew = now + interval_ms + 1000;
         }
-        zmq_pollitem_t it[2] = { { sub, 0, ZMQ_POLLIN, 0 }, { NULL, sfd, ZMQ_POLLIN, 0 } };
+        zmq_pollitem_t it[2] = { { cli_bus_socket(bus), 0, ZMQ_POLLIN, 0 },
+                                 { NULL, sfd, ZMQ_POLLIN, 0 } };
         if (zmq_poll(it, 2, 500) < 0 && zmq_errno() != EINTR)
             break;
         if (it[1].revents)
             break;
         if (!(it[0].revents & ZMQ_POLLIN))
             continue;
-        zmq_msg_t topic, body;
-        zmq_msg_init(&topic);
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&topic, sub, 0) < 0 || !zmq_msg_more(&topic) || zmq_msg_recv(&body, sub, 0) < 0) {
-            zmq_msg_close(&topic);
-            zmq_msg_close(&body);
-            continue;
-        }
+        char topic[64], err[256];
         pn_msg_t m;
-        char err[256];
-        memset(&m, 0, sizeof(m));
-        if (pn_msg_decode_event(zmq_msg_data(&body), zmq_msg_size(&body), &m, err, sizeof(err)) == PN_OK) {
+        if (cli_bus_recv(bus, topic, sizeof(topic), &m, err, sizeof(err)) == 0) {
             pn_val_t *lans = pn_get(m.data, "lans");
             for (size_t i = 0; i < pn_len(lans); i++) {
                 pn_val_t *l = pn_at(lans, i);
@@ -316,16 +310,12 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
                 }
                 fflush(stdout);
             }
+            pn_msg_clear(&m);
         }
-        pn_msg_clear(&m);
-        zmq_msg_close(&topic);
-        zmq_msg_close(&body);
         if (ferror(stdout))
             break;
     }
-    int linger = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_close(sub);
+    cli_bus_destroy(&bus);
     close(sfd);
     return rc;
 }
