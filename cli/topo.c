@@ -18,8 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "pn_svc.h"
-
 /* ------------------------------------------------------------ the file */
 
 /* Keys that containerlab knows and plugnet does not use, at the top and in
@@ -152,28 +150,35 @@ int topo_parse(const char *text, size_t len, const char *fname, topo_t **out, ch
 int topo_load(const char *path, topo_t **out, char *err, size_t errlen)
 {
     *out = NULL;
-    struct stat st;
-    if (stat(path, &st) < 0) {
+    FILE *f = fopen(path, "re");
+    if (!f) {
         int e = errno;
         snprintf(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
-    if (!S_ISREG(st.st_mode)) {
+    struct stat st;
+    int r = 0;
+    if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: not a regular file", path);
-        return -EINVAL;
-    }
-    if (st.st_size > TOPO_MAX_FILE) {
+        r = -EINVAL;
+    } else if (st.st_size > TOPO_MAX_FILE) {
         snprintf(err, errlen, "%s: file too large (%lld bytes, at most %u)", path,
                  (long long)st.st_size, TOPO_MAX_FILE);
-        return -EFBIG;
+        r = -EFBIG;
     }
-    char *buf;
-    size_t got;
-    int r = pn_file_read(path, TOPO_MAX_FILE + 1, &buf, &got);
+    char *buf = r == 0 ? malloc((size_t)st.st_size + 1) : NULL;
+    if (r == 0 && !buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        r = -ENOMEM;
+    }
     if (r < 0) {
-        snprintf(err, errlen, "%s: %s", path, r == -ENOMEM ? "out of memory" : strerror(-r));
+        fclose(f);
         return r;
     }
+    /* A regular file: fread reads it whole (or what there is of it). */
+    size_t got = fread(buf, 1, (size_t)st.st_size, f);
+    fclose(f);
+    buf[got] = 0;
     r = topo_parse(buf, got, path, out, err, errlen);
     free(buf);
     return r;
