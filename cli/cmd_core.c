@@ -242,12 +242,13 @@ static int s_daemon_path(const char *svc, char *out, size_t len)
 
 static int s_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
+/* The pid of a running daemon: 0, or -ECONNREFUSED when it does not answer. */
 static int s_ping_pid(const char *svc, pid_t *pid)
 {
     pn_val_t *d = NULL;
     char err[256];
     if (cli_call_err(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err)) != 0)
-        return -1;
+        return -ECONNREFUSED;
     *pid = (pid_t)pn_get_uint(d, "pid", 0);
     pn_val_free(d);
     return 0;

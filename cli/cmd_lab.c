@@ -30,6 +30,8 @@ static void s_on_sigint(int sig)
 
 /* ----------------------------------------------------------- up, down */
 
+/* The options and the FILE of up, down and inspect: 0, 1 when help was
+ * printed, or -EINVAL after a usage error (printed). */
 static int s_lab_args(int argc, char **argv, const char *cmd, const char **file, bool file_required)
 {
     static const struct option opts[] = {
@@ -61,16 +63,16 @@ static int s_lab_args(int argc, char **argv, const char *cmd, const char **file,
                          "CPUs and NICs, and LANs with their members; with the daemons up, each\n"
                          "node's state.  Without FILE: the labs that are up.\n");
             printf("\n  --json     machine-readable output\n  -q         quiet\n");
-            return -1;
-        default: return cli_usage(cmd, "unknown option"), -2;
+            return 1;
+        default: return cli_usage(cmd, "unknown option"), -EINVAL;
         }
     }
     s_quiet |= s_json; /* --json prints one object, no progress */
     *file = optind < argc ? argv[optind] : NULL;
     if (optind + 1 < argc)
-        return cli_usage(cmd, "one topology file, please"), -2;
+        return cli_usage(cmd, "one topology file, please"), -EINVAL;
     if (file_required && !*file)
-        return cli_usage(cmd, "which topology file? (plugnet %s FILE.clab.yml)", cmd), -2;
+        return cli_usage(cmd, "which topology file? (plugnet %s FILE.clab.yml)", cmd), -EINVAL;
     return 0;
 }
 
@@ -101,8 +103,8 @@ static int s_job_open(int argc, char **argv, const char *verb, bool down, job_t 
     char err[2048];
     memset(j, 0, sizeof *j);
     int r = s_lab_args(argc, argv, verb, &file, true);
-    if (r < 0)
-        return r == -1 ? CLI_OK : CLI_USAGE;
+    if (r != 0)
+        return r > 0 ? CLI_OK : CLI_USAGE;
     if (lab_load(file, &j->t) < 0)
         return CLI_USAGE;
     bool have_rec = lab_record_load(j->t->name, &j->rec, NULL) == 0;
@@ -362,8 +364,8 @@ int cmd_inspect(int argc, char **argv)
 {
     const char *file;
     int r = s_lab_args(argc, argv, "inspect", &file, false);
-    if (r < 0)
-        return r == -1 ? CLI_OK : CLI_USAGE;
+    if (r != 0)
+        return r > 0 ? CLI_OK : CLI_USAGE;
     if (!file)
         return s_inspect_labs();
     topo_t *t = NULL;
