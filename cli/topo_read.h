@@ -1,9 +1,10 @@
 /* topo_read: the parser's state while it turns a YAML document into a
- * topo_t, shared by its parts, which run top-down:
- *   topo.c (the document: name, topology)
- *     -> topo_link.c (topology.links: NICs, LANs, unique addresses)
- *     -> topo_node.c (topology.nodes with defaults and kinds; bridges)
- *     -> topo_yaml.c, topo_value.c (YAML access and messages; single values)
+ * topo_t, shared by its parts, which call top-down:
+ *   topo.c       the document (name, topology); reads the nodes, then the links
+ *   topo_link.c  topology.links: NICs, LANs, unique addresses (it looks the
+ *                endpoints up in what topo_node.c read)
+ *   topo_node.c  topology.nodes with defaults and kinds; bridges
+ *   topo_yaml.c, topo_value.c   YAML access and messages; single values
  * Private to those files. */
 #ifndef PN_TOPO_READ_H
 #define PN_TOPO_READ_H
