@@ -45,8 +45,9 @@ int cli_call_err(const char *svc, const char *op, pn_val_t *args, int timeout_ms
  * *out, or false. */
 bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 
-/* -h or --help anywhere after the command. */
-bool cli_help_asked(int argc, char **argv);
+/* -h or --help anywhere after the command: true, after printing usage
+ * (and a line end) when it is not NULL. */
+bool cli_help(int argc, char **argv, const char *usage);
 
 /* Print a usage error ("plugnet lan: ...") and return CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -27,11 +27,10 @@ static const char *const s_order[4] = { "cfgdiskd", "switchd", "agentd", "vmd" }
 
 int cmd_status(int argc, char **argv)
 {
-    if (cli_help_asked(argc, argv)) {
-        printf("usage: plugnet status [--json]\n"
-               "Show each daemon: up or down, version, pid, uptime. Exit 3 when any is down.\n");
+    if (cli_help(argc, argv, "usage: plugnet status [--json]\n"
+                             "Show each daemon: up or down, version, pid, uptime. Exit 3 when "
+                             "any is down."))
         return 0;
-    }
     if (argc > 1)
         return cli_usage("status", "unexpected argument '%s'", argv[1]);
     cli_table_t *t = cli_table_new("DAEMON", "STATE", "VERSION", "PID", "UPTIME", NULL);
@@ -403,7 +402,7 @@ static int s_stop_one(const char *svc, bool verbose)
 
 int cmd_daemons(int argc, char **argv)
 {
-    if (argc < 2 || cli_help_asked(argc, argv)) {
+    if (argc < 2 || cli_help(argc, argv, NULL)) {
         printf("usage: plugnet daemons start|stop|restart [DAEMON...]\n"
                "Run the daemons without systemd (development, demo). Logs go to STATE/log/.\n"
                "start waits for each daemon's READY notification.\n");
@@ -454,7 +453,7 @@ int cmd_daemons(int argc, char **argv)
 
 int cmd_call(int argc, char **argv)
 {
-    if (argc < 3 || cli_help_asked(argc, argv)) {
+    if (argc < 3 || cli_help(argc, argv, NULL)) {
         printf("usage: plugnet call SVC OP [KEY=STRING | KEY:=NUMBER|true|false]...\n"
                "Send one request and print the reply data as JSON (for scripts and debugging).\n");
         return argc < 3 ? CLI_USAGE : 0;

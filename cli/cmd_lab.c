@@ -82,10 +82,13 @@ typedef struct {
     topo_record_t rec;
     topo_live_t live;
     topo_plan_t *p;
+    lab_run_t run; /* how its steps run */
+    char err[2048];
 } job_t;
 
 static void s_job_clear(job_t *j)
 {
+    cli_boot_destroy(&j->run.bw);
     topo_plan_destroy(&j->p);
     topo_live_clear(&j->live);
     topo_record_clear(&j->rec);
@@ -100,7 +103,7 @@ static void s_job_clear(job_t *j)
 static int s_job_open(int argc, char **argv, const char *verb, bool down, job_t *j)
 {
     const char *file;
-    char err[2048];
+    char *err = j->err;
     memset(j, 0, sizeof *j);
     int r = s_lab_args(argc, argv, verb, &file, true);
     if (r != 0)
@@ -108,51 +111,62 @@ static int s_job_open(int argc, char **argv, const char *verb, bool down, job_t 
     if (lab_load(file, &j->t) < 0)
         return CLI_USAGE;
     bool have_rec = lab_record_load(j->t->name, &j->rec, NULL) == 0;
-    r = lab_live_fetch(&j->live, j->t, &j->rec, err, sizeof err);
+    r = lab_live_fetch(&j->live, j->t, &j->rec, err, sizeof j->err);
     if (r != 0) {
         s_job_clear(j);
         return r < 0 ? lab_unreachable(err) : (fprintf(stderr, "plugnet: %s\n", err), CLI_REFUSED);
     }
     /* up builds on the record even when there is none yet (it is empty);
      * down without a record removes what the file names. */
-    if ((down ? topo_plan_down(j->t, &j->live, have_rec ? &j->rec : NULL, &j->p, err, sizeof err)
-              : topo_plan_up(j->t, &j->live, &j->rec, &j->p, err, sizeof err)) < 0) {
+    if ((down ? topo_plan_down(j->t, &j->live, have_rec ? &j->rec : NULL, &j->p, err,
+                               sizeof j->err)
+              : topo_plan_up(j->t, &j->live, &j->rec, &j->p, err, sizeof j->err)) < 0) {
         fprintf(stderr, "plugnet: %s\n", err);
         s_job_clear(j);
         return CLI_REFUSED;
     }
+    j->run = (lab_run_t){ .quiet = s_quiet, .json = s_json, .down = down, .total = j->p->n };
+    lab_say(s_quiet, "lab %s: %zu step%s\n", j->t->name, j->p->n, j->p->n == 1 ? "" : "s");
     return CLI_OK;
 }
 
-int cmd_up(int argc, char **argv)
+/* Open the job of VERB and run fn on it. */
+static int s_job_run(int argc, char **argv, const char *verb, bool down, int (*fn)(job_t *))
 {
     job_t job;
-    int r = s_job_open(argc, argv, "up", false, &job);
-    if (!job.p)
-        return r;
-    topo_t *t = job.t;
-    topo_plan_t *p = job.p;
-    char err[2048];
+    int rc = s_job_open(argc, argv, verb, down, &job);
+    if (job.p)
+        rc = fn(&job);
+    s_job_clear(&job);
+    return rc;
+}
+
+static int s_up(job_t *job)
+{
+    topo_t *t = job->t;
+    topo_plan_t *p = job->p;
+    char *err = job->err;
+    lab_run_t *ctx = &job->run;
     uint64_t t0 = pn_mono_ms();
-    lab_say(s_quiet, "lab %s: %zu step%s\n", t->name, p->n, p->n == 1 ? "" : "s");
+    int r;
     struct sigaction sa = { .sa_handler = s_on_sigint }, old;
     sigaction(SIGINT, &sa, &old);
-    lab_run_t ctx = { .quiet = s_quiet, .json = s_json, .total = p->n };
     if (p->n_booted) {
         /* Subscribed before the first start, so no boot event is missed. */
-        ctx.bw = cli_boot_new(s_quiet ? CLI_BOOT_QUIET
-                              : isatty(STDOUT_FILENO) ? CLI_BOOT_TTY : CLI_BOOT_SUMMARY);
+        ctx->bw = cli_boot_new(s_quiet                 ? CLI_BOOT_QUIET
+                               : isatty(STDOUT_FILENO) ? CLI_BOOT_TTY
+                                                       : CLI_BOOT_SUMMARY);
         char keep[4200];
         snprintf(keep, sizeof keep, "%s/failed/%s", pn_state_dir(), t->name);
-        cli_boot_keep(ctx.bw, keep);
+        cli_boot_keep(ctx->bw, keep);
     }
     int rc = CLI_OK;
-    r = topo_plan_apply(p, lab_step, &ctx, true, err, sizeof err);
-    if (r == 0 && lab_wait_nodes(&ctx, p, t0, err, sizeof err) < 0) {
+    r = topo_plan_apply(p, lab_step, ctx, true, err, sizeof job->err);
+    if (r == 0 && lab_wait_nodes(ctx, p, t0, err, sizeof job->err) < 0) {
         /* A node that does not boot fails the whole up: undo it all. */
         r = -1;
         lab_say(s_quiet, "rolling back\n");
-        topo_plan_undo(p, p->n, lab_step, &ctx, err, sizeof err);
+        topo_plan_undo(p, p->n, lab_step, ctx, err, sizeof job->err);
     }
     sigaction(SIGINT, &old, NULL);
     pn_val_t *report = pn_arr();
@@ -163,28 +177,28 @@ int cmd_up(int argc, char **argv)
         /* The record: what the lab owned and still wants, plus what it made. */
         topo_record_t nrec = { 0 };
         for (size_t i = 0; i < t->n_nodes; i++)
-            if (topo_record_has(&job.rec, false, t->nodes[i].name) ||
-                !lab_live_state(&job.live, t->nodes[i].name))
+            if (topo_record_has(&job->rec, false, t->nodes[i].name) ||
+                !lab_live_state(&job->live, t->nodes[i].name))
                 topo_record_add(&nrec, false, t->nodes[i].name);
         for (size_t i = 0; i < t->n_lans; i++) {
             bool was_live = false;
-            for (size_t j = 0; j < job.live.n_lans; j++)
-                was_live |= !strcmp(job.live.lans[j], t->lans[i].name);
+            for (size_t j = 0; j < job->live.n_lans; j++)
+                was_live |= !strcmp(job->live.lans[j], t->lans[i].name);
             if (strcmp(t->lans[i].name, "mgmt") != 0 &&
-                (topo_record_has(&job.rec, true, t->lans[i].name) || !was_live))
+                (topo_record_has(&job->rec, true, t->lans[i].name) || !was_live))
                 topo_record_add(&nrec, true, t->lans[i].name);
         }
         int sr = lab_record_save(t, &nrec);
         if (sr < 0)
             fprintf(stderr, "plugnet: warning: cannot save the lab record: %s\n", strerror(-sr));
         topo_record_clear(&nrec);
-        int failures = lab_exec_all(&ctx, t, p, report);
+        int failures = lab_exec_all(ctx, t, p, report);
         if (failures)
             rc = CLI_REFUSED;
-        if (cli_boot_check(ctx.bw) != CLI_OK) {
+        if (cli_boot_check(ctx->bw) != CLI_OK) {
             /* A node died after it was ready (its exec lines may say why):
              * the lab is not up. */
-            snprintf(err, sizeof err, "%s", cli_boot_failure(ctx.bw));
+            snprintf(err, sizeof job->err, "%s", cli_boot_failure(ctx->bw));
             fprintf(stderr, "plugnet: up %s: %s\n", t->name, err);
             r = -1;
             rc = CLI_REFUSED;
@@ -221,24 +235,15 @@ int cmd_up(int argc, char **argv)
         pn_val_free(o);
     }
     pn_val_free(report);
-    cli_boot_destroy(&ctx.bw);
-    s_job_clear(&job);
     return rc;
 }
 
-int cmd_down(int argc, char **argv)
+static int s_down(job_t *job)
 {
-    job_t job;
-    int rc = s_job_open(argc, argv, "down", true, &job);
-    if (!job.p)
-        return rc;
-    topo_t *t = job.t;
-    topo_plan_t *p = job.p;
-    char err[2048];
-    lab_run_t ctx = { .quiet = s_quiet, .json = s_json, .down = true, .total = p->n };
-    lab_say(s_quiet, "lab %s: %zu step%s\n", t->name, p->n, p->n == 1 ? "" : "s");
-    if (topo_plan_apply(p, lab_step, &ctx, false, err, sizeof err) != 0) {
-        fprintf(stderr, "plugnet: down %s: %s\n", t->name, err);
+    topo_t *t = job->t;
+    int rc = CLI_OK;
+    if (topo_plan_apply(job->p, lab_step, &job->run, false, job->err, sizeof job->err) != 0) {
+        fprintf(stderr, "plugnet: down %s: %s\n", t->name, job->err);
         rc = CLI_REFUSED;
     } else {
         char path[4200];
@@ -250,14 +255,23 @@ int cmd_down(int argc, char **argv)
         pn_val_t *o = pn_map();
         pn_map_set_str(o, "lab", t->name);
         pn_map_set_bool(o, "ok", rc == CLI_OK);
-        pn_map_set_uint(o, "steps", p->n);
+        pn_map_set_uint(o, "steps", job->p->n);
         if (rc != CLI_OK)
-            pn_map_set_str(o, "error", err);
+            pn_map_set_str(o, "error", job->err);
         cli_print_json(o);
         pn_val_free(o);
     }
-    s_job_clear(&job);
     return rc;
+}
+
+int cmd_up(int argc, char **argv)
+{
+    return s_job_run(argc, argv, "up", false, s_up);
+}
+
+int cmd_down(int argc, char **argv)
+{
+    return s_job_run(argc, argv, "down", true, s_down);
 }
 
 /* ------------------------------------------------------------ inspect */

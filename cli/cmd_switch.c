@@ -100,7 +100,7 @@ static void s_nothing(pn_val_t *d) { (void)d; }
 int cmd_lan(int argc, char **argv)
 {
     const char *usage = "usage: plugnet lan add NAME [--mtu N] [--fdb-cap N] | del NAME [--force] | ls | show NAME";
-    if (argc < 2 || cli_help_asked(argc, argv)) {
+    if (argc < 2 || cli_help(argc, argv, NULL)) {
         fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
@@ -168,7 +168,7 @@ static void s_port_ls_human(pn_val_t *d) { s_port_table(pn_get(d, "ports")); }
 int cmd_port(int argc, char **argv)
 {
     const char *usage = "usage: plugnet port ls LAN | set LAN PORT up|down | add-tap LAN [IFNAME] | del LAN PORT";
-    if (argc < 2 || cli_help_asked(argc, argv)) {
+    if (argc < 2 || cli_help(argc, argv, NULL)) {
         fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
@@ -323,10 +323,8 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
 int cmd_stats(int argc, char **argv)
 {
     const char *usage = "usage: plugnet stats LAN [--watch [--interval MS]]";
-    if (cli_help_asked(argc, argv)) {
-        printf("%s\n", usage);
+    if (cli_help(argc, argv, usage))
         return CLI_OK;
-    }
     const char *lan = NULL;
     bool watch = false;
     unsigned long interval = 1000;
@@ -390,10 +388,8 @@ static bool s_write_all(int fd, const char *p, size_t n)
 int cmd_sniff(int argc, char **argv)
 {
     const char *usage = "usage: plugnet sniff LAN[:PORT] -w FILE|-   (Ctrl-C stops)";
-    if (cli_help_asked(argc, argv)) {
-        printf("%s\n", usage);
+    if (cli_help(argc, argv, usage))
         return CLI_OK;
-    }
     const char *target = NULL, *out = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)

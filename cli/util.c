@@ -58,11 +58,14 @@ bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
-bool cli_help_asked(int argc, char **argv)
+bool cli_help(int argc, char **argv, const char *usage)
 {
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (usage)
+                printf("%s\n", usage);
             return true;
+        }
     return false;
 }
 
