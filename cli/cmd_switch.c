@@ -97,13 +97,23 @@ static void s_lan_del_human(pn_val_t *d)
 
 static void s_nothing(pn_val_t *d) { (void)d; }
 
+/* The usage of a command with subcommands, when asked for (-h: stdout,
+ * CLI_OK) or when the subcommand is missing (stderr, CLI_USAGE); else -1:
+ * go on. */
+static int s_usage(int argc, char **argv, const char *usage)
+{
+    if (argc >= 2 && !cli_help(argc, argv, NULL))
+        return -1;
+    fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
+    return argc < 2 ? CLI_USAGE : CLI_OK;
+}
+
 int cmd_lan(int argc, char **argv)
 {
     const char *usage = "usage: plugnet lan add NAME [--mtu N] [--fdb-cap N] | del NAME [--force] | ls | show NAME";
-    if (argc < 2 || cli_help(argc, argv, NULL)) {
-        fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
+    int rc = s_usage(argc, argv, usage);
+    if (rc >= 0)
+        return rc;
     const char *sub = argv[1];
     pn_val_t *d = NULL;
     int r;
@@ -168,10 +178,9 @@ static void s_port_ls_human(pn_val_t *d) { s_port_table(pn_get(d, "ports")); }
 int cmd_port(int argc, char **argv)
 {
     const char *usage = "usage: plugnet port ls LAN | set LAN PORT up|down | add-tap LAN [IFNAME] | del LAN PORT";
-    if (argc < 2 || cli_help(argc, argv, NULL)) {
-        fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
+    int rc = s_usage(argc, argv, usage);
+    if (rc >= 0)
+        return rc;
     const char *sub = argv[1];
     pn_val_t *d = NULL, *a = pn_map();
     unsigned long port = 0;
