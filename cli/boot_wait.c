@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "boot_wait.h"
+#include "bus.h"
 
 #define BW_MAX 64
 #define BW_TAIL 10
@@ -40,7 +41,7 @@ typedef struct {
 } bw_node_t;
 
 struct cli_boot {
-    void *sub;
+    cli_bus_t *bus;
     cli_boot_out_t out;
     bool tty;
     bool agentd;            /* agentd runs: a node is ready once its agent is up */
@@ -70,45 +71,31 @@ cli_boot_t *cli_boot_new(cli_boot_out_t out)
     self->t0_ns = pn_now_ns();
     self->t0_ms = pn_mono_ms();
     self->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    self->sub = zmq_socket(pn_zctx(), ZMQ_SUB);
-    int linger = 0;
-    zmq_setsockopt(self->sub, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "vmd.node", 8);
-    zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "agentd.agent", 12);
-    /* The daemons answer our own hello topic once our subscriptions are in
-     * force (as for `plugnet events`): from then on nothing is missed. */
-    char hello[64];
-    snprintf(hello, sizeof(hello), "pn.hello.%d.%llu", (int)getpid(), (unsigned long long)pn_mono_ms());
-    zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, hello, strlen(hello));
+    /* Subscribed to our own hello topic too: once every daemon answered
+     * it, our subscriptions are in force and nothing is missed. */
     static const char *const svcs[] = { "vmd", "agentd" };
-    int expect = 0;
-    for (int i = 0; i < 2; i++) {
-        char ep[4200];
-        if (pn_endpoint(svcs[i], "pub", ep, sizeof(ep)) == 0 && zmq_connect(self->sub, ep) == 0 &&
-            pn_svc_socket_present(svcs[i])) {
-            expect++;
-            if (i == 1)
-                self->agentd = true;
-        }
+    static const char *const topics[] = { "vmd.node", "agentd.agent" };
+    self->bus = cli_bus_new(svcs, 2, topics, 2);
+    if (!self->bus) {
+        if (self->ino >= 0)
+            close(self->ino);
+        free(self);
+        return NULL;
     }
+    self->agentd = cli_bus_running(self->bus, "agentd");
+    int expect = cli_bus_expected(self->bus);
     uint64_t deadline = pn_mono_ms() + 3000;
     for (int acked = 0; acked < expect && pn_mono_ms() < deadline;) {
-        zmq_pollitem_t pi = { .socket = self->sub, .events = ZMQ_POLLIN };
+        zmq_pollitem_t pi = { .socket = cli_bus_socket(self->bus), .events = ZMQ_POLLIN };
         if (zmq_poll(&pi, 1, (long)(deadline - pn_mono_ms())) <= 0)
             break;
-        char topic[128];
-        int tl = zmq_recv(self->sub, topic, sizeof(topic) - 1, ZMQ_DONTWAIT);
-        if (tl < 0)
-            continue;
-        topic[tl < (int)sizeof(topic) - 1 ? tl : (int)sizeof(topic) - 1] = 0;
-        char rest[64];
-        int more = 0;
-        size_t ms = sizeof(more);
-        zmq_getsockopt(self->sub, ZMQ_RCVMORE, &more, &ms);
-        if (more)
-            zmq_recv(self->sub, rest, sizeof(rest), 0);
-        if (strcmp(topic, hello) == 0)
+        char topic[128], err[256];
+        pn_msg_t ev;
+        int r = cli_bus_recv(self->bus, topic, sizeof(topic), &ev, err, sizeof(err));
+        if (r == 1)
             acked++;
+        else if (r == 0)
+            pn_msg_clear(&ev); /* before our hello: not ours to follow yet */
     }
     return self;
 }
@@ -118,8 +105,7 @@ void cli_boot_destroy(cli_boot_t **self_p)
     if (!self_p || !*self_p)
         return;
     cli_boot_t *self = *self_p;
-    if (self->sub)
-        zmq_close(self->sub);
+    cli_bus_destroy(&self->bus);
     if (self->ino >= 0)
         close(self->ino);
     free(self);
@@ -396,28 +382,15 @@ static void s_event(cli_boot_t *self, pn_msg_t *ev)
 static void s_drain_events(cli_boot_t *self)
 {
     for (;;) {
-        char topic[128];
-        int tl = zmq_recv(self->sub, topic, sizeof(topic) - 1, ZMQ_DONTWAIT);
-        if (tl < 0)
-            return;
-        int more = 0;
-        size_t ms = sizeof(more);
-        zmq_getsockopt(self->sub, ZMQ_RCVMORE, &more, &ms);
-        if (!more)
-            continue;
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, self->sub, 0) < 0) {
-            zmq_msg_close(&m);
-            continue;
-        }
+        char topic[128], err[256];
         pn_msg_t ev;
-        char err[256];
-        int r = pn_msg_decode_event(zmq_msg_data(&m), zmq_msg_size(&m), &ev, err, sizeof(err));
-        zmq_msg_close(&m);
-        if (r == PN_OK && ev.type && ev.data)
+        int r = cli_bus_recv(self->bus, topic, sizeof(topic), &ev, err, sizeof(err));
+        if (r == -EAGAIN)
+            return;
+        if (r == 0 && ev.type && ev.data)
             s_event(self, &ev);
-        pn_msg_clear(&ev);
+        if (r == 0)
+            pn_msg_clear(&ev);
     }
 }
 
@@ -526,7 +499,7 @@ static void s_pending_why(cli_boot_t *self, bw_node_t *b, char *out, size_t len)
     /* agentd says why the agent is not up. */
     char msg[256] = "", reason[200] = "no answer from agentd";
     pn_val_t *d = NULL;
-    if (pn_call("agentd", "agent.ls", NULL, 3000, &d, msg, sizeof(msg)) == PN_OK) {
+    if (cli_call_err("agentd", "agent.ls", NULL, 3000, &d, msg, sizeof(msg)) == 0) {
         snprintf(reason, sizeof(reason), "not registered with agentd");
         pn_val_t *arr = pn_get(d, "agents");
         for (size_t i = 0; i < pn_len(arr); i++)
@@ -656,7 +629,7 @@ int cli_boot_wait(cli_boot_t *self, int timeout_ms, bool soft)
             wait = 100;
         else if (wait > 1000)
             wait = 1000; /* a console without inotify (a log not there yet) */
-        zmq_pollitem_t pi[2] = { { .socket = self->sub, .events = ZMQ_POLLIN },
+        zmq_pollitem_t pi[2] = { { .socket = cli_bus_socket(self->bus), .events = ZMQ_POLLIN },
                                  { .socket = NULL, .fd = self->ino, .events = ZMQ_POLLIN } };
         int np = self->ino >= 0 ? 2 : 1;
         if (zmq_poll(pi, np, wait) > 0 && np == 2 && (pi[1].revents & ZMQ_POLLIN)) {
@@ -685,7 +658,7 @@ int cli_boot_check(cli_boot_t *self)
         pn_val_t *a = pn_map(), *d = NULL;
         char msg[256];
         pn_map_set_str(a, "name", b->name);
-        if (pn_call("vmd", "node.show", a, 10000, &d, msg, sizeof(msg)) == PN_OK) {
+        if (cli_call_err("vmd", "node.show", a, 10000, &d, msg, sizeof(msg)) == 0) {
             const char *st = pn_get_str(d, "state", "?");
             if (strcmp(st, "running") != 0 && strcmp(st, "starting") != 0) {
                 snprintf(b->state, sizeof(b->state), "%s", st);

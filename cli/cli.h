@@ -34,6 +34,20 @@ extern struct cli_opts cli_opts;
 int cli_call(const char *svc, const char *op, pn_val_t *args, pn_val_t **data);
 /* The same with an explicit timeout. */
 int cli_call_t(const char *svc, const char *op, pn_val_t *args, int timeout_ms, pn_val_t **data);
+/* The same without a word on stderr: returns 0 with *data, the daemon's
+ * error code (PN_E*, > 0) or -errno (unreachable, timed out), with err set
+ * to the message cli_call prints after "plugnet: "
+ * ("switchd: not_found: lan 'x' does not exist"). */
+int cli_call_err(const char *svc, const char *op, pn_val_t *args, int timeout_ms,
+                 pn_val_t **data, char *err, size_t errlen);
+
+/* A decimal number 0..max, the whole string (no sign, no junk): true and
+ * *out, or false. */
+bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/* -h or --help anywhere after the command: true, after printing usage
+ * (and a line end) when it is not NULL. */
+bool cli_help(int argc, char **argv, const char *usage);
 
 /* Print a usage error ("plugnet lan: ...") and return CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

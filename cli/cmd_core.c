@@ -17,28 +17,20 @@
 
 #include <zmq.h>
 
+#include "bus.h"
 #include "cli.h"
 
 /* Start order: vmd calls the other three, so it comes last. */
 static const char *const s_order[4] = { "cfgdiskd", "switchd", "agentd", "vmd" };
 
-static bool s_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return true;
-    return false;
-}
-
 /* ---------------------------------------------------------------- status */
 
 int cmd_status(int argc, char **argv)
 {
-    if (s_help(argc, argv)) {
-        printf("usage: plugnet status [--json]\n"
-               "Show each daemon: up or down, version, pid, uptime. Exit 3 when any is down.\n");
+    if (cli_help(argc, argv, "usage: plugnet status [--json]\n"
+                             "Show each daemon: up or down, version, pid, uptime. Exit 3 when "
+                             "any is down."))
         return 0;
-    }
     if (argc > 1)
         return cli_usage("status", "unexpected argument '%s'", argv[1]);
     cli_table_t *t = cli_table_new("DAEMON", "STATE", "VERSION", "PID", "UPTIME", NULL);
@@ -48,11 +40,10 @@ int cmd_status(int argc, char **argv)
         const char *svc = pn_services[i];
         pn_val_t *d = NULL;
         char err[512];
-        int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms, &d,
-                        err, sizeof(err));
+        int r = cli_call_err(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err));
         pn_val_t *row = pn_map();
         pn_map_set_str(row, "daemon", svc);
-        if (r == PN_OK) {
+        if (r == 0) {
             char pid[32], up[32];
             snprintf(pid, sizeof(pid), "%llu", (unsigned long long)pn_get_uint(d, "pid", 0));
             cli_fmt_duration(pn_get_uint(d, "uptime_ms", 0), up, sizeof(up));
@@ -156,28 +147,17 @@ int cmd_events(int argc, char **argv)
         default: return CLI_USAGE;
         }
     }
-    void *sub = zmq_socket(pn_zctx(), ZMQ_SUB);
-    int linger = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
-    if (optind >= argc)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
-    for (int i = optind; i < argc; i++)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, argv[i], strlen(argv[i]));
-    /* Subscribe last to a hello topic of our own: each daemon answers on it
-     * once it has applied our subscriptions (see s_on_sub in svc.c), so
-     * "# subscribed" means no event of interest can be missed from now on. */
-    char hello[64];
-    snprintf(hello, sizeof(hello), "pn.hello.%d.%llu", (int)getpid(), (unsigned long long)pn_mono_ms());
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, hello, strlen(hello));
-    int expect = 0;
-    for (int i = 0; i < 4; i++) {
-        char ep[4200];
-        if (pn_endpoint(pn_services[i], "pub", ep, sizeof(ep)) == 0) {
-            zmq_connect(sub, ep);
-            if (pn_svc_socket_present(pn_services[i]))
-                expect++;
-        }
+    /* "# subscribed" means no event of interest can be missed from now on
+     * (the daemons answered our hello: see bus.h). */
+    static const char *const all[] = { "" };
+    bool some = optind < argc;
+    cli_bus_t *bus = cli_bus_new(pn_services, 4, some ? (const char *const *)argv + optind : all,
+                                 some ? (size_t)(argc - optind) : 1);
+    if (!bus) {
+        fprintf(stderr, "plugnet: cannot subscribe to the events: out of memory\n");
+        return 1;
     }
+    int expect = cli_bus_expected(bus);
     struct sigaction sa = { .sa_handler = s_on_sigint };
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -190,7 +170,7 @@ int cmd_events(int argc, char **argv)
     long seen = 0;
     int rc = 0;
     while (!s_interrupted && (count < 0 || seen < count)) {
-        zmq_pollitem_t pi[1] = { { .socket = sub, .events = ZMQ_POLLIN } };
+        zmq_pollitem_t pi[1] = { { .socket = cli_bus_socket(bus), .events = ZMQ_POLLIN } };
         long wait = 1000;
         if (deadline) {
             uint64_t now = pn_mono_ms();
@@ -207,38 +187,20 @@ int cmd_events(int argc, char **argv)
         }
         if (!(pi[0].revents & ZMQ_POLLIN))
             continue;
-        char topic[256] = "";
-        int tl = zmq_recv(sub, topic, sizeof(topic) - 1, ZMQ_DONTWAIT);
-        if (tl < 0)
+        char topic[256] = "", err[256];
+        pn_msg_t ev;
+        int r = cli_bus_recv(bus, topic, sizeof(topic), &ev, err, sizeof(err));
+        if (r == -EAGAIN)
             continue;
-        topic[tl < (int)sizeof(topic) - 1 ? tl : (int)sizeof(topic) - 1] = 0;
-        int more = 0;
-        size_t ms = sizeof(more);
-        zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &ms);
-        if (!more)
-            continue;
-        if (strcmp(topic, hello) == 0) {
-            char who[64];
-            zmq_recv(sub, who, sizeof(who), 0);
+        if (r == 1) {
             if (!announced && ++acked >= expect) {
                 announced = true;
                 fprintf(stderr, "# subscribed\n");
             }
             continue;
         }
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sub, 0) < 0) {
-            zmq_msg_close(&m);
-            continue;
-        }
-        pn_msg_t ev;
-        char err[256];
-        int r = pn_msg_decode_event(zmq_msg_data(&m), zmq_msg_size(&m), &ev, err, sizeof(err));
-        zmq_msg_close(&m);
-        if (r != PN_OK) {
+        if (r < 0) {
             fprintf(stderr, "plugnet: bad event on %s: %s\n", topic, err);
-            pn_msg_clear(&ev);
             continue;
         }
         if (cli_opts.json) {
@@ -257,7 +219,7 @@ int cmd_events(int argc, char **argv)
         pn_msg_clear(&ev);
         seen++;
     }
-    zmq_close(sub);
+    cli_bus_destroy(&bus);
     return rc;
 }
 
@@ -279,13 +241,13 @@ static int s_daemon_path(const char *svc, char *out, size_t len)
 
 static int s_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
+/* The pid of a running daemon: 0, or -ECONNREFUSED when it does not answer. */
 static int s_ping_pid(const char *svc, pid_t *pid)
 {
     pn_val_t *d = NULL;
     char err[256];
-    int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err));
-    if (r != PN_OK)
-        return -1;
+    if (cli_call_err(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err)) != 0)
+        return -ECONNREFUSED;
     *pid = (pid_t)pn_get_uint(d, "pid", 0);
     pn_val_free(d);
     return 0;
@@ -440,7 +402,7 @@ static int s_stop_one(const char *svc, bool verbose)
 
 int cmd_daemons(int argc, char **argv)
 {
-    if (argc < 2 || s_help(argc, argv)) {
+    if (argc < 2 || cli_help(argc, argv, NULL)) {
         printf("usage: plugnet daemons start|stop|restart [DAEMON...]\n"
                "Run the daemons without systemd (development, demo). Logs go to STATE/log/.\n"
                "start waits for each daemon's READY notification.\n");
@@ -491,7 +453,7 @@ int cmd_daemons(int argc, char **argv)
 
 int cmd_call(int argc, char **argv)
 {
-    if (argc < 3 || s_help(argc, argv)) {
+    if (argc < 3 || cli_help(argc, argv, NULL)) {
         printf("usage: plugnet call SVC OP [KEY=STRING | KEY:=NUMBER|true|false]...\n"
                "Send one request and print the reply data as JSON (for scripts and debugging).\n");
         return argc < 3 ? CLI_USAGE : 0;

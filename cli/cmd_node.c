@@ -80,17 +80,6 @@ static cli_boot_out_t s_boot_out(const boot_opt_t *o)
     return o->wait ? CLI_BOOT_SUMMARY : CLI_BOOT_QUIET;
 }
 
-static bool s_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > max || s[0] == '-')
-        return false;
-    *out = v;
-    return true;
-}
-
 static void s_node_human(pn_val_t *n)
 {
     printf("%s: %s %s node #%llu\n", pn_get_str(n, "name", "?"), pn_get_str(n, "state", "?"),
@@ -222,11 +211,11 @@ static int s_node_add(int argc, char **argv)
             pn_map_set_str(a, "image", v), i++;
         else if (!strcmp(o, "--mgmt-ip"))
             pn_map_set_str(a, "mgmt_ip", v), i++;
-        else if (!strcmp(o, "--mem") && s_uint(v, 1u << 30, &u))
+        else if (!strcmp(o, "--mem") && cli_parse_uint(v, 1u << 30, &u))
             pn_map_set_uint(a, "mem", u), i++;
-        else if (!strcmp(o, "--cpus") && s_uint(v, 1024, &u))
+        else if (!strcmp(o, "--cpus") && cli_parse_uint(v, 1024, &u))
             pn_map_set_uint(a, "cpus", u), i++;
-        else if (!strcmp(o, "--number") && s_uint(v, 1u << 30, &u))
+        else if (!strcmp(o, "--number") && cli_parse_uint(v, 1u << 30, &u))
             pn_map_set_uint(a, "number", u), i++;
         else if (!strcmp(o, "--nic")) {
             pn_val_t *n = s_nic_spec(v);

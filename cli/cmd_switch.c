@@ -12,15 +12,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bus.h"
 #include "cli.h"
-
-static bool s_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return true;
-    return false;
-}
 
 /* Print the reply as JSON, or run the human printer. */
 static int s_show(pn_val_t *d, void (*human)(pn_val_t *))
@@ -31,17 +24,6 @@ static int s_show(pn_val_t *d, void (*human)(pn_val_t *))
         human(d);
     pn_val_free(d);
     return CLI_OK;
-}
-
-static bool s_parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v > max || s[0] == '-')
-        return false;
-    *out = v;
-    return true;
 }
 
 /* ------------------------------------------------------------------ lan */
@@ -115,13 +97,23 @@ static void s_lan_del_human(pn_val_t *d)
 
 static void s_nothing(pn_val_t *d) { (void)d; }
 
+/* The usage of a command with subcommands, when asked for (-h: stdout,
+ * CLI_OK) or when the subcommand is missing (stderr, CLI_USAGE); else -1:
+ * go on. */
+static int s_usage(int argc, char **argv, const char *usage)
+{
+    if (argc >= 2 && !cli_help(argc, argv, NULL))
+        return -1;
+    fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
+    return argc < 2 ? CLI_USAGE : CLI_OK;
+}
+
 int cmd_lan(int argc, char **argv)
 {
     const char *usage = "usage: plugnet lan add NAME [--mtu N] [--fdb-cap N] | del NAME [--force] | ls | show NAME";
-    if (argc < 2 || s_help(argc, argv)) {
-        fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
+    int rc = s_usage(argc, argv, usage);
+    if (rc >= 0)
+        return rc;
     const char *sub = argv[1];
     pn_val_t *d = NULL;
     int r;
@@ -140,7 +132,7 @@ int cmd_lan(int argc, char **argv)
         for (int i = 3; i < argc; i++) {
             unsigned long v;
             const char *key = strcmp(argv[i], "--mtu") == 0 ? "mtu" : strcmp(argv[i], "--fdb-cap") == 0 ? "fdb_cap" : NULL;
-            if (!key || i + 1 >= argc || !s_parse_uint(argv[i + 1], UINT_MAX, &v)) {
+            if (!key || i + 1 >= argc || !cli_parse_uint(argv[i + 1], UINT_MAX, &v)) {
                 pn_val_free(a);
                 return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
             }
@@ -186,10 +178,9 @@ static void s_port_ls_human(pn_val_t *d) { s_port_table(pn_get(d, "ports")); }
 int cmd_port(int argc, char **argv)
 {
     const char *usage = "usage: plugnet port ls LAN | set LAN PORT up|down | add-tap LAN [IFNAME] | del LAN PORT";
-    if (argc < 2 || s_help(argc, argv)) {
-        fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
+    int rc = s_usage(argc, argv, usage);
+    if (rc >= 0)
+        return rc;
     const char *sub = argv[1];
     pn_val_t *d = NULL, *a = pn_map();
     unsigned long port = 0;
@@ -200,7 +191,7 @@ int cmd_port(int argc, char **argv)
             return r;
         return s_show(d, s_port_ls_human);
     }
-    if (strcmp(sub, "set") == 0 && argc == 5 && s_parse_uint(argv[3], 1u << 20, &port) &&
+    if (strcmp(sub, "set") == 0 && argc == 5 && cli_parse_uint(argv[3], 1u << 20, &port) &&
         (strcmp(argv[4], "up") == 0 || strcmp(argv[4], "down") == 0)) {
         pn_map_set_str(a, "lan", argv[2]);
         pn_map_set_uint(a, "port", port);
@@ -219,7 +210,7 @@ int cmd_port(int argc, char **argv)
             printf("port %llu %s\n", (unsigned long long)pn_get_uint(d, "port", 0), pn_get_str(d, "ifname", ""));
         return s_show(d, s_nothing);
     }
-    if (strcmp(sub, "del") == 0 && argc == 4 && s_parse_uint(argv[3], 1u << 20, &port)) {
+    if (strcmp(sub, "del") == 0 && argc == 4 && cli_parse_uint(argv[3], 1u << 20, &port)) {
         pn_map_set_str(a, "lan", argv[2]);
         pn_map_set_uint(a, "port", port);
         if ((r = cli_call("switchd", "port.del", a, &d)) != CLI_OK)
@@ -282,14 +273,15 @@ static int s_block_signals(void)
 static int s_stats_watch(const char *lan, unsigned interval_ms)
 {
     int sfd = s_block_signals();
-    char ep[4200];
-    pn_endpoint("switchd", "pub", ep, sizeof(ep));
-    void *sub = zmq_socket(pn_zctx(), ZMQ_SUB);
-    if (!sub || zmq_connect(sub, ep) < 0) {
-        fprintf(stderr, "plugnet stats: cannot subscribe to %s: %s\n", ep, zmq_strerror(zmq_errno()));
+    static const char *const svcs[] = { "switchd" }, *const topics[] = { "switchd.stats" };
+    cli_bus_t *bus = cli_bus_new(svcs, 1, topics, 1);
+    if (!bus) {
+        fprintf(stderr, "plugnet stats: cannot subscribe to switchd's events: %s\n",
+                zmq_strerror(zmq_errno()));
+        if (sfd >= 0)
+            close(sfd);
         return CLI_UNREACHABLE;
     }
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "switchd.stats", 13);
     int rc = CLI_OK;
     uint64_t renew = 0;
     for (;;) {
@@ -303,25 +295,17 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
                 break;
             renew = now + interval_ms + 1000;
         }
-        zmq_pollitem_t it[2] = { { sub, 0, ZMQ_POLLIN, 0 }, { NULL, sfd, ZMQ_POLLIN, 0 } };
+        zmq_pollitem_t it[2] = { { cli_bus_socket(bus), 0, ZMQ_POLLIN, 0 },
+                                 { NULL, sfd, ZMQ_POLLIN, 0 } };
         if (zmq_poll(it, 2, 500) < 0 && zmq_errno() != EINTR)
             break;
         if (it[1].revents)
             break;
         if (!(it[0].revents & ZMQ_POLLIN))
             continue;
-        zmq_msg_t topic, body;
-        zmq_msg_init(&topic);
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&topic, sub, 0) < 0 || !zmq_msg_more(&topic) || zmq_msg_recv(&body, sub, 0) < 0) {
-            zmq_msg_close(&topic);
-            zmq_msg_close(&body);
-            continue;
-        }
+        char topic[64], err[256];
         pn_msg_t m;
-        char err[256];
-        memset(&m, 0, sizeof(m));
-        if (pn_msg_decode_event(zmq_msg_data(&body), zmq_msg_size(&body), &m, err, sizeof(err)) == PN_OK) {
+        if (cli_bus_recv(bus, topic, sizeof(topic), &m, err, sizeof(err)) == 0) {
             pn_val_t *lans = pn_get(m.data, "lans");
             for (size_t i = 0; i < pn_len(lans); i++) {
                 pn_val_t *l = pn_at(lans, i);
@@ -335,16 +319,12 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
                 }
                 fflush(stdout);
             }
+            pn_msg_clear(&m);
         }
-        pn_msg_clear(&m);
-        zmq_msg_close(&topic);
-        zmq_msg_close(&body);
         if (ferror(stdout))
             break;
     }
-    int linger = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_close(sub);
+    cli_bus_destroy(&bus);
     close(sfd);
     return rc;
 }
@@ -352,17 +332,15 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
 int cmd_stats(int argc, char **argv)
 {
     const char *usage = "usage: plugnet stats LAN [--watch [--interval MS]]";
-    if (s_help(argc, argv)) {
-        printf("%s\n", usage);
+    if (cli_help(argc, argv, usage))
         return CLI_OK;
-    }
     const char *lan = NULL;
     bool watch = false;
     unsigned long interval = 1000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--watch") == 0 || strcmp(argv[i], "-w") == 0)
             watch = true;
-        else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc && s_parse_uint(argv[i + 1], 3600000, &interval) &&
+        else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc && cli_parse_uint(argv[i + 1], 3600000, &interval) &&
                  interval >= 100)
             i++;
         else if (!lan && argv[i][0] != '-')
@@ -419,10 +397,8 @@ static bool s_write_all(int fd, const char *p, size_t n)
 int cmd_sniff(int argc, char **argv)
 {
     const char *usage = "usage: plugnet sniff LAN[:PORT] -w FILE|-   (Ctrl-C stops)";
-    if (s_help(argc, argv)) {
-        printf("%s\n", usage);
+    if (cli_help(argc, argv, usage))
         return CLI_OK;
-    }
     const char *target = NULL, *out = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
@@ -440,7 +416,7 @@ int cmd_sniff(int argc, char **argv)
     char *colon = strchr(lan, ':');
     if (colon) {
         *colon = 0;
-        if (!s_parse_uint(colon + 1, 1u << 20, &port) || port == 0)
+        if (!cli_parse_uint(colon + 1, 1u << 20, &port) || port == 0)
             return cli_usage("sniff", "bad port in '%s'", target);
     }
     bool to_stdout = strcmp(out, "-") == 0;

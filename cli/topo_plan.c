@@ -213,6 +213,49 @@ static int s_booted(build_t *b, const char *name)
     return 0;
 }
 
+static bool s_in_file(const topo_t *want, bool lan, const char *name)
+{
+    return want && (lan ? topo_lan_find(want, name) != NULL : topo_node_find(want, name) != NULL);
+}
+
+/* Steps deleting the live nodes, or the live LANs (never mgmt), that the
+ * lab owns: those of its record (by_record), else those of the file.  With
+ * spare_wanted, the ones the file still has stay.  A deleted node is kept
+ * in its step, to be recreated by a rollback. */
+static void s_delete_owned(build_t *b, const topo_t *want, const topo_live_t *live,
+                           const topo_record_t *rec, bool by_record, bool spare_wanted, bool lans,
+                           const char *why)
+{
+    size_t n = !live ? 0 : lans ? live->n_lans : live->n_nodes;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = lans ? live->lans[i] : live->nodes[i].name;
+        if (lans && !strcmp(name, "mgmt"))
+            continue;
+        if (by_record ? !topo_record_has(rec, lans, name) : !s_in_file(want, lans, name))
+            continue;
+        if (spare_wanted && s_in_file(want, lans, name))
+            continue;
+        topo_step_t *s = s_push(b, lans ? TOPO_LAN_DEL : TOPO_NODE_DEL, lans ? NULL : name, why);
+        if (s && lans) {
+            snprintf(s->lan, sizeof s->lan, "%s", name);
+        } else if (s) {
+            s->was = &live->nodes[i];
+            s->was_running = s_running(live->states ? live->states[i] : NULL);
+        }
+    }
+}
+
+static int s_finish(build_t *b, topo_plan_t **out, char *err, size_t errlen)
+{
+    if (b->oom) {
+        topo_plan_destroy(&b->p);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    *out = b->p;
+    return 0;
+}
+
 int topo_plan_up(const topo_t *want, const topo_live_t *live, const topo_record_t *rec,
                  topo_plan_t **out, char *err, size_t errlen)
 {
@@ -250,16 +293,7 @@ int topo_plan_up(const topo_t *want, const topo_live_t *live, const topo_record_
     }
 
     /* 2. Nodes of this lab that left the file. */
-    for (size_t i = 0; live && i < live->n_nodes; i++) {
-        const topo_node_t *l = &live->nodes[i];
-        if (topo_node_find(want, l->name) || !topo_record_has(rec, false, l->name))
-            continue;
-        topo_step_t *s = s_push(&b, TOPO_NODE_DEL, l->name, "left the file");
-        if (s) {
-            s->was = l;
-            s->was_running = s_running(live->states ? live->states[i] : NULL);
-        }
-    }
+    s_delete_owned(&b, want, live, rec, true, true, false, "left the file");
 
     /* 3. Nodes that stay: recreate the changed ones; unplug NICs that went
      * away or changed. */
@@ -331,22 +365,8 @@ int topo_plan_up(const topo_t *want, const topo_live_t *live, const topo_record_
     free(recreate);
 
     /* 7. LANs of this lab that left the file, once nothing of ours uses them. */
-    for (size_t i = 0; live && i < live->n_lans; i++) {
-        const char *name = live->lans[i];
-        if (!strcmp(name, "mgmt") || topo_lan_find(want, name) || !topo_record_has(rec, true, name))
-            continue;
-        topo_step_t *s = s_push(&b, TOPO_LAN_DEL, NULL, "left the file");
-        if (s)
-            snprintf(s->lan, sizeof s->lan, "%s", name);
-    }
-
-    if (b.oom) {
-        topo_plan_destroy(&b.p);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    *out = b.p;
-    return 0;
+    s_delete_owned(&b, want, live, rec, true, true, true, "left the file");
+    return s_finish(&b, out, err, errlen);
 }
 
 int topo_plan_down(const topo_t *want, const topo_live_t *live, const topo_record_t *rec,
@@ -361,33 +381,9 @@ int topo_plan_down(const topo_t *want, const topo_live_t *live, const topo_recor
     /* With a record, it says what the lab owns (a LAN it joined but did not
      * create stays); without one, the file does. */
     bool by_record = rec && (rec->n_nodes || rec->n_lans);
-    for (size_t i = 0; live && i < live->n_nodes; i++) {
-        const topo_node_t *l = &live->nodes[i];
-        if (by_record ? !topo_record_has(rec, false, l->name) : !(want && topo_node_find(want, l->name)))
-            continue;
-        topo_step_t *s = s_push(&b, TOPO_NODE_DEL, l->name, "down");
-        if (s) {
-            s->was = l;
-            s->was_running = s_running(live->states ? live->states[i] : NULL);
-        }
-    }
-    for (size_t i = 0; live && i < live->n_lans; i++) {
-        const char *name = live->lans[i];
-        if (!strcmp(name, "mgmt"))
-            continue;
-        if (by_record ? !topo_record_has(rec, true, name) : !(want && topo_lan_find(want, name)))
-            continue;
-        topo_step_t *s = s_push(&b, TOPO_LAN_DEL, NULL, "down");
-        if (s)
-            snprintf(s->lan, sizeof s->lan, "%s", name);
-    }
-    if (b.oom) {
-        topo_plan_destroy(&b.p);
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    *out = b.p;
-    return 0;
+    s_delete_owned(&b, want, live, rec, by_record, false, false, "down");
+    s_delete_owned(&b, want, live, rec, by_record, false, true, "down");
+    return s_finish(&b, out, err, errlen);
 }
 
 void topo_plan_destroy(topo_plan_t **p_p)

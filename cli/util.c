@@ -6,34 +6,67 @@
 
 #include "cli.h"
 
-int cli_call_t(const char *svc, const char *op, pn_val_t *args, int timeout_ms, pn_val_t **data)
+int cli_call_err(const char *svc, const char *op, pn_val_t *args, int timeout_ms,
+                 pn_val_t **data, char *err, size_t errlen)
 {
-    char err[1024];
+    char msg[1024] = "";
     pn_val_t *d = NULL;
-    int r = pn_call(svc, op, args, timeout_ms, &d, err, sizeof(err));
+    if (data)
+        *data = NULL;
+    int r = pn_call(svc, op, args, timeout_ms, &d, msg, sizeof msg);
     if (r == PN_OK) {
         if (data)
             *data = d;
         else
             pn_val_free(d);
+        return 0;
+    }
+    pn_val_free(d);
+    if (r < 0)
+        snprintf(err, errlen, "%s", msg);
+    else
+        snprintf(err, errlen, "%s: %s: %s", svc, pn_err_name(r), msg);
+    return r;
+}
+
+int cli_call_t(const char *svc, const char *op, pn_val_t *args, int timeout_ms, pn_val_t **data)
+{
+    char err[1200];
+    int r = cli_call_err(svc, op, args, timeout_ms, data, err, sizeof err);
+    if (r == 0)
         return CLI_OK;
-    }
-    if (data)
-        *data = NULL;
-    if (r < 0) {
-        fprintf(stderr, "plugnet: %s\n", err);
-        if (r == -ECONNREFUSED)
-            fprintf(stderr, "hint: start the daemons with 'plugnet daemons start' "
-                            "(or 'systemctl start plugnet.target')\n");
-        return CLI_UNREACHABLE;
-    }
-    fprintf(stderr, "plugnet: %s: %s: %s\n", svc, pn_err_name(r), err);
-    return CLI_REFUSED;
+    fprintf(stderr, "plugnet: %s\n", err);
+    if (r == -ECONNREFUSED)
+        fprintf(stderr, "hint: start the daemons with 'plugnet daemons start' "
+                        "(or 'systemctl start plugnet.target')\n");
+    return r < 0 ? CLI_UNREACHABLE : CLI_REFUSED;
 }
 
 int cli_call(const char *svc, const char *op, pn_val_t *args, pn_val_t **data)
 {
     return cli_call_t(svc, op, args, cli_opts.timeout_ms, data);
+}
+
+bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-')
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cli_help(int argc, char **argv, const char *usage)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            if (usage)
+                printf("%s\n", usage);
+            return true;
+        }
+    return false;
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)

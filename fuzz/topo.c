@@ -1,4 +1,4 @@
-// FUZZ_SOURCES: cli/topo.c
+// FUZZ_SOURCES: cli/topo.c cli/topo_yaml.c cli/topo_node.c cli/topo_link.c cli/topo_value.c
 /* Fuzz the topology parser: any bytes give a lab or one error, never a crash. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,18 +4,14 @@
 #include <string.h>
 
 #include "events_json.h"
+#include "tap.h"
 #include "pn_proto.h"
 
-static int n_test, n_fail;
-
-static void ok(int cond, const char *what, const char *got)
+/* ok(), and what came out when it is not. */
+static void check(int cond, const char *what, const char *got)
 {
-    n_test++;
-    if (!cond)
-        n_fail++;
-    printf("%sok %d - %s\n", cond ? "" : "not ", n_test, what);
-    if (!cond)
-        printf("#   got: %s\n", got);
+    if (!ok(cond, "%s", what))
+        diag("  got: %s", got);
 }
 
 static char *render(const char *src, const char *type, pn_val_t *data, const char *topic)
@@ -44,7 +40,7 @@ int main(void)
     pn_map_set_str(d, "kind", "uml");
     pn_map_set_uint(d, "pid", 1234);
     char *s = render("vmd", "node.running", d, "vmd.node");
-    ok(s && !strcmp(s, "{\"timestamp\":\"2026-11-21T23:50:01.123456789Z\",\"type\":\"node\","
+    check(s && !strcmp(s, "{\"timestamp\":\"2026-11-21T23:50:01.123456789Z\",\"type\":\"node\","
                        "\"action\":\"running\",\"actor\":{\"id\":\"r1\",\"attributes\":"
                        "{\"name\":\"r1\",\"kind\":\"uml\",\"pid\":\"1234\"}},\"attributes\":"
                        "{\"source\":\"vmd\",\"topic\":\"vmd.node\",\"seq\":42,\"name\":\"r1\","
@@ -58,7 +54,7 @@ int main(void)
     pn_map_set_str(d, "state", "running");
     pn_map_set_str(d, "from", "starting");
     s = render("vmd", "node.state", d, "vmd.node");
-    ok(s && strstr(s, "\"type\":\"node\",\"action\":\"running\",\"actor\":{\"id\":\"h2\""),
+    check(s && strstr(s, "\"type\":\"node\",\"action\":\"running\",\"actor\":{\"id\":\"h2\""),
        "a state change's action is the new state", s);
     free(s);
 
@@ -67,7 +63,7 @@ int main(void)
     pn_map_set_uint(d, "port", 3);
     pn_map_set_str(d, "kind", "tap");
     s = render("switchd", "port.up", d, "switchd.port");
-    ok(s && strstr(s, "\"type\":\"port\",\"action\":\"up\",\"actor\":{\"id\":\"core/3\""),
+    check(s && strstr(s, "\"type\":\"port\",\"action\":\"up\",\"actor\":{\"id\":\"core/3\""),
        "a port is its LAN and number", s);
     free(s);
 
@@ -76,7 +72,7 @@ int main(void)
     pn_map_set_str(d, "kind", "uml");
     pn_map_set_str(d, "reason", "keepalive missed");
     s = render("agentd", "agent.down", d, "agentd.agent");
-    ok(s && strstr(s, "\"actor\":{\"id\":\"h1\",\"attributes\":{\"node\":\"h1\",\"kind\":\"uml\","
+    check(s && strstr(s, "\"actor\":{\"id\":\"h1\",\"attributes\":{\"node\":\"h1\",\"kind\":\"uml\","
                       "\"reason\":\"keepalive missed\"}}"),
        "an agent event's actor is its node", s);
     free(s);
@@ -86,10 +82,9 @@ int main(void)
     pn_map_set_uint(d, "pid", 99);
     pn_map_set_str(d, "version", PN_VERSION);
     s = render("cfgdiskd", "daemon.started", d, "cfgdiskd.daemon");
-    ok(s && strstr(s, "\"type\":\"daemon\",\"action\":\"started\",\"actor\":{\"id\":\"cfgdiskd\""),
+    check(s && strstr(s, "\"type\":\"daemon\",\"action\":\"started\",\"actor\":{\"id\":\"cfgdiskd\""),
        "a daemon event's actor is the daemon", s);
-    ok(s && strchr(s, '\n') == s + strlen(s) - 1, "one line per event", s);
+    check(s && strchr(s, '\n') == s + strlen(s) - 1, "one line per event", s);
     free(s);
-    printf("1..%d\n", n_test);
-    return n_fail ? 1 : 0;
+    return done();
 }

@@ -3,27 +3,12 @@
  * tests/data/topo-bad/ fails with exactly the message stored next to it
  * (NAME.clab.yml -> NAME.err). */
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tap.h"
 #include "topo.h"
-
-static int n_test, n_fail;
-
-static void ok(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    n_test++;
-    if (!cond)
-        n_fail++;
-    printf("%sok %d - ", cond ? "" : "not ", n_test);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
 
 static topo_t *parse(const char *text, char *err, size_t errlen)
 {
@@ -263,7 +248,7 @@ static void test_bad_files(void)
         ok(text && want && r < 0 && t == NULL && !strcmp(err, want), "%s: %s", names[i],
            r < 0 ? err : "parsed, but should not");
         if (r < 0 && want && strcmp(err, want))
-            printf("#   expected: %s\n", want);
+            diag("  expected: %s", want);
         /* Each broken file has its own message. */
         for (size_t j = 0; j < i; j++)
             if (seen[j] && r < 0 && !strcmp(seen[j], err))
@@ -308,6 +293,5 @@ int main(void)
     test_warnings();
     test_yaml_features();
     test_bad_files();
-    printf("1..%d\n", n_test);
-    return n_fail ? 1 : 0;
+    return done();
 }

@@ -3,34 +3,19 @@
  * built from an older version of the file, as the daemons would report it
  * after that version went up. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tap.h"
 #include "topo_plan.h"
-
-static int n_test, n_fail;
-
-static void ok(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    n_test++;
-    if (!cond)
-        n_fail++;
-    printf("%sok %d - ", cond ? "" : "not ", n_test);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
 
 static topo_t *parse(const char *text)
 {
     char err[512];
     topo_t *t = NULL;
     if (topo_parse(text, strlen(text), "t.clab.yml", &t, err, sizeof err) < 0) {
-        printf("# parse failed: %s\n", err);
+        diag("parse failed: %s", err);
         return NULL;
     }
     return t;
@@ -94,7 +79,7 @@ static void check_plan(const char *what, const char *want_text, const topo_live_
         plan_str(p, got, sizeof got);
     ok(r == 0 && !strcmp(got, expect), "%s: [%s]", what, r == 0 ? got : err);
     if (r == 0 && strcmp(got, expect))
-        printf("#   expected: [%s]\n", expect);
+        diag("  expected: [%s]", expect);
     topo_plan_destroy(&p);
     topo_destroy(&t);
 }
@@ -313,6 +298,5 @@ int main(void)
 {
     test_diff();
     test_apply();
-    printf("1..%d\n", n_test);
-    return n_fail ? 1 : 0;
+    return done();
 }
