@@ -331,6 +331,11 @@ static void s_check_ready(cli_boot_t *self, bw_node_t *b)
 static void s_milestone(cli_boot_t *self, bw_node_t *b, const char *what, uint64_t ms)
 {
     if (!strcmp(what, "config")) {
+        /* The config script starts the agent, so it was done before the
+         * agent answered: a console line read late (a loaded host) must
+         * not say otherwise. */
+        if (b->agent && ms > b->agent_ms)
+            ms = b->agent_ms;
         b->config = true;
         b->config_ms = ms;
         s_say(self, b->name, "config done", (double)ms / 1000.0);
