@@ -48,7 +48,7 @@ int cmd_status(int argc, char **argv)
         const char *svc = pn_services[i];
         pn_val_t *d = NULL;
         char err[512];
-        int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms, &d,
+        int r = pn_call(svc, PN_OPNAME_PING, NULL, cli_opts.timeout_ms, &d,
                         err, sizeof(err));
         pn_val_t *row = pn_map();
         pn_map_set_str(row, "daemon", svc);
@@ -283,7 +283,7 @@ static int s_ping_pid(const char *svc, pid_t *pid)
 {
     pn_val_t *d = NULL;
     char err[256];
-    int r = pn_call(svc, "ping", NULL, cli_opts.timeout_ms, &d, err, sizeof(err));
+    int r = pn_call(svc, PN_OPNAME_PING, NULL, cli_opts.timeout_ms, &d, err, sizeof(err));
     if (r != PN_OK)
         return -1;
     *pid = (pid_t)pn_get_uint(d, "pid", 0);

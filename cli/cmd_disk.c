@@ -475,7 +475,7 @@ static int s_disk_build(int argc, char **argv)
     if (!local && pn_svc_socket_present("cfgdiskd")) {
         /* A large disk may take a while: allow at least a minute. */
         int t = cli_opts.timeout_ms > 60000 ? cli_opts.timeout_ms : 60000;
-        r = cli_call_t("cfgdiskd", "disk.build", spec, t, &data);
+        r = cli_call_t(PN_OP_DISK_BUILD, spec, t, &data);
     } else {
         r = s_build_local(spec, &data);
     }
@@ -511,7 +511,7 @@ static int s_disk_ls(int argc, char **argv)
         return cli_usage("disk ls", "unexpected argument '%s'", argv[1]);
     pn_val_t *data = NULL, *disks = NULL;
     if (pn_svc_socket_present("cfgdiskd")) {
-        int r = cli_call("cfgdiskd", "disk.ls", NULL, &data);
+        int r = cli_call(PN_OP_DISK_LS, NULL, &data);
         if (r != CLI_OK)
             return r;
         disks = pn_get(data, "disks");
@@ -584,7 +584,7 @@ static int s_disk_gc(int argc, char **argv)
     pn_map_set(args, "keep", keep);
     pn_val_t *data = NULL;
     if (pn_svc_socket_present("cfgdiskd")) {
-        int r = cli_call("cfgdiskd", "disk.gc", args, &data);
+        int r = cli_call(PN_OP_DISK_GC, args, &data);
         if (r != CLI_OK)
             return r;
     } else {

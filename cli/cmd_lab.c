@@ -216,7 +216,7 @@ static int s_live_fetch(topo_live_t *live, const topo_t *t, const topo_record_t 
     memset(live, 0, sizeof *live);
     /* A lab of LANs only (bridges) needs no vmd. */
     bool need_vmd = !t || t->n_nodes || (rec && rec->n_nodes) || pn_svc_socket_present("vmd");
-    int r = need_vmd ? s_call("vmd", "node.ls", NULL, LAB_READ_MS, &d, err, errlen) : 0;
+    int r = need_vmd ? s_call(PN_OP_NODE_LS, NULL, LAB_READ_MS, &d, err, errlen) : 0;
     if (r != 0)
         return r;
     const pn_val_t *nodes = pn_get(d, "nodes");
@@ -228,7 +228,7 @@ static int s_live_fetch(topo_live_t *live, const topo_t *t, const topo_record_t 
             pn_val_t *a = pn_map();
             pn_map_set_str(a, "name", name);
             char e2[512];
-            if (s_call("vmd", "node.show", a, LAB_READ_MS, &show, e2, sizeof e2) == 0)
+            if (s_call(PN_OP_NODE_SHOW, a, LAB_READ_MS, &show, e2, sizeof e2) == 0)
                 m = show;
         }
         topo_node_t n;
@@ -240,7 +240,7 @@ static int s_live_fetch(topo_live_t *live, const topo_t *t, const topo_record_t 
         pn_val_free(show);
     }
     pn_val_free(d);
-    r = s_call("switchd", "lan.ls", NULL, LAB_READ_MS, &d, err, errlen);
+    r = s_call(PN_OP_LAN_LS, NULL, LAB_READ_MS, &d, err, errlen);
     if (r != 0) {
         topo_live_clear(live);
         return r;
@@ -330,15 +330,15 @@ static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
         pn_map_set_str(a, "name", s->lan);
         if (s->mtu)
             pn_map_set_uint(a, "mtu", s->mtu);
-        return s_call("switchd", "lan.add", a, s_timeout(), NULL, err, errlen);
+        return s_call(PN_OP_LAN_ADD, a, s_timeout(), NULL, err, errlen);
     case TOPO_LAN_DEL:
         pn_map_set_str(a, "name", s->lan);
         pn_map_set_bool(a, "force", ctx->down);
-        return s_call("switchd", "lan.del", a, s_timeout(), NULL, err, errlen);
+        return s_call(PN_OP_LAN_DEL, a, s_timeout(), NULL, err, errlen);
     case TOPO_NODE_ADD: {
         pn_val_t *d = NULL;
         pn_val_free(a);
-        r = s_call("vmd", "node.add", s_node_add_args(s->spec), s_timeout(), &d, err, errlen);
+        r = s_call(PN_OP_NODE_ADD, s_node_add_args(s->spec), s_timeout(), &d, err, errlen);
         /* vmd may not take a management address: say so rather than
          * leave the file's mgmt-ipv4 silently unapplied. */
         const char *got = pn_get_str(d, "mgmt_ip", NULL);
@@ -355,11 +355,11 @@ static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
             /* Where its console log ends before this boot. */
             pn_val_t *q = pn_map(), *cur = NULL, *d = NULL;
             pn_map_set_str(q, "name", s->node);
-            if (s_call("vmd", "node.show", q, LAB_READ_MS, &cur, err, errlen) == 0)
+            if (s_call(PN_OP_NODE_SHOW, q, LAB_READ_MS, &cur, err, errlen) == 0)
                 cli_boot_prepare(ctx->bw, s->node, cur);
             pn_val_free(cur);
             pn_map_set_str(a, "name", s->node);
-            r = s_call("vmd", "node.start", a, s_timeout(), &d, err, errlen);
+            r = s_call(PN_OP_NODE_START, a, s_timeout(), &d, err, errlen);
             if (r == 0)
                 cli_boot_follow(ctx->bw, s->node, d);
             pn_val_free(d);
@@ -372,15 +372,15 @@ static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
     case TOPO_NODE_DEL:
         pn_map_set_str(a, "name", s->node);
         pn_map_set_bool(a, "force", true);
-        r = s_call("vmd", "node.del", a, s_timeout(), NULL, err, errlen);
+        r = s_call(PN_OP_NODE_DEL, a, s_timeout(), NULL, err, errlen);
         if (r == PN_EBUSY) {
             /* Running: a lab going away does not wait for graceful shutdowns. */
             a = pn_map();
             pn_map_set_str(a, "name", s->node);
-            if (s_call("vmd", "node.kill", a, s_timeout(), NULL, err, errlen) == 0) {
+            if (s_call(PN_OP_NODE_KILL, a, s_timeout(), NULL, err, errlen) == 0) {
                 a = pn_map();
                 pn_map_set_str(a, "name", s->node);
-                r = s_call("vmd", "node.del", a, s_timeout(), NULL, err, errlen);
+                r = s_call(PN_OP_NODE_DEL, a, s_timeout(), NULL, err, errlen);
             }
         }
         return r;
@@ -388,11 +388,11 @@ static int s_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
         pn_val_free(a);
         a = s_nic_val(&s->nic, true);
         pn_map_set_str(a, "node", s->node);
-        return s_call("vmd", "nic.add", a, s_timeout(), NULL, err, errlen);
+        return s_call(PN_OP_NIC_ADD, a, s_timeout(), NULL, err, errlen);
     case TOPO_NIC_DEL:
         pn_map_set_str(a, "node", s->node);
         pn_map_set_str(a, "ifname", s->nic.ifname);
-        return s_call("vmd", "nic.del", a, s_timeout(), NULL, err, errlen);
+        return s_call(PN_OP_NIC_DEL, a, s_timeout(), NULL, err, errlen);
     }
     pn_val_free(a);
     snprintf(err, errlen, "unknown step");
@@ -1137,7 +1137,7 @@ int cmd_graph(int argc, char **argv)
             pn_map_set_str(a, "name", live.nodes[i].name);
             char e[256], st[16];
             topo_node_t n;
-            if (s_call("vmd", "node.show", a, LAB_READ_MS, &d, e, sizeof e) == 0 &&
+            if (s_call(PN_OP_NODE_SHOW, a, LAB_READ_MS, &d, e, sizeof e) == 0 &&
                 s_node_from_val(d, &n, st) == 0) {
                 topo_node_clear(&live.nodes[i]);
                 live.nodes[i] = n;

@@ -128,11 +128,11 @@ static void s_status(pn_svc_t *svc, pn_val_t *data)
 }
 
 static const pn_svc_op_t s_ops[] = {
-    { "agent.register", s_register },
-    { "agent.unregister", s_unregister },
-    { "agent.ls", s_ls },
-    { "agent.wait", s_wait },
-    { NULL, NULL },
+    { PN_OP_AGENT_REGISTER, s_register },
+    { PN_OP_AGENT_UNREGISTER, s_unregister },
+    { PN_OP_AGENT_LS, s_ls },
+    { PN_OP_AGENT_WAIT, s_wait },
+    { NULL, NULL, NULL },
 };
 
 static unsigned s_env_uint(const char *name, unsigned def, unsigned min, unsigned max)
