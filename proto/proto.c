@@ -27,6 +27,23 @@ int pn_err_from_name(const char *name)
     return -1;
 }
 
+int pn_err_from_errno(int neg_errno)
+{
+    switch (-neg_errno) {
+    case 0: return PN_OK;
+    case EINVAL: case ERANGE: case ENAMETOOLONG: return PN_EINVAL;
+    case ENOENT: case ESRCH: case ENODEV: case ENXIO: return PN_ENOTFOUND;
+    case EEXIST: case EADDRINUSE: return PN_EEXIST;
+    case EBUSY: case EALREADY: case EINPROGRESS: return PN_EBUSY;
+    case ETIMEDOUT: case ECONNREFUSED: case EHOSTUNREACH: case EAGAIN: case ENOTCONN: case ECONNRESET:
+    case EPIPE: return PN_EUNAVAIL;
+    case EPERM: case EACCES: case EROFS: return PN_EPERM;
+    case ENOTSUP: case ENOSYS: case EPROTONOSUPPORT: return PN_EUNSUP;
+    case E2BIG: case EFBIG: case EMSGSIZE: case ENOSPC: case EOVERFLOW: return PN_ETOOLARGE;
+    default: return PN_EINTERNAL;
+    }
+}
+
 const pn_opdef_t *pn_op_find(const char *svc, const char *op)
 {
     for (const pn_opdef_t *d = pn_ops; d->svc; d++)

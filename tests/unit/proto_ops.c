@@ -1,6 +1,7 @@
 /* Every daemon's handler table agrees with the schema: the ops it handles
  * are the ops proto/schema.c gives its service, no more, no fewer, each
- * once; and pn_svc_ops_check notices each way they can disagree. */
+ * once; and pn_svc_ops_check notices each way they can disagree.  And the
+ * map from a negative errno to a reply's code. */
 #include <errno.h>
 #include <string.h>
 
@@ -49,5 +50,17 @@ int main(void)
     s_refused("an op twice", t, "twice");
     t[n] = (pn_svc_op_t){ "switchd", PN_OPNAME_PING, s_dummy };
     s_refused("ping (the runtime's)", t, "not in the schema");
+
+    /* Where a handler turns a -errno into a reply's code. */
+    ok(pn_err_from_errno(0) == PN_OK, "0 is ok");
+    ok(pn_err_from_errno(-ENOENT) == PN_ENOTFOUND, "ENOENT is not_found");
+    ok(pn_err_from_errno(-EEXIST) == PN_EEXIST, "EEXIST is already_exists");
+    ok(pn_err_from_errno(-EBUSY) == PN_EBUSY, "EBUSY is busy");
+    ok(pn_err_from_errno(-ETIMEDOUT) == PN_EUNAVAIL, "ETIMEDOUT is unavailable");
+    ok(pn_err_from_errno(-EACCES) == PN_EPERM, "EACCES is permission_denied");
+    ok(pn_err_from_errno(-EOPNOTSUPP) == PN_EUNSUP, "EOPNOTSUPP is unsupported");
+    ok(pn_err_from_errno(-EMSGSIZE) == PN_ETOOLARGE, "EMSGSIZE is too_large");
+    ok(pn_err_from_errno(-EINVAL) == PN_EINVAL, "EINVAL is invalid_argument");
+    ok(pn_err_from_errno(-EIO) == PN_EINTERNAL, "anything else is internal");
     return done();
 }
