@@ -450,9 +450,13 @@ int pn_msg_event(uint64_t seq, uint64_t ts, const char *src, const char *type, p
     return s_encode_free(m, buf, len);
 }
 
-static int s_decode_env(const void *buf, size_t len, pn_msg_t *m, char *errmsg, size_t errlen)
+/* The envelope every message shares: a map, "v" this protocol's version.
+ * m->kind is set; m->id too when the message has an unsigned "id". */
+static int s_decode_env(const void *buf, size_t len, pn_msgkind_t kind, pn_msg_t *m, char *errmsg,
+                        size_t errlen)
 {
     memset(m, 0, sizeof(*m));
+    m->kind = kind;
     int r = pn_val_decode(buf, len, NULL, &m->root, errmsg, errlen);
     if (r)
         return r;
@@ -471,6 +475,9 @@ static int s_decode_env(const void *buf, size_t len, pn_msg_t *m, char *errmsg, 
         return s_errf(errmsg, errlen, PN_EUNSUP, "protocol version %llu is not supported (this is %d)",
                       got, PN_PROTO_VERSION);
     }
+    pn_val_t *id = pn_get(m->root, "id");
+    if (id && id->type == PN_UINT)
+        m->id = id->u; /* so even a refused request can be answered by id */
     return PN_OK;
 }
 
@@ -484,13 +491,9 @@ static const pn_field_t s_req_env[] = {
 int pn_msg_decode_request(const void *buf, size_t len, const char *svc, pn_msg_t *m,
                           char *errmsg, size_t errlen)
 {
-    int r = s_decode_env(buf, len, m, errmsg, errlen);
+    int r = s_decode_env(buf, len, PN_MSG_REQUEST, m, errmsg, errlen);
     if (r)
         return r;
-    m->kind = PN_MSG_REQUEST;
-    pn_val_t *id = pn_get(m->root, "id");
-    if (id && id->type == PN_UINT)
-        m->id = id->u; /* so even a refused request can be answered by id */
     /* Check the envelope keys only; args are checked against the op below. */
     pn_val_t *args = pn_map_del(m->root, "args");
     r = pn_schema_check(s_req_env, m->root, "", errmsg, errlen);
@@ -515,10 +518,9 @@ int pn_msg_decode_request(const void *buf, size_t len, const char *svc, pn_msg_t
 int pn_msg_decode_reply(const void *buf, size_t len, const char *svc, const char *op, pn_msg_t *m,
                         char *errmsg, size_t errlen)
 {
-    int r = s_decode_env(buf, len, m, errmsg, errlen);
+    int r = s_decode_env(buf, len, PN_MSG_REPLY, m, errmsg, errlen);
     if (r)
         return r;
-    m->kind = PN_MSG_REPLY;
     pn_val_t *id = pn_get(m->root, "id");
     pn_val_t *ok = pn_get(m->root, "ok");
     if (!id || id->type != PN_UINT)
@@ -563,10 +565,9 @@ static const pn_field_t s_ev_env[] = {
 
 int pn_msg_decode_event(const void *buf, size_t len, pn_msg_t *m, char *errmsg, size_t errlen)
 {
-    int r = s_decode_env(buf, len, m, errmsg, errlen);
+    int r = s_decode_env(buf, len, PN_MSG_EVENT, m, errmsg, errlen);
     if (r)
         return r;
-    m->kind = PN_MSG_EVENT;
     r = pn_schema_check(s_ev_env, m->root, "", errmsg, errlen);
     if (r)
         return r;

@@ -82,35 +82,29 @@ pn_loop_t *pn_loop_new(void)
     return l;
 }
 
+/* Unlink every dead entry of a singly linked list (through its `link`
+ * member), freeing it when `release` says so. */
+#define S_UNLINK_DEAD(head, type, link, release)      \
+    for (type **pp = &(head); *pp;) {                  \
+        type *e_ = *pp;                                \
+        if (e_->dead) {                                \
+            *pp = e_->link;                            \
+            if (release)                               \
+                free(e_);                              \
+        } else                                         \
+            pp = &e_->link;                            \
+    }
+
 static void s_reap(pn_loop_t *l)
 {
     /* Walking every watch is O(n), so it happens only when something died,
-     * never per frame. */
+     * never per frame.  A zmq watch sits on both lists: freed once. */
     if (l->ndead == 0)
         return;
     l->ndead = 0;
-    for (pn_watch_t **pp = &l->zwatches; *pp;) {
-        if ((*pp)->dead)
-            *pp = (*pp)->znext;
-        else
-            pp = &(*pp)->znext;
-    }
-    for (pn_watch_t **pp = &l->watches; *pp;) {
-        pn_watch_t *w = *pp;
-        if (w->dead) {
-            *pp = w->next;
-            free(w);
-        } else
-            pp = &w->next;
-    }
-    for (pn_timer_t **pp = &l->timers; *pp;) {
-        pn_timer_t *t = *pp;
-        if (t->dead) {
-            *pp = t->next;
-            free(t);
-        } else
-            pp = &t->next;
-    }
+    S_UNLINK_DEAD(l->zwatches, pn_watch_t, znext, false);
+    S_UNLINK_DEAD(l->watches, pn_watch_t, next, true);
+    S_UNLINK_DEAD(l->timers, pn_timer_t, next, true);
 }
 
 static void s_run_defers(pn_loop_t *l)
