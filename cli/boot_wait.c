@@ -504,7 +504,7 @@ static void s_pending_why(cli_boot_t *self, bw_node_t *b, char *out, size_t len)
     /* agentd says why the agent is not up. */
     char msg[256] = "", reason[200] = "no answer from agentd";
     pn_val_t *d = NULL;
-    if (cli_call_err("agentd", "agent.ls", NULL, 3000, &d, msg, sizeof(msg)) == 0) {
+    if (cli_call_err(PN_OP_AGENT_LS, NULL, 3000, &d, msg, sizeof(msg)) == 0) {
         snprintf(reason, sizeof(reason), "not registered with agentd");
         pn_val_t *arr = pn_get(d, "agents");
         for (size_t i = 0; i < pn_len(arr); i++)
@@ -663,7 +663,7 @@ int cli_boot_check(cli_boot_t *self)
         pn_val_t *a = pn_map(), *d = NULL;
         char msg[256];
         pn_map_set_str(a, "name", b->name);
-        if (cli_call_err("vmd", "node.show", a, 10000, &d, msg, sizeof(msg)) == 0) {
+        if (cli_call_err(PN_OP_NODE_SHOW, a, 10000, &d, msg, sizeof(msg)) == 0) {
             const char *st = pn_get_str(d, "state", "?");
             if (strcmp(st, "running") != 0 && strcmp(st, "starting") != 0) {
                 snprintf(b->state, sizeof(b->state), "%s", st);

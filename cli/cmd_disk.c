@@ -547,9 +547,9 @@ static int s_disk_build(int argc, char **argv)
     if (!local && pn_svc_socket_present("cfgdiskd")) {
         /* A large disk may take a while: allow at least a minute. */
         int t = cli_opts.timeout_ms > 60000 ? cli_opts.timeout_ms : 60000;
-        r = cli_call_t("cfgdiskd", "disk.build", spec, t, &data);
+        r = cli_call_t(PN_OP_DISK_BUILD, spec, t, &data);
     } else {
-        r = s_local("disk.build", spec, &data, "plugnet: disk build");
+        r = s_local(PN_OPNAME(DISK_BUILD), spec, &data, "plugnet: disk build");
     }
     if (r != CLI_OK)
         return r;
@@ -582,8 +582,8 @@ static int s_disk_ls(int argc, char **argv)
     if (argc > 1)
         return cli_usage("disk ls", "unexpected argument '%s'", argv[1]);
     pn_val_t *data = NULL;
-    int r = pn_svc_socket_present("cfgdiskd") ? cli_call("cfgdiskd", "disk.ls", NULL, &data)
-                                              : s_local("disk.ls", pn_map(), &data, "plugnet disk ls");
+    int r = pn_svc_socket_present("cfgdiskd") ? cli_call(PN_OP_DISK_LS, NULL, &data)
+                                              : s_local(PN_OPNAME(DISK_LS), pn_map(), &data, "plugnet disk ls");
     if (r != CLI_OK)
         return r;
     pn_val_t *disks = pn_get(data, "disks");
@@ -641,8 +641,8 @@ static int s_disk_gc(int argc, char **argv)
     pn_val_t *args = pn_map();
     pn_map_set(args, "keep", keep);
     pn_val_t *data = NULL;
-    int r = pn_svc_socket_present("cfgdiskd") ? cli_call("cfgdiskd", "disk.gc", args, &data)
-                                              : s_local("disk.gc", args, &data, "plugnet disk gc");
+    int r = pn_svc_socket_present("cfgdiskd") ? cli_call(PN_OP_DISK_GC, args, &data)
+                                              : s_local(PN_OPNAME(DISK_GC), args, &data, "plugnet disk gc");
     if (r != CLI_OK)
         return r;
     if (cli_opts.json) {

@@ -163,7 +163,7 @@ int cmd_graph(int argc, char **argv)
             pn_map_set_str(a, "name", live.nodes[i].name);
             char e[256], st[16];
             topo_node_t n;
-            if (cli_call_err("vmd", "node.show", a, LAB_READ_MS, &d, e, sizeof e) == 0 &&
+            if (cli_call_err(PN_OP_NODE_SHOW, a, LAB_READ_MS, &d, e, sizeof e) == 0 &&
                 lab_node_from_val(d, &n, st) == 0) {
                 topo_node_clear(&live.nodes[i]);
                 live.nodes[i] = n;

@@ -248,7 +248,7 @@ static int s_node_add(int argc, char **argv)
         bw = cli_boot_new(s_boot_out(&bo));
         cli_boot_prepare(bw, argv[2], NULL);
     }
-    int r = cli_call_t("vmd", "node.add", a, s_slow(), &d);
+    int r = cli_call_t(PN_OP_NODE_ADD, a, s_slow(), &d);
     if (r != CLI_OK || !bw) {
         cli_boot_destroy(&bw);
         return r == CLI_OK ? s_show(d, cli_opts.quiet ? NULL : s_node_human) : r;
@@ -259,7 +259,7 @@ static int s_node_add(int argc, char **argv)
         /* The node as it is now, with its boot facts. */
         pn_val_t *q = pn_map(), *d2 = NULL;
         pn_map_set_str(q, "name", argv[2]);
-        if (cli_call("vmd", "node.show", q, &d2) == CLI_OK) {
+        if (cli_call(PN_OP_NODE_SHOW, q, &d2) == CLI_OK) {
             pn_val_free(d);
             d = d2;
         }
@@ -301,7 +301,7 @@ int cmd_node(int argc, char **argv)
         return s_node_add(argc, argv);
     if (!strcmp(sub, "ls")) {
         pn_val_t *d = NULL;
-        int r = cli_call("vmd", "node.ls", NULL, &d);
+        int r = cli_call(PN_OP_NODE_LS, NULL, &d);
         return r == CLI_OK ? s_show(d, s_ls_human) : r;
     }
     if (!strcmp(sub, "show")) {
@@ -309,12 +309,17 @@ int cmd_node(int argc, char **argv)
             return cli_usage("node", "show NAME");
         pn_val_t *a = pn_map(), *d = NULL;
         pn_map_set_str(a, "name", argv[2]);
-        int r = cli_call("vmd", "node.show", a, &d);
+        int r = cli_call(PN_OP_NODE_SHOW, a, &d);
         return r == CLI_OK ? s_show(d, s_node_human) : r;
     }
-    static const char *const many[] = { "start", "stop", "kill", "reboot", "del", NULL };
-    for (int k = 0; many[k]; k++) {
-        if (strcmp(sub, many[k]))
+    static const struct {
+        const char *sub, *op;
+    } many[] = {
+        { "start", PN_OPNAME(NODE_START) }, { "stop", PN_OPNAME(NODE_STOP) }, { "kill", PN_OPNAME(NODE_KILL) },
+        { "reboot", PN_OPNAME(NODE_REBOOT) }, { "del", PN_OPNAME(NODE_DEL) }, { NULL, NULL },
+    };
+    for (int k = 0; many[k].sub; k++) {
+        if (strcmp(sub, many[k].sub))
             continue;
         bool force = false, start = !strcmp(sub, "start");
         boot_opt_t bo = { .wait_ms = NODE_WAIT_DEFAULT_S * 1000 };
@@ -339,8 +344,7 @@ int cmd_node(int argc, char **argv)
             if (argv[i][0] == '-')
                 continue;
             names++;
-            char op[32];
-            snprintf(op, sizeof(op), "node.%s", sub);
+            const char *op = many[k].op;
             pn_val_t *a = pn_map(), *d = NULL;
             pn_map_set_str(a, "name", argv[i]);
             if (force && !strcmp(sub, "del"))
@@ -349,7 +353,7 @@ int cmd_node(int argc, char **argv)
                 /* Where its console log ends before this boot. */
                 pn_val_t *q = pn_map(), *cur = NULL;
                 pn_map_set_str(q, "name", argv[i]);
-                if (cli_call("vmd", "node.show", q, &cur) == CLI_OK)
+                if (cli_call(PN_OP_NODE_SHOW, q, &cur) == CLI_OK)
                     cli_boot_prepare(bw, argv[i], cur);
                 pn_val_free(cur);
             }
@@ -370,7 +374,7 @@ int cmd_node(int argc, char **argv)
             for (size_t i = 0; cli_opts.json && i < pn_len(started); i++) {
                 pn_val_t *q = pn_map(), *d = NULL;
                 pn_map_set_str(q, "name", pn_at(started, i)->s.p);
-                if (cli_call("vmd", "node.show", q, &d) == CLI_OK) {
+                if (cli_call(PN_OP_NODE_SHOW, q, &d) == CLI_OK) {
                     cli_boot_annotate(bw, pn_at(started, i)->s.p, d);
                     cli_print_json(d);
                 }
@@ -409,14 +413,14 @@ int cmd_nic(int argc, char **argv)
             }
         }
         pn_val_t *d = NULL;
-        int r = cli_call_t("vmd", "nic.add", a, s_slow(), &d);
+        int r = cli_call_t(PN_OP_NIC_ADD, a, s_slow(), &d);
         return r == CLI_OK ? s_show(d, cli_opts.json ? NULL : NULL) : r;
     }
     if (argc == 4 && !strcmp(argv[1], "del")) {
         pn_val_t *a = pn_map(), *d = NULL;
         pn_map_set_str(a, "node", argv[2]);
         pn_map_set_str(a, "ifname", argv[3]);
-        int r = cli_call_t("vmd", "nic.del", a, s_slow(), &d);
+        int r = cli_call_t(PN_OP_NIC_DEL, a, s_slow(), &d);
         return r == CLI_OK ? s_show(d, NULL) : r;
     }
     return cli_usage("nic", "add NODE ethN LAN [--ip A/P] [--mac M] | del NODE ethN");
@@ -444,7 +448,7 @@ int cmd_console(int argc, char **argv)
         return cli_usage("console", "NAME   (detach with Ctrl-])");
     pn_val_t *a = pn_map(), *d = NULL;
     pn_map_set_str(a, "name", argv[1]);
-    int r = cli_call("vmd", "node.show", a, &d);
+    int r = cli_call(PN_OP_NODE_SHOW, a, &d);
     if (r != CLI_OK)
         return r;
     const char *sock = pn_get_str(d, "console_sock", NULL);

@@ -120,7 +120,7 @@ int cmd_lan(int argc, char **argv)
     if (strcmp(sub, "ls") == 0) {
         if (argc != 2)
             return cli_usage("lan", "ls takes no arguments");
-        if ((r = cli_call("switchd", "lan.ls", NULL, &d)) != CLI_OK)
+        if ((r = cli_call(PN_OP_LAN_LS, NULL, &d)) != CLI_OK)
             return r;
         return s_show(d, s_lan_table);
     }
@@ -139,7 +139,7 @@ int cmd_lan(int argc, char **argv)
             pn_map_set_uint(a, key, v);
             i++;
         }
-        if ((r = cli_call("switchd", "lan.add", a, &d)) != CLI_OK)
+        if ((r = cli_call(PN_OP_LAN_ADD, a, &d)) != CLI_OK)
             return r;
         return s_show(d, s_nothing);
     }
@@ -153,7 +153,7 @@ int cmd_lan(int argc, char **argv)
                 return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
             }
         }
-        if ((r = cli_call("switchd", "lan.del", a, &d)) != CLI_OK)
+        if ((r = cli_call(PN_OP_LAN_DEL, a, &d)) != CLI_OK)
             return r;
         return s_show(d, s_lan_del_human);
     }
@@ -163,7 +163,7 @@ int cmd_lan(int argc, char **argv)
             return cli_usage("lan", "show takes one LAN name");
         }
         pn_map_set_str(a, "name", argv[2]);
-        if ((r = cli_call("switchd", "lan.show", a, &d)) != CLI_OK)
+        if ((r = cli_call(PN_OP_LAN_SHOW, a, &d)) != CLI_OK)
             return r;
         return s_show(d, s_lan_one);
     }
@@ -187,7 +187,7 @@ int cmd_port(int argc, char **argv)
     int r;
     if (strcmp(sub, "ls") == 0 && argc == 3) {
         pn_map_set_str(a, "lan", argv[2]);
-        if ((r = cli_call("switchd", "port.ls", a, &d)) != CLI_OK)
+        if ((r = cli_call(PN_OP_PORT_LS, a, &d)) != CLI_OK)
             return r;
         return s_show(d, s_port_ls_human);
     }
@@ -196,7 +196,7 @@ int cmd_port(int argc, char **argv)
         pn_map_set_str(a, "lan", argv[2]);
         pn_map_set_uint(a, "port", port);
         pn_map_set_str(a, "state", argv[4]);
-        if ((r = cli_call("switchd", "port.set", a, &d)) != CLI_OK)
+        if ((r = cli_call(PN_OP_PORT_SET, a, &d)) != CLI_OK)
             return r;
         return s_show(d, s_nothing);
     }
@@ -204,7 +204,7 @@ int cmd_port(int argc, char **argv)
         pn_map_set_str(a, "lan", argv[2]);
         if (argc == 4)
             pn_map_set_str(a, "ifname", argv[3]);
-        if ((r = cli_call("switchd", "port.add_tap", a, &d)) != CLI_OK)
+        if ((r = cli_call(PN_OP_PORT_ADD_TAP, a, &d)) != CLI_OK)
             return r;
         if (!cli_opts.json)
             printf("port %llu %s\n", (unsigned long long)pn_get_uint(d, "port", 0), pn_get_str(d, "ifname", ""));
@@ -213,7 +213,7 @@ int cmd_port(int argc, char **argv)
     if (strcmp(sub, "del") == 0 && argc == 4 && cli_parse_uint(argv[3], 1u << 20, &port)) {
         pn_map_set_str(a, "lan", argv[2]);
         pn_map_set_uint(a, "port", port);
-        if ((r = cli_call("switchd", "port.del", a, &d)) != CLI_OK)
+        if ((r = cli_call(PN_OP_PORT_DEL, a, &d)) != CLI_OK)
             return r;
         return s_show(d, s_nothing);
     }
@@ -291,7 +291,7 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
             pn_map_set_str(a, "lan", lan);
             pn_map_set_uint(a, "interval_ms", interval_ms);
             pn_map_set_uint(a, "ttl_ms", 3 * interval_ms + 3000);
-            if ((rc = cli_call("switchd", "stats.watch", a, NULL)) != CLI_OK)
+            if ((rc = cli_call(PN_OP_STATS_WATCH, a, NULL)) != CLI_OK)
                 break;
             renew = now + interval_ms + 1000;
         }
@@ -354,7 +354,7 @@ int cmd_stats(int argc, char **argv)
         return s_stats_watch(lan, (unsigned)interval);
     pn_val_t *a = pn_map(), *d = NULL;
     pn_map_set_str(a, "lan", lan);
-    int r = cli_call("switchd", "stats", a, &d);
+    int r = cli_call(PN_OP_STATS, a, &d);
     if (r != CLI_OK)
         return r;
     return s_show(d, s_stats_human);
@@ -366,7 +366,7 @@ static int s_sniff_stop(unsigned long long id, bool report)
 {
     pn_val_t *a = pn_map(), *d = NULL;
     pn_map_set_uint(a, "id", id);
-    int r = cli_call("switchd", "sniff.stop", a, &d);
+    int r = cli_call(PN_OP_SNIFF_STOP, a, &d);
     if (r == CLI_OK && report && !cli_opts.quiet)
         fprintf(stderr, "plugnet sniff: %llu frames captured, %llu dropped\n",
                 (unsigned long long)pn_get_uint(d, "frames", 0), (unsigned long long)pn_get_uint(d, "drops", 0));
@@ -452,7 +452,7 @@ int cmd_sniff(int argc, char **argv)
     if (port)
         pn_map_set_uint(a, "port", port);
     pn_map_set_str(a, "path", path);
-    int r = cli_call("switchd", "sniff.start", a, &d);
+    int r = cli_call(PN_OP_SNIFF_START, a, &d);
     if (r != CLI_OK) {
         if (ffd >= 0) {
             close(ffd);

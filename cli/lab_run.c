@@ -76,15 +76,15 @@ int lab_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
         pn_map_set_str(a, "name", s->lan);
         if (s->mtu)
             pn_map_set_uint(a, "mtu", s->mtu);
-        return cli_call_err("switchd", "lan.add", a, s_timeout(), NULL, err, errlen);
+        return cli_call_err(PN_OP_LAN_ADD, a, s_timeout(), NULL, err, errlen);
     case TOPO_LAN_DEL:
         pn_map_set_str(a, "name", s->lan);
         pn_map_set_bool(a, "force", run->down);
-        return cli_call_err("switchd", "lan.del", a, s_timeout(), NULL, err, errlen);
+        return cli_call_err(PN_OP_LAN_DEL, a, s_timeout(), NULL, err, errlen);
     case TOPO_NODE_ADD: {
         pn_val_t *d = NULL;
         pn_val_free(a);
-        r = cli_call_err("vmd", "node.add", s_node_add_args(s->spec), s_timeout(), &d, err, errlen);
+        r = cli_call_err(PN_OP_NODE_ADD, s_node_add_args(s->spec), s_timeout(), &d, err, errlen);
         /* vmd may not take a management address: say so rather than
          * leave the file's mgmt-ipv4 silently unapplied. */
         const char *got = pn_get_str(d, "mgmt_ip", NULL);
@@ -101,11 +101,11 @@ int lab_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
             /* Where its console log ends before this boot. */
             pn_val_t *q = pn_map(), *cur = NULL, *d = NULL;
             pn_map_set_str(q, "name", s->node);
-            if (cli_call_err("vmd", "node.show", q, LAB_READ_MS, &cur, err, errlen) == 0)
+            if (cli_call_err(PN_OP_NODE_SHOW, q, LAB_READ_MS, &cur, err, errlen) == 0)
                 cli_boot_prepare(run->bw, s->node, cur);
             pn_val_free(cur);
             pn_map_set_str(a, "name", s->node);
-            r = cli_call_err("vmd", "node.start", a, s_timeout(), &d, err, errlen);
+            r = cli_call_err(PN_OP_NODE_START, a, s_timeout(), &d, err, errlen);
             if (r == 0)
                 cli_boot_follow(run->bw, s->node, d);
             pn_val_free(d);
@@ -118,15 +118,15 @@ int lab_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
     case TOPO_NODE_DEL:
         pn_map_set_str(a, "name", s->node);
         pn_map_set_bool(a, "force", true);
-        r = cli_call_err("vmd", "node.del", a, s_timeout(), NULL, err, errlen);
+        r = cli_call_err(PN_OP_NODE_DEL, a, s_timeout(), NULL, err, errlen);
         if (r == PN_EBUSY) {
             /* Running: a lab going away does not wait for graceful shutdowns. */
             a = pn_map();
             pn_map_set_str(a, "name", s->node);
-            if (cli_call_err("vmd", "node.kill", a, s_timeout(), NULL, err, errlen) == 0) {
+            if (cli_call_err(PN_OP_NODE_KILL, a, s_timeout(), NULL, err, errlen) == 0) {
                 a = pn_map();
                 pn_map_set_str(a, "name", s->node);
-                r = cli_call_err("vmd", "node.del", a, s_timeout(), NULL, err, errlen);
+                r = cli_call_err(PN_OP_NODE_DEL, a, s_timeout(), NULL, err, errlen);
             }
         }
         return r;
@@ -134,11 +134,11 @@ int lab_step(const topo_step_t *s, void *arg, char *err, size_t errlen)
         pn_val_free(a);
         a = lab_nic_val(&s->nic, true);
         pn_map_set_str(a, "node", s->node);
-        return cli_call_err("vmd", "nic.add", a, s_timeout(), NULL, err, errlen);
+        return cli_call_err(PN_OP_NIC_ADD, a, s_timeout(), NULL, err, errlen);
     case TOPO_NIC_DEL:
         pn_map_set_str(a, "node", s->node);
         pn_map_set_str(a, "ifname", s->nic.ifname);
-        return cli_call_err("vmd", "nic.del", a, s_timeout(), NULL, err, errlen);
+        return cli_call_err(PN_OP_NIC_DEL, a, s_timeout(), NULL, err, errlen);
     }
     pn_val_free(a);
     snprintf(err, errlen, "unknown step");

@@ -153,7 +153,7 @@ int lab_live_fetch(topo_live_t *live, const topo_t *t, const topo_record_t *rec,
     memset(live, 0, sizeof *live);
     /* A lab of LANs only (bridges) needs no vmd. */
     bool need_vmd = !t || t->n_nodes || (rec && rec->n_nodes) || pn_svc_socket_present("vmd");
-    int r = need_vmd ? cli_call_err("vmd", "node.ls", NULL, LAB_READ_MS, &d, err, errlen) : 0;
+    int r = need_vmd ? cli_call_err(PN_OP_NODE_LS, NULL, LAB_READ_MS, &d, err, errlen) : 0;
     if (r != 0)
         return r;
     const pn_val_t *nodes = pn_get(d, "nodes");
@@ -165,7 +165,7 @@ int lab_live_fetch(topo_live_t *live, const topo_t *t, const topo_record_t *rec,
             pn_val_t *a = pn_map();
             pn_map_set_str(a, "name", name);
             char e2[512];
-            if (cli_call_err("vmd", "node.show", a, LAB_READ_MS, &show, e2, sizeof e2) == 0)
+            if (cli_call_err(PN_OP_NODE_SHOW, a, LAB_READ_MS, &show, e2, sizeof e2) == 0)
                 m = show;
         }
         topo_node_t n;
@@ -177,7 +177,7 @@ int lab_live_fetch(topo_live_t *live, const topo_t *t, const topo_record_t *rec,
         pn_val_free(show);
     }
     pn_val_free(d);
-    r = cli_call_err("switchd", "lan.ls", NULL, LAB_READ_MS, &d, err, errlen);
+    r = cli_call_err(PN_OP_LAN_LS, NULL, LAB_READ_MS, &d, err, errlen);
     if (r != 0) {
         topo_live_clear(live);
         return r;

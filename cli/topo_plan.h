@@ -16,6 +16,7 @@
 #ifndef PN_TOPO_PLAN_H
 #define PN_TOPO_PLAN_H
 
+#include "pn_ops.h"
 #include "topo.h"
 
 /* The live lab, as the daemons report it.  Nodes reuse topo_node_t:
@@ -37,14 +38,14 @@ typedef struct {
 } topo_record_t;
 
 #define TOPO_STEPS(X)                                   \
-    X(TOPO_LAN_ADD, "lan.add", "add LAN")               \
-    X(TOPO_NODE_DEL, "node.del", "delete node")         \
-    X(TOPO_NIC_DEL, "nic.del", "unplug")                \
-    X(TOPO_NODE_ADD, "node.add", "add node")            \
-    X(TOPO_NIC_ADD, "nic.add", "plug")                  \
-    X(TOPO_NODE_START, "node.start", "start node")      \
-    X(TOPO_NODE_STOP, "node.stop", "stop node")         \
-    X(TOPO_LAN_DEL, "lan.del", "delete LAN")
+    X(TOPO_LAN_ADD, PN_OPNAME(LAN_ADD), "add LAN")               \
+    X(TOPO_NODE_DEL, PN_OPNAME(NODE_DEL), "delete node")         \
+    X(TOPO_NIC_DEL, PN_OPNAME(NIC_DEL), "unplug")                \
+    X(TOPO_NODE_ADD, PN_OPNAME(NODE_ADD), "add node")            \
+    X(TOPO_NIC_ADD, PN_OPNAME(NIC_ADD), "plug")                  \
+    X(TOPO_NODE_START, PN_OPNAME(NODE_START), "start node")      \
+    X(TOPO_NODE_STOP, PN_OPNAME(NODE_STOP), "stop node")         \
+    X(TOPO_LAN_DEL, PN_OPNAME(LAN_DEL), "delete LAN")
 
 typedef enum {
 #define X(e, op, verb) e,
@@ -72,7 +73,7 @@ typedef struct {
     size_t n_booted;
 } topo_plan_t;
 
-const char *topo_step_op(topo_step_kind_t k);   /* "node.add" */
+const char *topo_step_op(topo_step_kind_t k);   /* its op's name (proto/pn_ops.h) */
 /* "add node r1 (uml)", "plug r1 eth2 into r1e2-r2e2", ... */
 void topo_step_describe(const topo_step_t *s, char *buf, size_t len);
 

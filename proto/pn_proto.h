@@ -31,6 +31,9 @@ typedef enum {
 
 const char *pn_err_name(int code);
 int pn_err_from_name(const char *name); /* -1 when unknown */
+/* The reply code for a negative errno (0 gives PN_OK), where an op handler
+ * turns the code's -errno into a reply (docs/STYLE.md, "Errors"). */
+int pn_err_from_errno(int neg_errno);
 
 /* ---------------------------------------------------------------- schema */
 

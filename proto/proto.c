@@ -27,6 +27,23 @@ int pn_err_from_name(const char *name)
     return -1;
 }
 
+int pn_err_from_errno(int neg_errno)
+{
+    switch (-neg_errno) {
+    case 0: return PN_OK;
+    case EINVAL: case ERANGE: case ENAMETOOLONG: return PN_EINVAL;
+    case ENOENT: case ESRCH: case ENODEV: case ENXIO: return PN_ENOTFOUND;
+    case EEXIST: case EADDRINUSE: return PN_EEXIST;
+    case EBUSY: case EALREADY: case EINPROGRESS: return PN_EBUSY;
+    case ETIMEDOUT: case ECONNREFUSED: case EHOSTUNREACH: case EAGAIN: case ENOTCONN: case ECONNRESET:
+    case EPIPE: return PN_EUNAVAIL;
+    case EPERM: case EACCES: case EROFS: return PN_EPERM;
+    case ENOTSUP: case ENOSYS: case EPROTONOSUPPORT: return PN_EUNSUP;
+    case E2BIG: case EFBIG: case EMSGSIZE: case ENOSPC: case EOVERFLOW: return PN_ETOOLARGE;
+    default: return PN_EINTERNAL;
+    }
+}
+
 const pn_opdef_t *pn_op_find(const char *svc, const char *op)
 {
     for (const pn_opdef_t *d = pn_ops; d->svc; d++)
@@ -433,9 +450,13 @@ int pn_msg_event(uint64_t seq, uint64_t ts, const char *src, const char *type, p
     return s_encode_free(m, buf, len);
 }
 
-static int s_decode_env(const void *buf, size_t len, pn_msg_t *m, char *errmsg, size_t errlen)
+/* The envelope every message shares: a map, "v" this protocol's version.
+ * m->kind is set; m->id too when the message has an unsigned "id". */
+static int s_decode_env(const void *buf, size_t len, pn_msgkind_t kind, pn_msg_t *m, char *errmsg,
+                        size_t errlen)
 {
     memset(m, 0, sizeof(*m));
+    m->kind = kind;
     int r = pn_val_decode(buf, len, NULL, &m->root, errmsg, errlen);
     if (r)
         return r;
@@ -454,6 +475,9 @@ static int s_decode_env(const void *buf, size_t len, pn_msg_t *m, char *errmsg, 
         return s_errf(errmsg, errlen, PN_EUNSUP, "protocol version %llu is not supported (this is %d)",
                       got, PN_PROTO_VERSION);
     }
+    pn_val_t *id = pn_get(m->root, "id");
+    if (id && id->type == PN_UINT)
+        m->id = id->u; /* so even a refused request can be answered by id */
     return PN_OK;
 }
 
@@ -467,13 +491,9 @@ static const pn_field_t s_req_env[] = {
 int pn_msg_decode_request(const void *buf, size_t len, const char *svc, pn_msg_t *m,
                           char *errmsg, size_t errlen)
 {
-    int r = s_decode_env(buf, len, m, errmsg, errlen);
+    int r = s_decode_env(buf, len, PN_MSG_REQUEST, m, errmsg, errlen);
     if (r)
         return r;
-    m->kind = PN_MSG_REQUEST;
-    pn_val_t *id = pn_get(m->root, "id");
-    if (id && id->type == PN_UINT)
-        m->id = id->u; /* so even a refused request can be answered by id */
     /* Check the envelope keys only; args are checked against the op below. */
     pn_val_t *args = pn_map_del(m->root, "args");
     r = pn_schema_check(s_req_env, m->root, "", errmsg, errlen);
@@ -498,10 +518,9 @@ int pn_msg_decode_request(const void *buf, size_t len, const char *svc, pn_msg_t
 int pn_msg_decode_reply(const void *buf, size_t len, const char *svc, const char *op, pn_msg_t *m,
                         char *errmsg, size_t errlen)
 {
-    int r = s_decode_env(buf, len, m, errmsg, errlen);
+    int r = s_decode_env(buf, len, PN_MSG_REPLY, m, errmsg, errlen);
     if (r)
         return r;
-    m->kind = PN_MSG_REPLY;
     pn_val_t *id = pn_get(m->root, "id");
     pn_val_t *ok = pn_get(m->root, "ok");
     if (!id || id->type != PN_UINT)
@@ -546,10 +565,9 @@ static const pn_field_t s_ev_env[] = {
 
 int pn_msg_decode_event(const void *buf, size_t len, pn_msg_t *m, char *errmsg, size_t errlen)
 {
-    int r = s_decode_env(buf, len, m, errmsg, errlen);
+    int r = s_decode_env(buf, len, PN_MSG_EVENT, m, errmsg, errlen);
     if (r)
         return r;
-    m->kind = PN_MSG_EVENT;
     r = pn_schema_check(s_ev_env, m->root, "", errmsg, errlen);
     if (r)
         return r;

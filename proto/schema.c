@@ -12,6 +12,7 @@
  * Extra designated initializers go in the trailing ... (.check, .min, .max,
  * .enums).  Each list ends with END.
  */
+#include "pn_ops.h"
 #include "pn_proto.h"
 
 #define F_(k, t, fl, d, ...) { .key = (k), .type = (t), .flags = (fl), .doc = (d), __VA_ARGS__ }
@@ -65,8 +66,8 @@ static const pn_field_t daemon_event[] = {
 };
 
 #define COMMON_OPS(svc)                                                                   \
-    { svc, "ping", no_fields, ping_reply, "Liveness: version, pid and uptime." },         \
-    { svc, "status", no_fields, status_reply, "The daemon's objects and counters." }
+    { svc, PN_OPNAME_PING, no_fields, ping_reply, "Liveness: version, pid and uptime." },         \
+    { svc, PN_OPNAME_STATUS, no_fields, status_reply, "The daemon's objects and counters." }
 
 #define COMMON_EVENTS(svc)                                                                \
     { svc, svc ".daemon", "daemon.started", daemon_event,                                \
@@ -575,62 +576,62 @@ static const pn_field_t agent_down_event[] = {
 const pn_opdef_t pn_ops[] = {
     COMMON_OPS("switchd"),
     /* --- switchd ops (begin) --- */
-    { "switchd", "lan.add", sw_lan_add_args, sw_lan_reply,
+    { PN_OP_LAN_ADD, sw_lan_add_args, sw_lan_reply,
       "Create a LAN and its VDE control socket RUN/lan/<name>/ctl; persisted in STATE." },
-    { "switchd", "lan.del", sw_lan_del_args, sw_lan_del_reply,
+    { PN_OP_LAN_DEL, sw_lan_del_args, sw_lan_del_reply,
       "Delete a LAN; refused with busy while ports are attached unless force." },
-    { "switchd", "lan.ls", no_fields, sw_lan_ls_reply, "List LANs." },
-    { "switchd", "lan.show", sw_lan_name_args, sw_lan_show_reply, "One LAN: ports and MAC table." },
-    { "switchd", "port.add_tap", sw_add_tap_args, sw_add_tap_reply,
+    { PN_OP_LAN_LS, no_fields, sw_lan_ls_reply, "List LANs." },
+    { PN_OP_LAN_SHOW, sw_lan_name_args, sw_lan_show_reply, "One LAN: ports and MAC table." },
+    { PN_OP_PORT_ADD_TAP, sw_add_tap_args, sw_add_tap_reply,
       "Create a tap interface whose fd switchd owns and attach it to a LAN." },
-    { "switchd", "port.del", sw_port_del_args, sw_port_del_reply,
+    { PN_OP_PORT_DEL, sw_port_del_args, sw_port_del_reply,
       "Detach a port (a tap disappears; a VDE client's control stream is closed)." },
-    { "switchd", "port.ls", sw_lan_only_args, sw_port_ls_reply, "List a LAN's ports." },
-    { "switchd", "port.set", sw_port_set_args, sw_port_set_reply,
+    { PN_OP_PORT_LS, sw_lan_only_args, sw_port_ls_reply, "List a LAN's ports." },
+    { PN_OP_PORT_SET, sw_port_set_args, sw_port_set_reply,
       "Set a port administratively up or down (cable plugged or unplugged); the client stays connected." },
-    { "switchd", "stats", sw_lan_only_args, sw_stats_reply, "Per-port counters of a LAN." },
-    { "switchd", "stats.watch", sw_stats_watch_args, sw_stats_watch_reply,
+    { PN_OP_STATS, sw_lan_only_args, sw_stats_reply, "Per-port counters of a LAN." },
+    { PN_OP_STATS_WATCH, sw_stats_watch_args, sw_stats_watch_reply,
       "Publish switchd.stats every interval until ttl_ms passes without renewal." },
-    { "switchd", "sniff.start", sw_sniff_start_args, sw_sniff_start_reply,
+    { PN_OP_SNIFF_START, sw_sniff_start_args, sw_sniff_start_reply,
       "Capture a LAN or one port to a classic pcap file or FIFO (linktype Ethernet); never blocks the switch." },
-    { "switchd", "sniff.stop", sw_sniff_stop_args, sw_sniff_fields, "Stop a sniffer; its final counters." },
+    { PN_OP_SNIFF_STOP, sw_sniff_stop_args, sw_sniff_fields, "Stop a sniffer; its final counters." },
     /* --- switchd ops (end) --- */
 
     COMMON_OPS("vmd"),
     /* --- vmd ops (begin) --- */
-    { "vmd", "node.add", vm_node_add_args, vm_node_fields,
+    { PN_OP_NODE_ADD, vm_node_add_args, vm_node_fields,
       "Define a node (and start it with start: true); refused when its name, number or a MAC is in use." },
-    { "vmd", "node.start", vm_name_args, vm_node_fields, "Start a defined, stopped or crashed node." },
-    { "vmd", "node.stop", vm_stop_args, vm_node_fields,
+    { PN_OP_NODE_START, vm_name_args, vm_node_fields, "Start a defined, stopped or crashed node." },
+    { PN_OP_NODE_STOP, vm_stop_args, vm_node_fields,
       "Graceful stop (ACPI powerdown / mconsole halt / SIGTERM), then a kill after timeout_ms." },
-    { "vmd", "node.kill", vm_name_args, vm_node_fields, "Kill a node at once (it ends stopped)." },
-    { "vmd", "node.reboot", vm_name_args, vm_node_fields, "Stop (kill) and start again." },
-    { "vmd", "node.del", vm_del_args, vm_name_event, "Delete a node that is not running, and its files." },
-    { "vmd", "node.ls", no_fields, vm_node_ls_reply, "Every node." },
-    { "vmd", "node.show", vm_name_args, vm_node_fields, "One node in full." },
-    { "vmd", "nic.add", vm_nic_add_args, vm_node_fields, "Plug a NIC into a node, live when it runs." },
-    { "vmd", "nic.del", vm_nic_del_args, vm_node_fields, "Unplug a NIC, live when it runs." },
+    { PN_OP_NODE_KILL, vm_name_args, vm_node_fields, "Kill a node at once (it ends stopped)." },
+    { PN_OP_NODE_REBOOT, vm_name_args, vm_node_fields, "Stop (kill) and start again." },
+    { PN_OP_NODE_DEL, vm_del_args, vm_name_event, "Delete a node that is not running, and its files." },
+    { PN_OP_NODE_LS, no_fields, vm_node_ls_reply, "Every node." },
+    { PN_OP_NODE_SHOW, vm_name_args, vm_node_fields, "One node in full." },
+    { PN_OP_NIC_ADD, vm_nic_add_args, vm_node_fields, "Plug a NIC into a node, live when it runs." },
+    { PN_OP_NIC_DEL, vm_nic_del_args, vm_node_fields, "Unplug a NIC, live when it runs." },
 
     /* --- vmd ops (end) --- */
 
     COMMON_OPS("cfgdiskd"),
     /* --- cfgdiskd ops (begin) --- */
-    { "cfgdiskd", "disk.build", cd_build_args, cd_build_reply,
+    { PN_OP_DISK_BUILD, cd_build_args, cd_build_reply,
       "Build (or find in the cache) a node's config disk: the PLUGNET ext2 disk or a cloud-init "
       "NoCloud seed. The same spec always gives the same file, byte for byte." },
-    { "cfgdiskd", "disk.ls", no_fields, cd_ls_reply, "List the cached disks." },
-    { "cfgdiskd", "disk.gc", cd_gc_args, cd_gc_reply,
+    { PN_OP_DISK_LS, no_fields, cd_ls_reply, "List the cached disks." },
+    { PN_OP_DISK_GC, cd_gc_args, cd_gc_reply,
       "Remove every cached disk not named in keep (the caller passes the set in use)." },
     /* --- cfgdiskd ops (end) --- */
 
     COMMON_OPS("agentd"),
     /* --- agentd ops (begin) --- */
-    { "agentd", "agent.register", agent_register_args, no_fields,
+    { PN_OP_AGENT_REGISTER, agent_register_args, no_fields,
       "Register (or re-register) a node's agent channel; agentd connects and keeps reconnecting." },
-    { "agentd", "agent.unregister", agent_node_args, no_fields,
+    { PN_OP_AGENT_UNREGISTER, agent_node_args, no_fields,
       "Forget a node's channel; its sessions end." },
-    { "agentd", "agent.ls", no_fields, agent_ls_reply, "Every registered agent and its state." },
-    { "agentd", "agent.wait", agent_wait_args, agent_info,
+    { PN_OP_AGENT_LS, no_fields, agent_ls_reply, "Every registered agent and its state." },
+    { PN_OP_AGENT_WAIT, agent_wait_args, agent_info,
       "Reply once the node's agent is up (unavailable after the timeout)." },
     /* --- agentd ops (end) --- */
 

@@ -115,9 +115,9 @@ void agd_status(pn_svc_t *svc, pn_val_t *data)
 }
 
 const pn_svc_op_t agd_ops[] = {
-    { "agent.register", op_register },
-    { "agent.unregister", op_unregister },
-    { "agent.ls", op_ls },
-    { "agent.wait", op_wait },
-    { NULL, NULL },
+    { PN_OP_AGENT_REGISTER, op_register },
+    { PN_OP_AGENT_UNREGISTER, op_unregister },
+    { PN_OP_AGENT_LS, op_ls },
+    { PN_OP_AGENT_WAIT, op_wait },
+    { NULL, NULL, NULL },
 };

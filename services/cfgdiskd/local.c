@@ -101,9 +101,9 @@ static const struct {
     const char *name;
     pn_val_t *(*fn)(const pn_val_t *args);
 } s_local_ops[] = {
-    { "disk.build", s_build },
-    { "disk.ls", s_ls },
-    { "disk.gc", s_gc },
+    { PN_OPNAME(DISK_BUILD), s_build },
+    { PN_OPNAME(DISK_LS), s_ls },
+    { PN_OPNAME(DISK_GC), s_gc },
     { NULL, NULL },
 };
 

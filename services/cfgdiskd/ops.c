@@ -252,10 +252,10 @@ static void s_status(pn_svc_t *svc, pn_val_t *data)
 }
 
 const pn_svc_op_t cd_ops[] = {
-    { "disk.build", s_build },
-    { "disk.ls", s_ls },
-    { "disk.gc", s_gc },
-    { NULL, NULL },
+    { PN_OP_DISK_BUILD, s_build },
+    { PN_OP_DISK_LS, s_ls },
+    { PN_OP_DISK_GC, s_gc },
+    { NULL, NULL, NULL },
 };
 
 cd_daemon_t *cd_daemon_new(void)

@@ -20,28 +20,21 @@ static int s_write_atomic(const char *path, const void *data, size_t len, unsign
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
-    const char *p = data;
-    size_t left = len;
-    while (left) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = -errno;
-            close(fd);
-            unlink(tmp);
-            return e;
-        }
-        p += n;
-        left -= (size_t)n;
+    int e = 0;
+    for (const char *p = data, *end = p + len; p < end && !e;) {
+        ssize_t n = write(fd, p, (size_t)(end - p));
+        if (n >= 0)
+            p += n;
+        else if (errno != EINTR)
+            e = -errno;
     }
-    if ((durable && fsync(fd) < 0) || close(fd) < 0) {
-        int e = -errno;
-        unlink(tmp);
-        return e;
-    }
-    if (rename(tmp, path) < 0) {
-        int e = -errno;
+    if (!e && durable && fsync(fd) < 0)
+        e = -errno;
+    if (close(fd) < 0 && !e)
+        e = -errno;
+    if (!e && rename(tmp, path) < 0)
+        e = -errno;
+    if (e) {
         unlink(tmp);
         return e;
     }

@@ -82,35 +82,29 @@ pn_loop_t *pn_loop_new(void)
     return l;
 }
 
+/* Unlink every dead entry of a singly linked list (through its `link`
+ * member), freeing it when `release` says so. */
+#define S_UNLINK_DEAD(head, type, link, release)      \
+    for (type **pp = &(head); *pp;) {                  \
+        type *e_ = *pp;                                \
+        if (e_->dead) {                                \
+            *pp = e_->link;                            \
+            if (release)                               \
+                free(e_);                              \
+        } else                                         \
+            pp = &e_->link;                            \
+    }
+
 static void s_reap(pn_loop_t *l)
 {
     /* Walking every watch is O(n), so it happens only when something died,
-     * never per frame. */
+     * never per frame.  A zmq watch sits on both lists: freed once. */
     if (l->ndead == 0)
         return;
     l->ndead = 0;
-    for (pn_watch_t **pp = &l->zwatches; *pp;) {
-        if ((*pp)->dead)
-            *pp = (*pp)->znext;
-        else
-            pp = &(*pp)->znext;
-    }
-    for (pn_watch_t **pp = &l->watches; *pp;) {
-        pn_watch_t *w = *pp;
-        if (w->dead) {
-            *pp = w->next;
-            free(w);
-        } else
-            pp = &w->next;
-    }
-    for (pn_timer_t **pp = &l->timers; *pp;) {
-        pn_timer_t *t = *pp;
-        if (t->dead) {
-            *pp = t->next;
-            free(t);
-        } else
-            pp = &t->next;
-    }
+    S_UNLINK_DEAD(l->zwatches, pn_watch_t, znext, false);
+    S_UNLINK_DEAD(l->watches, pn_watch_t, next, true);
+    S_UNLINK_DEAD(l->timers, pn_timer_t, next, true);
 }
 
 static void s_run_defers(pn_loop_t *l)
@@ -197,30 +191,19 @@ pn_watch_t *pn_loop_add_zsock(pn_loop_t *l, void *zsock, pn_zsock_fn fn, void *a
 }
 
 /* Drain a zmq socket: call its callback while ZMQ_EVENTS says readable.
- * A bound on the rounds keeps one busy socket from starving the others;
- * what remains is picked up by the next iteration's pass. */
-static void s_drain_zsock(pn_loop_t *l, pn_watch_t *w)
+ * A bound on the rounds keeps one busy socket from starving the others.
+ * Returns how many messages it handled. */
+static int s_drain_zsock(pn_loop_t *l, pn_watch_t *w)
 {
-    for (int round = 0; round < 256 && !w->dead; round++) {
+    int round = 0;
+    for (; round < 256 && !w->dead; round++) {
         int ev = 0;
         size_t sz = sizeof(ev);
         if (zmq_getsockopt(w->zsock, ZMQ_EVENTS, &ev, &sz) < 0 || !(ev & ZMQ_POLLIN))
-            return;
+            break;
         w->z_fn(l, w->zsock, w->arg);
     }
-}
-
-static bool s_zsock_pending(pn_loop_t *l)
-{
-    for (pn_watch_t *w = l->zwatches; w; w = w->znext) {
-        if (w->dead)
-            continue;
-        int ev = 0;
-        size_t sz = sizeof(ev);
-        if (zmq_getsockopt(w->zsock, ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN))
-            return true;
-    }
-    return false;
+    return round;
 }
 
 pn_timer_t *pn_loop_add_timer(pn_loop_t *l, uint64_t ms, bool repeat, pn_timer_fn fn, void *arg)
@@ -321,8 +304,9 @@ static void s_run_timers(pn_loop_t *l)
 int pn_loop_run(pn_loop_t *l)
 {
     struct epoll_event evs[256];
+    bool pending = false;
     while (!l->stop) {
-        int timeout = s_zsock_pending(l) ? 0 : s_next_timeout(l);
+        int timeout = pending || l->defers ? 0 : s_next_timeout(l);
         int n = epoll_wait(l->epfd, evs, 256, timeout);
         if (n < 0) {
             if (errno == EINTR)
@@ -338,13 +322,17 @@ int pn_loop_run(pn_loop_t *l)
             else
                 w->fd_fn(l, w->fd, evs[i].events, w->arg);
         }
-        /* zmq sockets touched by other callbacks may hold messages their
-         * ZMQ_FD will not announce again. */
-        for (pn_watch_t *w = l->zwatches; w && !l->stop; w = w->znext)
-            if (!w->dead)
-                s_drain_zsock(l, w);
         s_run_timers(l);
         s_run_defers(l);
+        /* Last before sleeping: a zmq socket that any callback above sent
+         * or received on may hold messages its ZMQ_FD will not announce
+         * again, so each is asked once (ZMQ_EVENTS) and drained.  When that
+         * ran callbacks (which may have touched a socket asked before),
+         * the next round polls without sleeping and asks again. */
+        pending = false;
+        for (pn_watch_t *w = l->zwatches; w && !l->stop; w = w->znext)
+            if (!w->dead && s_drain_zsock(l, w) > 0)
+                pending = true;
         s_reap(l);
     }
     s_run_defers(l);

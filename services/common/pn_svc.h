@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
+#include "pn_ops.h"
 #include "pn_proto.h"
 
 /* ------------------------------------------------------------------ log */
@@ -89,13 +90,23 @@ typedef struct pn_req pn_req_t;
  * handler returning without replying and without holding gets an
  * "internal" reply. */
 typedef void (*pn_op_fn)(pn_svc_t *svc, pn_req_t *req);
+/* One entry per op, written with proto/pn_ops.h's names:
+ * { PN_OP_LAN_ADD, op_lan_add } sets svc "switchd", op "lan.add". */
 typedef struct {
+    const char *svc;
     const char *op;
     pn_op_fn fn;
 } pn_svc_op_t;
 
-/* ops ends with {NULL, NULL}.  "ping" and "status" are answered by the
- * runtime; status calls status_fn (may be NULL) to fill its data map. */
+/* Does a daemon's table agree with the schema (proto/schema.c)?  Every
+ * entry is an op of svc in the schema, none twice, none "ping"/"status"
+ * (the runtime answers those), and every op of svc in the schema has an
+ * entry.  0, or -EINVAL with err naming the first disagreement. */
+int pn_svc_ops_check(const char *svc, const pn_svc_op_t *ops, char *err, size_t errlen);
+
+/* ops ends with {NULL, NULL, NULL}.  "ping" and "status" are answered by
+ * the runtime; status calls status_fn (may be NULL) to fill its data map.
+ * NULL (after logging why) when ops and the schema disagree. */
 pn_svc_t *pn_svc_new(const char *name, const pn_svc_op_t *ops, void *user);
 void pn_svc_destroy(pn_svc_t **svc_p);
 void *pn_svc_user(pn_svc_t *svc);

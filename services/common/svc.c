@@ -56,8 +56,49 @@ void *pn_zctx(void)
     return s_ctx;
 }
 
+static bool s_common_op(const char *op)
+{
+    return strcmp(op, PN_OPNAME_PING) == 0 || strcmp(op, PN_OPNAME_STATUS) == 0;
+}
+
+int pn_svc_ops_check(const char *svc, const pn_svc_op_t *ops, char *err, size_t errlen)
+{
+    for (const pn_svc_op_t *o = ops; o && o->op; o++) {
+        if (!o->svc || strcmp(o->svc, svc) != 0 || !o->fn) {
+            snprintf(err, errlen, "%s's table: op '%s' belongs to %s", svc, o->op, o->svc ? o->svc : "(none)");
+            return -EINVAL;
+        }
+        if (s_common_op(o->op) || !pn_op_find(svc, o->op)) {
+            snprintf(err, errlen, "%s's table: op '%s' is not in the schema (proto/schema.c)", svc, o->op);
+            return -EINVAL;
+        }
+        for (const pn_svc_op_t *p = ops; p < o; p++)
+            if (strcmp(p->op, o->op) == 0) {
+                snprintf(err, errlen, "%s's table: op '%s' twice", svc, o->op);
+                return -EINVAL;
+            }
+    }
+    for (const pn_opdef_t *d = pn_ops; d->svc; d++) {
+        if (strcmp(d->svc, svc) != 0 || s_common_op(d->op))
+            continue;
+        const pn_svc_op_t *o = ops;
+        while (o && o->op && strcmp(o->op, d->op) != 0)
+            o++;
+        if (!o || !o->op) {
+            snprintf(err, errlen, "%s's table: no handler for op '%s' of the schema", svc, d->op);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 pn_svc_t *pn_svc_new(const char *name, const pn_svc_op_t *ops, void *user)
 {
+    char why[256];
+    if (pn_svc_ops_check(name, ops, why, sizeof why) < 0) {
+        pn_err("%s", why);
+        return NULL;
+    }
     pn_svc_t *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
@@ -239,9 +280,9 @@ static void s_status(pn_svc_t *s, pn_req_t *r)
 static void s_dispatch(pn_svc_t *s, pn_req_t *r)
 {
     const char *op = r->msg.op;
-    if (strcmp(op, "ping") == 0)
+    if (strcmp(op, PN_OPNAME_PING) == 0)
         return s_ping(s, r);
-    if (strcmp(op, "status") == 0)
+    if (strcmp(op, PN_OPNAME_STATUS) == 0)
         return s_status(s, r);
     for (const pn_svc_op_t *o = s->ops; o && o->op; o++)
         if (strcmp(o->op, op) == 0) {

@@ -351,15 +351,15 @@ static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
 }
 
 const pn_svc_op_t vm_ops[] = {
-    { "node.add", op_node_add },
-    { "node.start", op_node_start },
-    { "node.stop", op_node_stop },
-    { "node.kill", op_node_kill },
-    { "node.reboot", op_node_reboot },
-    { "node.del", op_node_del },
-    { "node.ls", op_node_ls },
-    { "node.show", op_node_show },
-    { "nic.add", op_nic_add },
-    { "nic.del", op_nic_del },
-    { NULL, NULL },
+    { PN_OP_NODE_ADD, op_node_add },
+    { PN_OP_NODE_START, op_node_start },
+    { PN_OP_NODE_STOP, op_node_stop },
+    { PN_OP_NODE_KILL, op_node_kill },
+    { PN_OP_NODE_REBOOT, op_node_reboot },
+    { PN_OP_NODE_DEL, op_node_del },
+    { PN_OP_NODE_LS, op_node_ls },
+    { PN_OP_NODE_SHOW, op_node_show },
+    { PN_OP_NIC_ADD, op_nic_add },
+    { PN_OP_NIC_DEL, op_nic_del },
+    { NULL, NULL, NULL },
 };

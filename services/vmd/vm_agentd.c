@@ -101,7 +101,7 @@ static pn_val_t *s_register_args(vm_t *vm, const vm_node_t *nd)
 static void s_register_async(vm_node_t *nd)
 {
     uint64_t id;
-    if (s_send("agent.register", s_register_args(s_ag.vm, nd), &id) == 0)
+    if (s_send(PN_OPNAME(AGENT_REGISTER), s_register_args(s_ag.vm, nd), &id) == 0)
         s_pending_add(id, AG_REG, nd->name, 0);
 }
 
@@ -110,7 +110,7 @@ static void s_unregister_async(const char *name)
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "node", name);
     uint64_t id;
-    if (s_send("agent.unregister", a, &id) == 0)
+    if (s_send(PN_OPNAME(AGENT_UNREGISTER), a, &id) == 0)
         s_pending_add(id, AG_UNREG, name, 0);
 }
 
@@ -240,7 +240,7 @@ static void s_reconcile(void)
         return;
     }
     uint64_t id;
-    int r = s_send("agent.ls", NULL, &id);
+    int r = s_send(PN_OPNAME(AGENT_LS), NULL, &id);
     if (r == 0) {
         s_ag.ls_id = id;
         s_ag.ls_sent_ms = pn_mono_ms();
@@ -338,13 +338,13 @@ void vm_peer_agent_register(vm_t *vm, vm_node_t *nd)
     if (!s_ag.dealer || !pn_svc_socket_present("agentd"))
         return; /* registered when agentd appears */
     uint64_t id;
-    int r = s_send("agent.register", s_register_args(vm, nd), &id);
+    int r = s_send(PN_OPNAME(AGENT_REGISTER), s_register_args(vm, nd), &id);
     if (r == -EAGAIN) {
         /* agentd is there but the DEALER not connected yet (it just
          * started, or vmd did): wait for the connection, briefly. */
         zmq_pollitem_t pi = { .socket = s_ag.dealer, .events = ZMQ_POLLOUT };
         if (zmq_poll(&pi, 1, 1000) > 0)
-            r = s_send("agent.register", s_register_args(vm, nd), &id);
+            r = s_send(PN_OPNAME(AGENT_REGISTER), s_register_args(vm, nd), &id);
     }
     if (r < 0) {
         pn_info("vmd: %s: agent.register not sent (%s): it is sent when agentd appears", nd->name, strerror(-r));

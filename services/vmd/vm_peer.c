@@ -70,7 +70,7 @@ int vm_peer_lan_exists(const char *lan, char *err, size_t errlen)
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "name", lan);
     pn_val_t *d = NULL;
-    int r = s_call("switchd", "lan.show", a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
+    int r = s_call(PN_OP_LAN_SHOW, a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
     pn_val_free(d);
     return r;
 }
@@ -80,7 +80,7 @@ int vm_peer_lan_ensure(const char *lan, char *err, size_t errlen)
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "name", lan);
     pn_val_t *d = NULL;
-    int r = s_call("switchd", "lan.add", a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
+    int r = s_call(PN_OP_LAN_ADD, a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
     pn_val_free(d);
     return r == PN_EEXIST ? PN_OK : r;
 }
@@ -100,7 +100,7 @@ int vm_peer_tap_add(const char *lan, const char *netns, const uint8_t *mac, char
     if (ifname_out[0])
         pn_map_set_str(a, "ifname", ifname_out);
     pn_val_t *d = NULL;
-    int r = s_call("switchd", "port.add_tap", a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
+    int r = s_call(PN_OP_PORT_ADD_TAP, a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
     if (r != PN_OK)
         return r;
     snprintf(ifname_out, 16, "%s", pn_get_str(d, "ifname", ""));
@@ -118,7 +118,7 @@ void vm_peer_port_del(const char *lan, unsigned port)
     pn_map_set_uint(a, "port", port);
     char err[256];
     pn_val_t *d = NULL;
-    if (s_call("switchd", "port.del", a, VM_PEER_TIMEOUT_MS, &d, err, sizeof(err)) != PN_OK)
+    if (s_call(PN_OP_PORT_DEL, a, VM_PEER_TIMEOUT_MS, &d, err, sizeof(err)) != PN_OK)
         pn_debug("vmd: port.del %s/%u: %s", lan, port, err);
     pn_val_free(d);
 }
@@ -165,7 +165,7 @@ int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *e
     if (nd->script)
         pn_map_set_str(a, "script", nd->script);
     pn_val_t *d = NULL;
-    int r = s_call("cfgdiskd", "disk.build", a, 30000, &d, err, errlen);
+    int r = s_call(PN_OP_DISK_BUILD, a, 30000, &d, err, errlen);
     if (r != PN_OK)
         return r;
     snprintf(path, pathlen, "%s", pn_get_str(d, "path", ""));
@@ -208,7 +208,7 @@ int vm_peer_uml_ports(const char *lan, const uint8_t mac[6], pid_t pid, unsigned
     pn_val_t *a = pn_map(), *d = NULL;
     pn_map_set_str(a, "name", lan);
     char err[256];
-    if (s_call("switchd", "lan.show", a, VM_PEER_TIMEOUT_MS, &d, err, sizeof(err)) != PN_OK)
+    if (s_call(PN_OP_LAN_SHOW, a, VM_PEER_TIMEOUT_MS, &d, err, sizeof(err)) != PN_OK)
         return 0;
     char want[18];
     pn_mac_format(mac, want);
