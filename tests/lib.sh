@@ -488,8 +488,10 @@ _vm_claim_prefix() {
     [ -d "$_d" ] && [ -w "$_d" ] || _d=/tmp
     _h=$(( 0x$(printf %s "$TEST_TAG" | cut -c1-2) ))
     _k=0
-    while [ $_k -lt 256 ]; do
-        _x=$(( (_h + _k) % 256 ))
+    # 10.128-255 only: the tests' and examples' own LANs use 10.0-99
+    # (examples/mixed's 10.3.0.1 was once node 1's management address).
+    while [ $_k -lt 128 ]; do
+        _x=$(( 128 + (_h + _k) % 128 ))
         _k=$((_k + 1))
         exec 9>>"$_d/plugnet-test-mgmt-10.$_x.lock" || continue
         if flock -n 9; then
