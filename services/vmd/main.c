@@ -62,7 +62,6 @@ static void s_on_stop(pn_svc_t *svc)
 int main(int argc, char **argv)
 {
     static vm_t vm;
-    vm_self = &vm;
     pn_svc_t *svc = pn_svc_new("vmd", vm_ops, &vm);
     if (!svc)
         return 1;

@@ -10,8 +10,6 @@
 
 #include "vm.h"
 
-vm_t *vm_self;
-
 static vm_t *s_vm(pn_svc_t *svc) { return pn_svc_user(svc); }
 
 static vm_node_t *s_need(pn_svc_t *svc, pn_req_t *req, const char *key)
@@ -301,8 +299,11 @@ static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
     pn_req_ok(req, vm_node_to_val(vm, nd, true));
 }
 
-void vm_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code, const char *err)
+/* A nic.del ended (at once, or held while the guest's part ran). */
+static void s_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code, const char *err,
+                           void *arg)
 {
+    (void)arg;
     if (code != PN_OK) {
         if (req)
             pn_req_fail(req, code, "cannot remove %s from node '%s': %s", ifname, nd->name, err);
@@ -341,13 +342,13 @@ static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
         return;
     char err[1024], ifname[8];
     snprintf(ifname, sizeof(ifname), "%s", ifn);
-    int r = vm_nic_unplug(vm, nd, &nd->nics[i], err, sizeof(err));
+    int r = vm_nic_unplug(vm, nd, &nd->nics[i], s_nic_del_done, NULL, err, sizeof(err));
     if (r == VM_PENDING) {
-        /* The guest's part runs in the background; vm_nic_del_done answers. */
+        /* The guest's part runs in the background; s_nic_del_done answers. */
         nd->pend->req = pn_req_hold(req);
         return;
     }
-    vm_nic_del_done(vm, nd, req, ifname, r, err);
+    s_nic_del_done(vm, nd, req, ifname, r, err, NULL);
 }
 
 const pn_svc_op_t vm_ops[] = {

@@ -62,6 +62,14 @@ typedef struct {
 } vm_nic_t;
 
 typedef struct vm_job vm_job_t;
+typedef struct vm vm_t;
+typedef struct vm_node vm_node_t;
+
+/* A held nic.del ended: code PN_OK when the NIC is gone from the guest
+ * (the callee removes it from the spec and answers), else an error code
+ * with err. */
+typedef void (*vm_nic_done_fn)(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code,
+                               const char *err, void *arg);
 
 /* An op held while a helper runs without blocking the loop (a UML
  * nic.del taking an interface down through the node's agent).  Until it
@@ -71,13 +79,15 @@ typedef struct {
     char what[32];          /* "nic.del eth2" */
     char ifname[8];
     pn_req_t *req;
+    vm_nic_done_fn done;    /* how it ends (with done_arg) */
+    void *done_arg;
     vm_job_t *job;
     uint64_t since_ms;
     int np;                 /* ports unplugged: n, 0 none, -1 unclear */
 } vm_pend_t;
 
-typedef struct vm_node vm_node_t;
 struct vm_node {
+    vm_t *vm;               /* the daemon holding it (for loop callbacks) */
     char name[16];
     vm_kind_t kind;
     unsigned number;
@@ -111,7 +121,6 @@ struct vm_node {
     vm_node_t *next;
 };
 
-typedef struct vm vm_t;
 struct vm {
     pn_svc_t *svc;
     vm_node_t *nodes;
@@ -129,9 +138,6 @@ struct vm {
     bool kvm;
     char accel_reason[160];
 };
-
-/* The daemon's one instance (callbacks that carry a node reach it here). */
-extern vm_t *vm_self;
 
 /* ------------------------------------------------------------ vm_node.c */
 vm_node_t *vm_node_find(vm_t *vm, const char *name);
@@ -183,29 +189,43 @@ void vm_kill(vm_t *vm, vm_node_t *nd);
 /* Called once per node at startup: adopt a running monitor. */
 void vm_adopt(vm_t *vm, vm_node_t *nd);
 void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st);
+void vm_node_files_rm(vm_t *vm, vm_node_t *nd);
+
+/* ------------------------------------------------------------- vm_nic.c */
+/* The management LAN and the host's tap on it (once per vmd). */
+int vm_mgmt_ready(vm_t *vm, char *err, size_t errlen);
 int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
 /* PN_OK, an error code with err set, or VM_PENDING: nd->pend was made and
- * the caller holds its request there (pn_req_hold); vm_nic_del_done ends
- * it from the loop. */
+ * the caller holds its request there (pn_req_hold); done(..., arg) ends it
+ * from the loop. */
 #define VM_PENDING 1000
-int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
+int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, vm_nic_done_fn done, void *arg, char *err,
+                  size_t errlen);
 /* End nd's op in progress (if any): cancel its helper, fail its request. */
 void vm_pend_abort(vm_t *vm, vm_node_t *nd, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void vm_node_files_rm(vm_t *vm, vm_node_t *nd);
+
+/* -------------------------------------------------------------- vm_ns.c */
 void vm_ns_name(vm_t *vm, const vm_node_t *nd, char *out, size_t len);
 void vm_netns_del(const char *path);
+/* The namespace with a tap per NIC in it (undone on failure). */
+int vm_ns_setup(vm_t *vm, vm_node_t *nd, char *err, size_t errlen);
+/* One NIC's tap, born in the node's namespace. */
+int vm_ns_nic_in(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen);
+/* Unplug one NIC of a running ns node. */
+void vm_ns_nic_out(vm_t *vm, vm_node_t *nd, vm_nic_t *c);
 /* ns: remove the namespace, then the node's switchd ports. */
 void vm_ns_teardown(vm_t *vm, vm_node_t *nd);
-/* Monitor process entry (never returns). */
+
+/* ---------------------------------------------------------- vm_monitor.c */
+/* The monitor process's entry, in a fresh child of vmd (never returns):
+ * start the guest with argv and write its pid to the report fd. */
+void vm_monitor_main(vm_t *vm, vm_node_t *nd, char **argv, int report) __attribute__((noreturn));
+
+/* ------------------------------------------------------------ vm_proc.c */
 uint64_t vm_proc_start_time(pid_t pid);
 int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen);
 /* In a child about to exec: default signal dispositions, nothing blocked. */
 void vm_child_signals(void);
-
-/* -------------------------------------------------------------- ops.c */
-/* A held nic.del ended: code PN_OK removes the NIC from the spec, saves,
- * publishes nic.removed and replies; else the request fails with err. */
-void vm_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code, const char *err);
 
 /* ------------------------------------------------------------- vm_job.c */
 /* status: the exit code, 128 + signal, or VM_JOB_TIMEOUT when the job was
