@@ -25,9 +25,9 @@ static bool s_live(const vm_node_t *nd) { return vm_state_live(nd->state); }
 
 /* An op in progress on the node (a held nic.del): refuse changes that
  * would race it, naming it. */
-static bool s_busy(pn_req_t *req, const vm_node_t *nd)
+static bool s_busy(pn_req_t *req, vm_node_t *nd)
 {
-    if (!nd->pend)
+    if (!vm_pend_busy(nd->vm, nd))
         return false;
     uint64_t ms = pn_mono_ms() - nd->pend->since_ms;
     pn_req_fail(req, PN_EBUSY, "node '%s' is busy: %s is in progress (for %llu.%llu s); try again when it ends",
@@ -35,27 +35,51 @@ static bool s_busy(pn_req_t *req, const vm_node_t *nd)
     return true;
 }
 
-static void op_node_add(pn_svc_t *svc, pn_req_t *req)
+/* An op that may wait: its request is held only when it does (replying
+ * to a held request frees it, so a request answered at once must not be
+ * held). */
+static void s_maybe_hold(pn_req_t *req, int r)
 {
-    vm_t *vm = s_vm(svc);
-    pn_val_t *a = pn_req_args(req);
-    char err[512];
-    int code;
-    vm_node_t *nd = vm_node_from_args(vm, a, &code, err, sizeof(err));
-    if (!nd) {
+    if (r == VM_PENDING)
+        pn_req_hold(req);
+}
+
+/* node.start (or node.add --start) ended. */
+static void s_started(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    pn_req_t *req = arg;
+    if (code == PN_OK)
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    else if (aborted)
         pn_req_fail(req, code, "%s", err);
-        return;
+    else
+        pn_req_fail(req, code, "cannot start node '%s': %s", nd->name, err);
+}
+
+static void s_added_started(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    pn_req_t *req = arg;
+    if (code == PN_OK)
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    else
+        pn_req_fail(req, code, "node '%s' was defined but did not start: %s", nd->name, err);
+}
+
+/* node.add's LANs were checked (the node is not in vmd's list yet). */
+static void s_added(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    pn_req_t *req = arg;
+    char msg[512];
+    if (code == PN_OK && (vm_node_find(vm, nd->name) || vm_node_by_number(vm, nd->number))) {
+        /* Another node.add took the name or number while this one waited. */
+        snprintf(msg, sizeof(msg), "node '%s' or node number %u was added meanwhile", nd->name, nd->number);
+        code = PN_EEXIST;
+        err = msg;
     }
-    /* Unknown LANs are refused now, not at the first start. */
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        if (strcmp(nd->nics[i].lan, "mgmt") == 0)
-            continue;
-        int r = vm_peer_lan_exists(nd->nics[i].lan, err, sizeof(err));
-        if (r != PN_OK) {
-            pn_req_fail(req, r, "%s: %s", nd->nics[i].ifname, err);
-            vm_node_free(nd);
-            return;
-        }
+    if (code != PN_OK) {
+        pn_req_fail(req, code, "%s", err);
+        vm_node_free(nd);
+        return;
     }
     int r = vm_node_save(vm, nd);
     if (r < 0) {
@@ -69,16 +93,49 @@ static void op_node_add(pn_svc_t *svc, pn_req_t *req)
     vm->nnodes++;
     pn_val_t *ev = pn_map();
     pn_map_set_str(ev, "name", nd->name);
-    pn_svc_publish(svc, "node", "node.added", ev);
+    pn_svc_publish(vm->svc, "node", "node.added", ev);
     vm_set_state(vm, nd, VM_DEFINED);
-    if (pn_get_bool(a, "start", false)) {
-        r = vm_start(vm, nd, err, sizeof(err));
-        if (r != PN_OK) {
-            pn_req_fail(req, r, "node '%s' was defined but did not start: %s", nd->name, err);
-            return;
-        }
+    if (pn_get_bool(pn_req_args(req), "start", false))
+        s_maybe_hold(req, vm_start(vm, nd, s_added_started, req));
+    else
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
+/* Unknown LANs are refused now, not at the first start. */
+static void s_add_checked(vm_t *vm, vm_pend_t *p, int code, const char *err)
+{
+    char msg[1024];
+    if (code != PN_OK) {
+        snprintf(msg, sizeof(msg), "%s: %s", p->nics[p->i].ifname, err);
+        err = msg;
     }
-    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    vm_pend_end(vm, p, code, err);
+}
+
+static void s_add_first(vm_t *vm, vm_pend_t *p)
+{
+    p->nics = p->nd->nics;
+    p->nnics = p->nd->nnics;
+    vm_lans_ready(vm, p, false, s_add_checked);
+}
+
+static void op_node_add(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    char err[512];
+    int code;
+    vm_node_t *nd = vm_node_from_args(vm, pn_req_args(req), &code, err, sizeof(err));
+    if (!nd) {
+        pn_req_fail(req, code, "%s", err);
+        return;
+    }
+    vm_pend_t *p = vm_pend_new(nd, "node.add", s_added, req);
+    if (!p) {
+        vm_node_free(nd);
+        pn_req_fail(req, PN_EINTERNAL, "out of memory");
+        return;
+    }
+    s_maybe_hold(req, vm_pend_go(vm, p, s_add_first));
 }
 
 static void op_node_start(pn_svc_t *svc, pn_req_t *req)
@@ -87,17 +144,13 @@ static void op_node_start(pn_svc_t *svc, pn_req_t *req)
     vm_node_t *nd = s_need(svc, req, "name");
     if (!nd)
         return;
+    if (s_busy(req, nd))
+        return;
     if (s_live(nd)) {
         pn_req_fail(req, PN_EBUSY, "node '%s' is %s already", nd->name, vm_state_name(nd->state));
         return;
     }
-    char err[1024];
-    int r = vm_start(vm, nd, err, sizeof(err));
-    if (r != PN_OK) {
-        pn_req_fail(req, r, "cannot start node '%s': %s", nd->name, err);
-        return;
-    }
-    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    s_maybe_hold(req, vm_start(vm, nd, s_started, req));
 }
 
 static void op_node_stop(pn_svc_t *svc, pn_req_t *req)
@@ -106,12 +159,12 @@ static void op_node_stop(pn_svc_t *svc, pn_req_t *req)
     vm_node_t *nd = s_need(svc, req, "name");
     if (!nd)
         return;
+    if (s_busy(req, nd))
+        return;
     if (!s_live(nd)) {
         pn_req_ok(req, vm_node_to_val(vm, nd, true));
         return;
     }
-    if (s_busy(req, nd))
-        return;
     if (nd->waiting) {
         pn_req_fail(req, PN_EBUSY, "node '%s' is being stopped already", nd->name);
         return;
@@ -129,6 +182,8 @@ static void op_node_kill(pn_svc_t *svc, pn_req_t *req)
     if (!nd)
         return;
     if (!s_live(nd)) {
+        vm_pend_abort(vm, nd, PN_EUNAVAIL, "node '%s' was killed while %s was in progress", nd->name,
+                      nd->pend ? nd->pend->what : "");
         pn_req_ok(req, vm_node_to_val(vm, nd, true));
         return;
     }
@@ -145,13 +200,10 @@ static void op_node_reboot(pn_svc_t *svc, pn_req_t *req)
     vm_node_t *nd = s_need(svc, req, "name");
     if (!nd)
         return;
+    if (s_busy(req, nd))
+        return;
     if (!s_live(nd)) {
-        char err[1024];
-        int r = vm_start(vm, nd, err, sizeof(err));
-        if (r != PN_OK)
-            pn_req_fail(req, r, "cannot start node '%s': %s", nd->name, err);
-        else
-            pn_req_ok(req, vm_node_to_val(vm, nd, true));
+        s_maybe_hold(req, vm_start(vm, nd, s_started, req));
         return;
     }
     nd->restart_after = true;
@@ -175,15 +227,14 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
     vm_node_t *nd = s_need(svc, req, "name");
     if (!nd)
         return;
+    if (s_live(nd) && !pn_get_bool(pn_req_args(req), "force", false)) {
+        pn_req_fail(req, PN_EBUSY, "node '%s' is %s: stop it first, or use force", nd->name, vm_state_name(nd->state));
+        return;
+    }
+    if (nd->pend)
+        vm_pend_abort(vm, nd, PN_ENOTFOUND, "node '%s' was deleted while %s was in progress", nd->name,
+                      nd->pend->what);
     if (s_live(nd)) {
-        if (!pn_get_bool(pn_req_args(req), "force", false)) {
-            pn_req_fail(req, PN_EBUSY, "node '%s' is %s: stop it first, or use force", nd->name,
-                        vm_state_name(nd->state));
-            return;
-        }
-        if (nd->pend)
-            vm_pend_abort(vm, nd, PN_ENOTFOUND, "node '%s' was deleted while %s was in progress", nd->name,
-                          nd->pend->what);
         /* Kill it and wait for the monitor here: deletion is final. */
         vm_kill(vm, nd);
         if (nd->mon_pid > 1 && nd->pidfd >= 0) {
@@ -208,8 +259,8 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
             vm_ns_teardown(vm, nd);
         else
             for (unsigned i = 0; i < nd->nnics; i++)
-                vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
-        vm_peer_agent_unregister(nd);
+                vm_peer_port_del(vm, nd->nics[i].lan, nd->nics[i].port);
+        vm_agentd_unregister(nd);
     }
     if (nd->kind == VM_NS) {
         char ns[64], path[128];
@@ -270,6 +321,22 @@ static void s_nic_event(vm_t *vm, vm_node_t *nd, const vm_nic_t *c, const char *
     pn_svc_publish(vm->svc, "nic", type, d);
 }
 
+static void s_nic_added(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    pn_req_t *req = arg;
+    const char *ifname = pn_get_str(pn_req_args(req), "ifname", "?");
+    if (code != PN_OK) {
+        if (aborted)
+            pn_req_fail(req, code, "%s", err);
+        else
+            pn_req_fail(req, code, "cannot add %s to node '%s': %s", ifname, nd->name, err);
+        return;
+    }
+    vm_node_save(vm, nd);
+    s_nic_event(vm, nd, &nd->nics[nd->nnics - 1], "nic.added");
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
 static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
 {
     vm_t *vm = s_vm(svc);
@@ -286,26 +353,23 @@ static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
     vm_nic_t c;
     char err[1024];
     int r = vm_nic_from_args(vm, nd, pn_req_args(req), &c, err, sizeof(err));
-    if (r == PN_OK)
-        r = vm_nic_plug(vm, nd, &c, err, sizeof(err));
     if (r != PN_OK) {
         pn_req_fail(req, r, "cannot add %s to node '%s': %s", pn_get_str(pn_req_args(req), "ifname", "?"), nd->name,
                     err);
         return;
     }
-    nd->nics[nd->nnics++] = c;
-    vm_node_save(vm, nd);
-    s_nic_event(vm, nd, &c, "nic.added");
-    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    s_maybe_hold(req, vm_nic_plug(vm, nd, &c, s_nic_added, req));
 }
 
-/* A nic.del ended (at once, or held while the guest's part ran). */
-static void s_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code, const char *err,
-                           void *arg)
+/* A nic.del ended (at once, or later once the guest's part ran). */
+static void s_nic_deleted(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
 {
-    (void)arg;
+    pn_req_t *req = arg;
+    const char *ifname = pn_get_str(pn_req_args(req), "ifname", "");
     if (code != PN_OK) {
-        if (req)
+        if (aborted)
+            pn_req_fail(req, code, "%s", err);
+        else
             pn_req_fail(req, code, "cannot remove %s from node '%s': %s", ifname, nd->name, err);
         return;
     }
@@ -317,8 +381,7 @@ static void s_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *i
         vm_node_save(vm, nd);
         s_nic_event(vm, nd, &c, "nic.removed");
     }
-    if (req)
-        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
 }
 
 static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
@@ -340,15 +403,7 @@ static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
     }
     if (s_busy(req, nd))
         return;
-    char err[1024], ifname[8];
-    snprintf(ifname, sizeof(ifname), "%s", ifn);
-    int r = vm_nic_unplug(vm, nd, &nd->nics[i], s_nic_del_done, NULL, err, sizeof(err));
-    if (r == VM_PENDING) {
-        /* The guest's part runs in the background; s_nic_del_done answers. */
-        nd->pend->req = pn_req_hold(req);
-        return;
-    }
-    s_nic_del_done(vm, nd, req, ifname, r, err, NULL);
+    s_maybe_hold(req, vm_nic_unplug(vm, nd, &nd->nics[i], s_nic_deleted, req));
 }
 
 const pn_svc_op_t vm_ops[] = {

@@ -10,58 +10,114 @@
 #include "vm_ctl.h"
 #include "vm_net.h"
 
-/* The management LAN and the host's own tap on it (once per vmd). */
-int vm_mgmt_ready(vm_t *vm, char *err, size_t errlen)
+static void s_lan_ready(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg);
+
+/* The management LAN and the host's own tap on it (once per vmd).  Two
+ * nodes may make it ready at once: switchd answers in order, so the first
+ * tap.add's answer (and the address) comes before the second's refusal,
+ * which then finds the tap there. */
+static void s_mgmt_tap_added(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg)
 {
-    if (vm->mgmt_ready)
-        return PN_OK;
-    int r = vm_peer_lan_ensure("mgmt", err, errlen);
-    if (r != PN_OK)
-        return r;
-    char path[128];
+    char path[128], msg[512];
     snprintf(path, sizeof(path), "/sys/class/net/%s", vm->mgmt_if);
-    if (access(path, F_OK) != 0) {
-        char ifn[16];
-        unsigned port;
-        snprintf(ifn, sizeof(ifn), "%s", vm->mgmt_if);
-        r = vm_peer_tap_add("mgmt", NULL, NULL, ifn, &port, err, errlen);
-        if (r != PN_OK)
-            return r;
+    if (code != PN_OK && access(path, F_OK) == 0)
+        code = PN_OK; /* made by a start that went first */
+    else if (code == PN_OK) {
         char addr[64];
         snprintf(addr, sizeof(addr), "%s.255.254/16", vm->mgmt_prefix);
-        r = vm_host_link_addr_up(vm->mgmt_if, addr, err, errlen);
-        if (r != PN_OK)
-            return r;
+        code = vm_host_link_addr_up(vm->mgmt_if, addr, msg, sizeof(msg));
+        err = msg;
     }
-    vm->mgmt_ready = true;
-    return PN_OK;
+    if (code == PN_OK)
+        vm->mgmt_ready = true;
+    s_lan_ready(vm, code, NULL, err, arg);
 }
 
-
-int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
+static void s_mgmt_lan_added(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg)
 {
-    int r;
-    if (strcmp(c->lan, "mgmt") == 0)
-        r = vm_mgmt_ready(vm, err, errlen);
-    else
-        r = vm_peer_lan_exists(c->lan, err, errlen);
-    if (r != PN_OK)
-        return r;
-    if (nd->state != VM_RUNNING)
-        return PN_OK;
-    char path[4300], cmd[8192];
-    if (nd->kind == VM_NS)
-        return vm_ns_nic_in(vm, nd, c, err, errlen);
+    char path[128];
+    snprintf(path, sizeof(path), "/sys/class/net/%s", vm->mgmt_if);
+    if (code != PN_OK || access(path, F_OK) == 0) {
+        if (code == PN_OK)
+            vm->mgmt_ready = true;
+        s_lan_ready(vm, code, NULL, err, arg);
+        return;
+    }
+    vm_peer_tap_add(vm, "mgmt", NULL, NULL, vm->mgmt_if, s_mgmt_tap_added, arg);
+}
+
+static void s_lans_next(vm_t *vm, vm_pend_t *p)
+{
+    for (; p->i < p->nnics; p->i++) {
+        const vm_nic_t *c = &p->nics[p->i];
+        if (strcmp(c->lan, "mgmt") != 0) {
+            vm_peer_lan_show(vm, c->lan, s_lan_ready, p);
+            return;
+        }
+        if (p->with_mgmt && !vm->mgmt_ready) {
+            vm_peer_lan_ensure(vm, "mgmt", s_mgmt_lan_added, p);
+            return;
+        }
+    }
+    p->then(vm, p, PN_OK, "");
+}
+
+static void s_lan_ready(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg)
+{
+    vm_pend_t *p = arg;
+    if (code != PN_OK) {
+        p->then(vm, p, code, err);
+        return;
+    }
+    p->i++;
+    s_lans_next(vm, p);
+}
+
+void vm_lans_ready(vm_t *vm, vm_pend_t *p, bool with_mgmt, vm_step_fn then)
+{
+    p->with_mgmt = with_mgmt;
+    p->then = then;
+    p->i = 0;
+    s_lans_next(vm, p);
+}
+
+/* ------------------------------------------------------------- nic.add */
+
+static void s_plugged(vm_t *vm, vm_pend_t *p, int code, const char *err)
+{
+    vm_node_t *nd = p->nd;
+    if (code == PN_OK)
+        nd->nics[nd->nnics++] = p->nic;
+    vm_pend_end(vm, p, code, err);
+}
+
+/* Into the running guest: a tap in an ns node's namespace, a hot-plugged
+ * NIC in a UML (mconsole) or qemu (QMP) guest. */
+static void s_plug_in(vm_t *vm, vm_pend_t *p, int code, const char *err)
+{
+    vm_node_t *nd = p->nd;
+    vm_nic_t *c = &p->nic;
+    if (code != PN_OK || nd->state != VM_RUNNING) {
+        s_plugged(vm, p, code, err);
+        return;
+    }
+    if (nd->kind == VM_NS) {
+        vm_ns_nic_in(vm, p, c, s_plugged);
+        return;
+    }
+    char path[4300], cmd[8192], msg[1024] = "";
+    code = PN_OK;
     if (nd->kind == VM_UML) {
         char nic[4400], reply[600];
         vm_uml_nic_arg(nic, sizeof(nic), c);
         snprintf(cmd, sizeof(cmd), "config %s", nic);
         vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
         if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
-            snprintf(err, errlen, "UML refused %s: %s", c->ifname, reply);
-            return PN_EINTERNAL;
+            snprintf(msg, sizeof(msg), "UML refused %s: %s", c->ifname, reply);
+            code = PN_EINTERNAL;
         }
-        return PN_OK;
+        s_plugged(vm, p, code, msg);
+        return;
     }
     char mac[18], lan[4200];
     pn_mac_format(c->mac, mac);
@@ -70,20 +126,46 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
     snprintf(cmd, sizeof(cmd),
              "{\"execute\":\"netdev_add\",\"arguments\":{\"type\":\"vde\",\"id\":\"net-%s\",\"sock\":\"%s\"}}",
              c->ifname, lan);
-    if (vm_qmp(path, cmd, err, errlen, 5000) < 0)
-        return PN_EINTERNAL;
+    if (vm_qmp(path, cmd, msg, sizeof(msg), 5000) < 0) {
+        s_plugged(vm, p, PN_EINTERNAL, msg);
+        return;
+    }
     snprintf(cmd, sizeof(cmd),
              "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-net-pci\",\"netdev\":\"net-%s\","
              "\"mac\":\"%s\",\"id\":\"dev-%s\"}}",
              c->ifname, mac, c->ifname);
-    if (vm_qmp(path, cmd, err, errlen, 5000) < 0) {
+    if (vm_qmp(path, cmd, msg, sizeof(msg), 5000) < 0) {
         char e2[256];
         snprintf(cmd, sizeof(cmd), "{\"execute\":\"netdev_del\",\"arguments\":{\"id\":\"net-%s\"}}", c->ifname);
         vm_qmp(path, cmd, e2, sizeof(e2), 5000);
-        return PN_EINTERNAL;
+        code = PN_EINTERNAL;
     }
-    return PN_OK;
+    s_plugged(vm, p, code, msg);
 }
+
+static void s_plug_first(vm_t *vm, vm_pend_t *p)
+{
+    p->nics = &p->nic;
+    p->nnics = 1;
+    vm_lans_ready(vm, p, true, s_plug_in);
+}
+
+int vm_nic_plug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg)
+{
+    char what[32];
+    snprintf(what, sizeof(what), "nic.add %s", nic->ifname);
+    vm_pend_t *p = vm_pend_new(nd, what, done, arg);
+    if (!p) {
+        done(vm, nd, PN_EINTERNAL, "out of memory", false, arg);
+        return 0;
+    }
+    p->nic = *nic;
+    return vm_pend_go(vm, p, s_plug_first);
+}
+
+/* ------------------------------------------------------------- nic.del */
+
+
 
 /* The plugnet CLI: $PLUGNET_CLI, else plugnet next to this binary, else
  * plugnet on PATH. */
@@ -133,40 +215,11 @@ static void s_uml_nic_refusal(char *err, size_t errlen, const char *ifname, int 
              why, ifname);
 }
 
-static void s_pend_free(vm_t *vm, vm_node_t *nd)
-{
-    (void)vm;
-    if (!nd->pend)
-        return;
-    vm_job_cancel(&nd->pend->job);
-    free(nd->pend);
-    nd->pend = NULL;
-}
-
-void vm_pend_abort(vm_t *vm, vm_node_t *nd, int code, const char *fmt, ...)
-{
-    if (!nd->pend)
-        return;
-    pn_req_t *req = nd->pend->req;
-    char what[32], msg[768];
-    snprintf(what, sizeof(what), "%s", nd->pend->what);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    s_pend_free(vm, nd);
-    pn_notice("vmd: %s: %s ended: %s", nd->name, what, msg);
-    if (req)
-        pn_req_fail(req, code, "%s", msg);
-}
-
 /* The exec taking the interface down ended (from the loop). */
 static void s_ifdown_done(vm_t *vm, int status, const char *out, void *arg)
 {
-    vm_node_t *nd = arg;
-    vm_pend_t *p = nd->pend;
-    if (!p)
-        return;
+    vm_pend_t *p = arg;
+    vm_node_t *nd = p->nd;
     p->job = NULL; /* it is gone already */
     char path[4300], cmd[64], reply[600], why[400];
     snprintf(cmd, sizeof(cmd), "remove %s", p->ifname);
@@ -195,98 +248,110 @@ static void s_ifdown_done(vm_t *vm, int status, const char *out, void *arg)
         s_uml_nic_refusal(err, sizeof(err), p->ifname, p->np, why);
         code = PN_EBUSY;
     }
-    pn_req_t *req = p->req;
-    vm_nic_done_fn done = p->done;
-    void *done_arg = p->done_arg;
-    char ifname[8];
-    snprintf(ifname, sizeof(ifname), "%s", p->ifname);
-    free(p);
-    nd->pend = NULL;
-    done(vm, nd, req, ifname, code, err, done_arg);
+    vm_pend_end(vm, p, code, err);
 }
 
 /* Start taking the guest's interface with c's MAC down through the node's
- * agent (`plugnet exec`), without waiting: s_ifdown_done continues. */
-static int s_agent_ifdown_start(vm_t *vm, vm_node_t *nd, const vm_nic_t *c, int np, vm_nic_done_fn done, void *arg,
-                                char *why, size_t whylen)
+ * agent (`plugnet exec`), without waiting: s_ifdown_done continues.  0, or
+ * -1 with why set. */
+static int s_agent_ifdown_start(vm_t *vm, vm_pend_t *p, char *why, size_t whylen)
 {
     char cli[4200], mac[18], script[512];
     s_cli_path(cli, sizeof(cli));
-    pn_mac_format(c->mac, mac);
+    pn_mac_format(p->nic.mac, mac);
     snprintf(script, sizeof(script),
              "for p in /sys/class/net/*; do if [ \"$(cat $p/address)\" = %s ]; then ip link set \"${p##*/}\" down; "
              "exit $?; fi; done; echo \"no interface has the MAC %s\" >&2; exit 1",
              mac, mac);
     /* --wait: an agent reconnecting (down for a moment) is waited for. */
-    char *argv[] = { cli, (char *)"exec", nd->name, (char *)"--wait", (char *)"10", (char *)"--timeout", (char *)"10",
-                     (char *)"--", (char *)"sh",
-                     (char *)"-c", script, NULL };
-    vm_pend_t *p = calloc(1, sizeof(*p));
-    if (!p) {
-        snprintf(why, whylen, "out of memory");
-        return -1;
-    }
-    snprintf(p->what, sizeof(p->what), "nic.del %s", c->ifname);
-    snprintf(p->ifname, sizeof(p->ifname), "%s", c->ifname);
+    char *argv[] = { cli, (char *)"exec", p->nd->name, (char *)"--wait", (char *)"10", (char *)"--timeout",
+                     (char *)"10", (char *)"--", (char *)"sh", (char *)"-c", script, NULL };
+    p->job = vm_job_start(vm, argv, s_ifdown_deadline_ms(), s_ifdown_done, p, why, whylen);
+    return p->job ? 0 : -1;
+}
+
+/* switchd's view of the NIC's LAN came: unplug the NIC's port(s) there,
+ * then take it down in the guest. */
+static void s_uml_ports_got(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg)
+{
+    vm_pend_t *p = arg;
+    vm_nic_t *c = &p->nic;
+    unsigned ports[4];
+    int np = code == PN_OK ? vm_uml_ports(data, c->mac, p->nd->guest_pid, ports, 4) : 0;
+    for (int i = 0; i < np; i++)
+        vm_peer_port_del(vm, c->lan, ports[i]);
     p->np = np;
-    p->done = done;
-    p->done_arg = arg;
-    p->since_ms = pn_mono_ms();
-    p->job = vm_job_start(vm, argv, s_ifdown_deadline_ms(), s_ifdown_done, nd, why, whylen);
-    if (!p->job) {
-        free(p);
-        return -1;
-    }
-    nd->pend = p;
-    return 0;
+    char why[400], msg[1024];
+    if (s_agent_ifdown_start(vm, p, why, sizeof(why)) == 0)
+        return;
+    s_uml_nic_refusal(msg, sizeof(msg), c->ifname, np, why);
+    vm_pend_end(vm, p, PN_EBUSY, msg);
 }
 
 /* UML removes (mconsole "remove ethN") only an interface that is down in
  * the guest.  When it is up: unplug its port at the switch (no frame passes
  * from now on), take it down through the node's agent, and remove it.  The
- * agent's part runs in the background (VM_PENDING). */
-static int s_uml_nic_del(vm_t *vm, vm_node_t *nd, vm_nic_t *c, vm_nic_done_fn done, void *arg, char *err,
-                         size_t errlen)
+ * switch's and the agent's parts run in the background. */
+static void s_uml_nic_del(vm_t *vm, vm_pend_t *p)
 {
-    char path[4300], cmd[64], reply[600];
+    vm_nic_t *c = &p->nic;
+    char path[4300], cmd[64], reply[600], msg[1024];
     snprintf(cmd, sizeof(cmd), "remove %s", c->ifname);
-    vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
-    if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0)
-        return PN_OK;
-    if (!strstr(reply, "open")) {
-        snprintf(err, errlen, "UML refused to remove %s: %s", c->ifname, reply);
-        return PN_EINTERNAL;
+    vm_node_dir(vm, p->nd, "uml/mconsole", path, sizeof(path));
+    if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) == 0) {
+        vm_pend_end(vm, p, PN_OK, "");
+        return;
     }
-    unsigned ports[4];
-    int np = vm_peer_uml_ports(c->lan, c->mac, nd->guest_pid, ports, 4);
-    for (int i = 0; i < np; i++)
-        vm_peer_port_del(c->lan, ports[i]);
-    char why[400];
-    if (s_agent_ifdown_start(vm, nd, c, np, done, arg, why, sizeof(why)) == 0)
-        return VM_PENDING;
-    s_uml_nic_refusal(err, errlen, c->ifname, np, why);
-    return PN_EBUSY;
+    if (!strstr(reply, "open")) {
+        snprintf(msg, sizeof(msg), "UML refused to remove %s: %s", c->ifname, reply);
+        vm_pend_end(vm, p, PN_EINTERNAL, msg);
+        return;
+    }
+    vm_peer_lan_show(vm, c->lan, s_uml_ports_got, p);
 }
 
-int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *c, vm_nic_done_fn done, void *arg, char *err, size_t errlen)
+static void s_unplug_first(vm_t *vm, vm_pend_t *p)
 {
-    if (nd->state != VM_RUNNING)
-        return PN_OK;
-    char path[4300], cmd[512];
+    vm_node_t *nd = p->nd;
+    vm_nic_t *c = &p->nic;
+    if (nd->state != VM_RUNNING) {
+        vm_pend_end(vm, p, PN_OK, "");
+        return;
+    }
     if (nd->kind == VM_NS) {
         vm_ns_nic_out(vm, nd, c);
-        return PN_OK;
+        vm_pend_end(vm, p, PN_OK, "");
+        return;
     }
-    if (nd->kind == VM_UML)
-        return s_uml_nic_del(vm, nd, c, done, arg, err, errlen);
+    if (nd->kind == VM_UML) {
+        s_uml_nic_del(vm, p);
+        return;
+    }
+    char path[4300], cmd[512], msg[1024];
     vm_node_dir(vm, nd, "qmp.sock", path, sizeof(path));
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"dev-%s\"}}", c->ifname);
-    if (vm_qmp(path, cmd, err, errlen, 5000) < 0)
-        return PN_EINTERNAL;
+    if (vm_qmp(path, cmd, msg, sizeof(msg), 5000) < 0) {
+        vm_pend_end(vm, p, PN_EINTERNAL, msg);
+        return;
+    }
     /* The netdev goes at once: traffic stops even before the guest
      * acknowledges the unplug. */
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"netdev_del\",\"arguments\":{\"id\":\"net-%s\"}}", c->ifname);
     char e2[256];
     vm_qmp(path, cmd, e2, sizeof(e2), 5000);
-    return PN_OK;
+    vm_pend_end(vm, p, PN_OK, "");
+}
+
+int vm_nic_unplug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg)
+{
+    char what[32];
+    snprintf(what, sizeof(what), "nic.del %s", nic->ifname);
+    vm_pend_t *p = vm_pend_new(nd, what, done, arg);
+    if (!p) {
+        done(vm, nd, PN_EINTERNAL, "out of memory", false, arg);
+        return 0;
+    }
+    p->nic = *nic;
+    snprintf(p->ifname, sizeof(p->ifname), "%s", nic->ifname);
+    return vm_pend_go(vm, p, s_unplug_first);
 }

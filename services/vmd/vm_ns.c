@@ -17,29 +17,44 @@ void vm_ns_name(vm_t *vm, const vm_node_t *nd, char *out, size_t len)
 
 /* The tap is born in the node's namespace with its final name and MAC
  * (switchd creates it there): no move, no rename. */
-int vm_ns_nic_in(vm_t *vm, vm_node_t *nd, vm_nic_t *c, char *err, size_t errlen)
+static void s_tap_added(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg)
+{
+    vm_pend_t *p = arg;
+    vm_nic_t *c = p->tap;
+    char msg[512] = "";
+    if (code == PN_OK) {
+        snprintf(c->host_if, sizeof(c->host_if), "%s", pn_get_str(data, "ifname", ""));
+        c->port = (unsigned)pn_get_uint(data, "port", 0);
+    }
+    if (code == PN_OK && c->ip[0]) {
+        char ns[64], path[128];
+        vm_ns_name(vm, p->nd, ns, sizeof(ns));
+        snprintf(path, sizeof(path), "/run/netns/%s", ns);
+        int nsfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (nsfd < 0) {
+            snprintf(msg, sizeof(msg), "cannot open %s: %s", path, strerror(errno));
+            code = PN_EINTERNAL;
+        } else {
+            code = vm_ns_addr_add(nsfd, c->ifname, c->ip, msg, sizeof(msg));
+            close(nsfd);
+        }
+        if (code != PN_OK) {
+            vm_peer_port_del(vm, c->lan, c->port);
+            c->port = 0;
+        }
+        err = msg;
+    }
+    p->sub(vm, p, code, err);
+}
+
+void vm_ns_nic_in(vm_t *vm, vm_pend_t *p, vm_nic_t *c, vm_step_fn sub)
 {
     char ns[64];
-    vm_ns_name(vm, nd, ns, sizeof(ns));
+    vm_ns_name(vm, p->nd, ns, sizeof(ns));
     snprintf(c->host_if, sizeof(c->host_if), "%s", c->ifname);
-    int r = vm_peer_tap_add(c->lan, ns, c->mac, c->host_if, &c->port, err, errlen);
-    if (r != PN_OK || !c->ip[0])
-        return r;
-    char path[128];
-    snprintf(path, sizeof(path), "/run/netns/%s", ns);
-    int nsfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (nsfd < 0) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        r = PN_EINTERNAL;
-    } else {
-        r = vm_ns_addr_add(nsfd, c->ifname, c->ip, err, errlen);
-        close(nsfd);
-    }
-    if (r != PN_OK) {
-        vm_peer_port_del(c->lan, c->port);
-        c->port = 0;
-    }
-    return r;
+    p->sub = sub;
+    p->tap = c;
+    vm_peer_tap_add(vm, c->lan, ns, c->mac, c->host_if, s_tap_added, p);
 }
 
 /* What `ip netns del` does, without a fork: detach the bind mount that
@@ -62,42 +77,65 @@ void vm_ns_teardown(vm_t *vm, vm_node_t *nd)
     snprintf(path, sizeof(path), "/run/netns/%s", ns);
     vm_netns_del(path);
     for (unsigned i = 0; i < nd->nnics; i++) {
-        vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
+        vm_peer_port_del(vm, nd->nics[i].lan, nd->nics[i].port);
         nd->nics[i].port = 0;
         nd->nics[i].host_if[0] = 0;
     }
 }
 
-int vm_ns_setup(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
+static void s_setup_tap(vm_t *vm, vm_pend_t *p, int code, const char *err);
+
+static void s_setup_next(vm_t *vm, vm_pend_t *p)
 {
-    char ns[64];
+    if (p->i < p->nnics) {
+        vm_ns_nic_in(vm, p, &p->nics[p->i], s_setup_tap);
+        return;
+    }
+    p->undo = NULL;
+    p->then(vm, p, PN_OK, "");
+}
+
+static void s_setup_tap(vm_t *vm, vm_pend_t *p, int code, const char *err)
+{
+    if (code != PN_OK) {
+        vm_ns_teardown(vm, p->nd);
+        p->undo = NULL;
+        p->then(vm, p, code, err);
+        return;
+    }
+    p->i++;
+    s_setup_next(vm, p);
+}
+
+void vm_ns_setup(vm_t *vm, vm_pend_t *p, vm_step_fn then)
+{
+    vm_node_t *nd = p->nd;
+    char ns[64], err[512];
     vm_ns_name(vm, nd, ns, sizeof(ns));
     char path[128];
     snprintf(path, sizeof(path), "/run/netns/%s", ns);
     /* A stale one from a node that ended while vmd was away. */
     if (access(path, F_OK) == 0)
         vm_netns_del(path);
-    int r = vm_netns_add(ns, err, errlen);
-    if (r != PN_OK)
-        return r;
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        r = vm_ns_nic_in(vm, nd, &nd->nics[i], err, errlen);
-        if (r != PN_OK) {
-            vm_ns_teardown(vm, nd);
-            return r;
-        }
+    p->then = then;
+    int r = vm_netns_add(ns, err, sizeof(err));
+    if (r != PN_OK) {
+        then(vm, p, r, err);
+        return;
     }
-    return PN_OK;
+    /* An abort while the taps are made removes what is there. */
+    p->undo = vm_ns_teardown;
+    p->nics = nd->nics;
+    p->nnics = nd->nnics;
+    p->i = 0;
+    s_setup_next(vm, p);
 }
-
-/* The idle init of an ns node without a command: reap what gets orphaned
- * under it, end on SIGTERM/SIGINT. */
 
 void vm_ns_nic_out(vm_t *vm, vm_node_t *nd, vm_nic_t *c)
 {
     char ns[64];
     vm_ns_name(vm, nd, ns, sizeof(ns));
-    vm_peer_port_del(c->lan, c->port);
+    vm_peer_port_del(vm, c->lan, c->port);
     /* Closing the tap (port.del) removes it; this is for the rest. */
     char p[128];
     snprintf(p, sizeof(p), "/run/netns/%s", ns);

@@ -96,88 +96,33 @@ static void s_watch(vm_t *vm, vm_node_t *nd)
     }
 }
 
-int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
+/* ---- node.start, step by step: the LANs of its NICs, the namespace and
+ * taps (ns) or the config disk (uml, qemu), the monitor, the agent's
+ * registration.  Each step that asks a peer continues from the loop. */
+
+static void s_start_registered(vm_t *vm, void *arg)
 {
-    char dir[4200], path[4300];
-    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
-    int r = pn_mkdirs(dir, 0750);
-    if (r < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(-r));
-        return PN_EINTERNAL;
-    }
-    if (nd->kind != VM_NS && !nd->image[0] && !vm->rootfs[0] && vm_manifest_load(vm) < 0) {
-        snprintf(err, errlen, "no default image: run 'make image' (no manifest at %s)", vm->manifest);
-        return PN_ENOTFOUND;
-    }
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        if (strcmp(nd->nics[i].lan, "mgmt") == 0) {
-            if ((r = vm_mgmt_ready(vm, err, errlen)) != PN_OK)
-                return r;
-        } else if ((r = vm_peer_lan_exists(nd->nics[i].lan, err, errlen)) != PN_OK)
-            return r;
-    }
-    vm_node_dir(vm, nd, "exit", path, sizeof(path));
-    unlink(path);
-    pn_val_destroy(&nd->console_tail);
-    nd->have_exit = false;
-    nd->stop_requested = false;
-    nd->adopted = false;
-    vm_argv_t *a = calloc(1, sizeof(*a));
-    if (!a) {
-        snprintf(err, errlen, "out of memory");
-        return PN_EINTERNAL;
-    }
-    char **argv = NULL;
-    if (nd->kind == VM_NS) {
-        if (nd->cmd) {
-            for (size_t i = 0; i < pn_len(nd->cmd); i++) {
-                pn_val_t *s = pn_at(nd->cmd, i);
-                vm_argv_add(a, "%s", s && s->type == PN_STR ? s->s.p : "");
-            }
-            argv = a->v;
-        }
-        if (a->overflow) {
-            snprintf(err, errlen, "the command has more than %d arguments or %zu bytes", VM_ARGV_MAX - 1,
-                     sizeof(a->store));
-            r = PN_ETOOLARGE;
-            goto fail;
-        }
-        if ((r = vm_ns_setup(vm, nd, err, errlen)) != PN_OK)
-            goto fail;
-    } else {
-        r = vm_peer_cfgdisk(vm, nd, nd->cfgdisk, sizeof(nd->cfgdisk), err, errlen);
-        if (r != PN_OK)
-            goto fail;
-        if (nd->kind == VM_QEMU && (r = s_qemu_overlay(vm, nd, err, errlen)) != PN_OK)
-            goto fail;
-        r = nd->kind == VM_UML ? vm_uml_argv(vm, nd, a, err, errlen) : vm_qemu_argv(vm, nd, a, err, errlen);
-        if (r == PN_OK && a->overflow) {
-            snprintf(err, errlen, "the guest's command line is too long (more than %d arguments or %zu bytes)",
-                     VM_ARGV_MAX - 1, sizeof(a->store));
-            r = PN_ETOOLARGE;
-        }
-        if (r != PN_OK)
-            goto fail;
-        argv = a->v;
-        /* Fresh sockets: a stale one would look alive to a client. */
-        static const char *const stale[] = { "console.sock", "agent.sock", "qmp.sock", NULL };
-        for (int i = 0; stale[i]; i++) {
-            vm_node_dir(vm, nd, stale[i], path, sizeof(path));
-            unlink(path);
-        }
-    }
+    vm_pend_t *p = arg;
+    vm_pend_end(vm, p, PN_OK, "");
+}
+
+/* Everything is ready: fork the monitor and wait (bounded) for its report
+ * that the guest runs. */
+static void s_start_monitor(vm_t *vm, vm_pend_t *p)
+{
+    vm_node_t *nd = p->nd;
+    char **argv = nd->kind == VM_NS && !nd->cmd ? NULL : p->argv->v;
+    char err[512];
     int rep[2];
     if (pipe2(rep, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        r = PN_EINTERNAL;
+        snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
         goto fail;
     }
     pid_t mon = fork();
     if (mon < 0) {
         close(rep[0]);
         close(rep[1]);
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        r = PN_EINTERNAL;
+        snprintf(err, sizeof(err), "fork: %s", strerror(errno));
         goto fail;
     }
     if (mon == 0) {
@@ -201,24 +146,141 @@ int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
     nd->mon_start = vm_proc_start_time(mon);
     nd->guest_pid = got == sizeof(gp) ? gp : 0;
     nd->started_ns = pn_now_ns();
-    free(a);
     if (!nd->guest_pid) {
         kill(mon, SIGKILL);
         waitpid(mon, NULL, 0);
-        if (nd->kind == VM_NS)
-            vm_ns_teardown(vm, nd);
-        snprintf(err, errlen, "the node's monitor did not start the guest");
+        snprintf(err, sizeof(err), "the node's monitor did not start the guest");
         nd->mon_pid = 0;
-        return PN_EINTERNAL;
+        goto fail;
     }
     s_watch(vm, nd);
     vm_set_state(vm, nd, VM_STARTING);
     vm_set_state(vm, nd, VM_RUNNING);
-    vm_peer_agent_register(vm, nd);
-    return PN_OK;
+    /* Registered before the answer, so that `plugnet exec` right after
+     * `node start` finds the node (agentd gets at most 2 s). */
+    p->only_ack = true;
+    vm_agentd_register(vm, nd, s_start_registered, p);
+    return;
 fail:
-    free(a);
-    return r;
+    if (nd->kind == VM_NS)
+        vm_ns_teardown(vm, nd);
+    vm_pend_end(vm, p, PN_EINTERNAL, err);
+}
+
+static void s_start_ns_ready(vm_t *vm, vm_pend_t *p, int code, const char *err)
+{
+    if (code != PN_OK) {
+        vm_pend_end(vm, p, code, err);
+        return;
+    }
+    s_start_monitor(vm, p);
+}
+
+static void s_start_disk_ready(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg)
+{
+    vm_pend_t *p = arg;
+    vm_node_t *nd = p->nd;
+    char msg[1024];
+    if (code == PN_OK) {
+        snprintf(nd->cfgdisk, sizeof(nd->cfgdisk), "%s", pn_get_str(data, "path", ""));
+        if (!nd->cfgdisk[0]) {
+            snprintf(msg, sizeof(msg), "cfgdiskd answered disk.build without a path");
+            code = PN_EINTERNAL;
+            err = msg;
+        }
+    }
+    if (code == PN_OK && nd->kind == VM_QEMU && (code = s_qemu_overlay(vm, nd, msg, sizeof(msg))) != PN_OK)
+        err = msg;
+    if (code == PN_OK) {
+        vm_argv_t *a = p->argv;
+        code = nd->kind == VM_UML ? vm_uml_argv(vm, nd, a, msg, sizeof(msg)) : vm_qemu_argv(vm, nd, a, msg, sizeof(msg));
+        if (code == PN_OK && a->overflow) {
+            snprintf(msg, sizeof(msg), "the guest's command line is too long (more than %d arguments or %zu bytes)",
+                     VM_ARGV_MAX - 1, sizeof(a->store));
+            code = PN_ETOOLARGE;
+        }
+        err = msg;
+    }
+    if (code != PN_OK) {
+        vm_pend_end(vm, p, code, err);
+        return;
+    }
+    /* Fresh sockets: a stale one would look alive to a client. */
+    static const char *const stale[] = { "console.sock", "agent.sock", "qmp.sock", NULL };
+    for (int i = 0; stale[i]; i++) {
+        char path[4300];
+        vm_node_dir(vm, nd, stale[i], path, sizeof(path));
+        unlink(path);
+    }
+    s_start_monitor(vm, p);
+}
+
+static void s_start_lans_ready(vm_t *vm, vm_pend_t *p, int code, const char *err)
+{
+    vm_node_t *nd = p->nd;
+    if (code != PN_OK) {
+        vm_pend_end(vm, p, code, err);
+        return;
+    }
+    char path[4300], msg[512];
+    vm_node_dir(vm, nd, "exit", path, sizeof(path));
+    unlink(path);
+    pn_val_destroy(&nd->console_tail);
+    nd->have_exit = false;
+    nd->stop_requested = false;
+    nd->adopted = false;
+    p->argv = calloc(1, sizeof(*p->argv));
+    if (!p->argv) {
+        vm_pend_end(vm, p, PN_EINTERNAL, "out of memory");
+        return;
+    }
+    if (nd->kind != VM_NS) {
+        vm_peer_cfgdisk(vm, nd, s_start_disk_ready, p);
+        return;
+    }
+    for (size_t i = 0; nd->cmd && i < pn_len(nd->cmd); i++) {
+        pn_val_t *s = pn_at(nd->cmd, i);
+        vm_argv_add(p->argv, "%s", s && s->type == PN_STR ? s->s.p : "");
+    }
+    if (p->argv->overflow) {
+        snprintf(msg, sizeof(msg), "the command has more than %d arguments or %zu bytes", VM_ARGV_MAX - 1,
+                 sizeof(p->argv->store));
+        vm_pend_end(vm, p, PN_ETOOLARGE, msg);
+        return;
+    }
+    vm_ns_setup(vm, p, s_start_ns_ready);
+}
+
+static void s_start_first(vm_t *vm, vm_pend_t *p)
+{
+    vm_node_t *nd = p->nd;
+    char dir[4200], err[4400];
+    vm_node_dir(vm, nd, NULL, dir, sizeof(dir));
+    int r = pn_mkdirs(dir, 0750);
+    if (r < 0) {
+        snprintf(err, sizeof(err), "cannot create %s: %s", dir, strerror(-r));
+        vm_pend_end(vm, p, PN_EINTERNAL, err);
+        return;
+    }
+    if (nd->kind != VM_NS && !nd->image[0] && !vm->rootfs[0] && vm_manifest_load(vm) < 0) {
+        snprintf(err, sizeof(err), "no default image: run 'make image' (no manifest at %s)", vm->manifest);
+        vm_pend_end(vm, p, PN_ENOTFOUND, err);
+        return;
+    }
+    p->nics = nd->nics;
+    p->nnics = nd->nnics;
+    vm_lans_ready(vm, p, true, s_start_lans_ready);
+}
+
+int vm_start(vm_t *vm, vm_node_t *nd, vm_done_fn done, void *arg)
+{
+    vm_pend_t *p = nd->pend ? NULL : vm_pend_new(nd, "node.start", done, arg);
+    if (!p) {
+        done(vm, nd, nd->pend ? PN_EBUSY : PN_EINTERNAL, nd->pend ? "another op is in progress" : "out of memory",
+             false, arg);
+        return 0;
+    }
+    return vm_pend_go(vm, p, s_start_first);
 }
 
 /* --------------------------------------------------------- monitor end */
@@ -258,6 +320,14 @@ static pn_val_t *s_console_tail(vm_t *vm, vm_node_t *nd)
     return arr;
 }
 
+static void s_restarted(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    (void)arg;
+    (void)aborted;
+    if (code != PN_OK)
+        pn_warn("vmd: %s: restart failed: %s", nd->name, err);
+}
+
 static void s_finish(vm_t *vm, vm_node_t *nd)
 {
     if (nd->watch) {
@@ -290,7 +360,7 @@ static void s_finish(vm_t *vm, vm_node_t *nd)
         kill(-nd->guest_pid, SIGKILL);
     if (nd->kind == VM_NS)
         vm_ns_teardown(vm, nd);
-    vm_peer_agent_unregister(nd);
+    vm_agentd_unregister(nd);
     bool crashed = !nd->stop_requested;
     if (crashed) {
         pn_val_free(nd->console_tail);
@@ -310,9 +380,7 @@ static void s_finish(vm_t *vm, vm_node_t *nd)
     }
     if (nd->restart_after) {
         nd->restart_after = false;
-        char err[512];
-        if (vm_start(vm, nd, err, sizeof(err)) != PN_OK)
-            pn_warn("vmd: %s: restart failed: %s", nd->name, err);
+        vm_start(vm, nd, s_restarted, NULL);
     }
 }
 
@@ -432,7 +500,7 @@ void vm_adopt(vm_t *vm, vm_node_t *nd)
             nd->state = VM_RUNNING;
             vm_node_save(vm, nd);
             pn_notice("vmd: adopted node %s (monitor %d, guest %d)", nd->name, (int)nd->mon_pid, (int)nd->guest_pid);
-            vm_peer_agent_register(vm, nd);
+            vm_agentd_register(vm, nd, NULL, NULL);
             return;
         }
     }
