@@ -35,6 +35,33 @@ static bool s_busy(pn_req_t *req, vm_node_t *nd)
     return true;
 }
 
+/* The node named by key, when it exists and no op is in progress on it. */
+static vm_node_t *s_need_free(pn_svc_t *svc, pn_req_t *req, const char *key)
+{
+    vm_node_t *nd = s_need(svc, req, key);
+    return nd && !s_busy(req, nd) ? nd : NULL;
+}
+
+/* NICs change on a running or a stopped node, not in between. */
+static bool s_in_between(pn_req_t *req, const vm_node_t *nd)
+{
+    if (nd->state != VM_STARTING && nd->state != VM_STOPPING)
+        return false;
+    pn_req_fail(req, PN_EBUSY, "node '%s' is %s; try again when it is running or stopped", nd->name,
+                vm_state_name(nd->state));
+    return true;
+}
+
+/* An op that waited failed: err as it is when something else ended it
+ * (it says so), else after what failed ("cannot start node 'x'"). */
+static void s_fail(pn_req_t *req, int code, const char *err, bool aborted, const char *what)
+{
+    if (aborted)
+        pn_req_fail(req, code, "%s", err);
+    else
+        pn_req_fail(req, code, "%s: %s", what, err);
+}
+
 /* An op that may wait: its request is held only when it does (replying
  * to a held request frees it, so a request answered at once must not be
  * held). */
@@ -48,12 +75,12 @@ static void s_maybe_hold(pn_req_t *req, int r)
 static void s_started(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
 {
     pn_req_t *req = arg;
+    char what[64];
+    snprintf(what, sizeof(what), "cannot start node '%s'", nd->name);
     if (code == PN_OK)
         pn_req_ok(req, vm_node_to_val(vm, nd, true));
-    else if (aborted)
-        pn_req_fail(req, code, "%s", err);
     else
-        pn_req_fail(req, code, "cannot start node '%s': %s", nd->name, err);
+        s_fail(req, code, err, aborted, what);
 }
 
 static void s_added_started(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
@@ -129,22 +156,14 @@ static void op_node_add(pn_svc_t *svc, pn_req_t *req)
         pn_req_fail(req, code, "%s", err);
         return;
     }
-    vm_pend_t *p = vm_pend_new(nd, "node.add", s_added, req);
-    if (!p) {
-        vm_node_free(nd);
-        pn_req_fail(req, PN_EINTERNAL, "out of memory");
-        return;
-    }
-    s_maybe_hold(req, vm_pend_go(vm, p, s_add_first));
+    s_maybe_hold(req, vm_pend_run(vm, nd, "node.add", NULL, s_add_first, s_added, req));
 }
 
 static void op_node_start(pn_svc_t *svc, pn_req_t *req)
 {
     vm_t *vm = s_vm(svc);
-    vm_node_t *nd = s_need(svc, req, "name");
+    vm_node_t *nd = s_need_free(svc, req, "name");
     if (!nd)
-        return;
-    if (s_busy(req, nd))
         return;
     if (s_live(nd)) {
         pn_req_fail(req, PN_EBUSY, "node '%s' is %s already", nd->name, vm_state_name(nd->state));
@@ -156,10 +175,8 @@ static void op_node_start(pn_svc_t *svc, pn_req_t *req)
 static void op_node_stop(pn_svc_t *svc, pn_req_t *req)
 {
     vm_t *vm = s_vm(svc);
-    vm_node_t *nd = s_need(svc, req, "name");
+    vm_node_t *nd = s_need_free(svc, req, "name");
     if (!nd)
-        return;
-    if (s_busy(req, nd))
         return;
     if (!s_live(nd)) {
         pn_req_ok(req, vm_node_to_val(vm, nd, true));
@@ -200,10 +217,9 @@ static void op_node_reboot(pn_svc_t *svc, pn_req_t *req)
     vm_node_t *nd = s_need(svc, req, "name");
     if (!nd)
         return;
-    if (s_busy(req, nd))
-        return;
-    if (!s_live(nd)) {
-        s_maybe_hold(req, vm_start(vm, nd, s_started, req));
+    if (!s_live(nd)) { /* a start (a kill ends what is in progress on a live node) */
+        if (!s_busy(req, nd))
+            s_maybe_hold(req, vm_start(vm, nd, s_started, req));
         return;
     }
     nd->restart_after = true;
@@ -324,12 +340,10 @@ static void s_nic_event(vm_t *vm, vm_node_t *nd, const vm_nic_t *c, const char *
 static void s_nic_added(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
 {
     pn_req_t *req = arg;
-    const char *ifname = pn_get_str(pn_req_args(req), "ifname", "?");
+    char what[64];
+    snprintf(what, sizeof(what), "cannot add %s to node '%s'", pn_get_str(pn_req_args(req), "ifname", "?"), nd->name);
     if (code != PN_OK) {
-        if (aborted)
-            pn_req_fail(req, code, "%s", err);
-        else
-            pn_req_fail(req, code, "cannot add %s to node '%s': %s", ifname, nd->name, err);
+        s_fail(req, code, err, aborted, what);
         return;
     }
     vm_node_save(vm, nd);
@@ -343,12 +357,7 @@ static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
     vm_node_t *nd = s_need(svc, req, "node");
     if (!nd)
         return;
-    if (nd->state == VM_STARTING || nd->state == VM_STOPPING) {
-        pn_req_fail(req, PN_EBUSY, "node '%s' is %s; try again when it is running or stopped", nd->name,
-                    vm_state_name(nd->state));
-        return;
-    }
-    if (s_busy(req, nd))
+    if (s_in_between(req, nd) || s_busy(req, nd))
         return;
     vm_nic_t c;
     char err[1024];
@@ -366,11 +375,10 @@ static void s_nic_deleted(vm_t *vm, vm_node_t *nd, int code, const char *err, bo
 {
     pn_req_t *req = arg;
     const char *ifname = pn_get_str(pn_req_args(req), "ifname", "");
+    char what[64];
+    snprintf(what, sizeof(what), "cannot remove %s from node '%s'", ifname, nd->name);
     if (code != PN_OK) {
-        if (aborted)
-            pn_req_fail(req, code, "%s", err);
-        else
-            pn_req_fail(req, code, "cannot remove %s from node '%s': %s", ifname, nd->name, err);
+        s_fail(req, code, err, aborted, what);
         return;
     }
     int i = vm_nic_index(nd, ifname);
@@ -396,12 +404,7 @@ static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
         pn_req_fail(req, PN_ENOTFOUND, "node '%s' has no %s", nd->name, ifn);
         return;
     }
-    if (nd->state == VM_STARTING || nd->state == VM_STOPPING) {
-        pn_req_fail(req, PN_EBUSY, "node '%s' is %s; try again when it is running or stopped", nd->name,
-                    vm_state_name(nd->state));
-        return;
-    }
-    if (s_busy(req, nd))
+    if (s_in_between(req, nd) || s_busy(req, nd))
         return;
     s_maybe_hold(req, vm_nic_unplug(vm, nd, &nd->nics[i], s_nic_deleted, req));
 }

@@ -230,6 +230,10 @@ vm_pend_t *vm_pend_new(vm_node_t *nd, const char *what, vm_done_fn done, void *a
 /* Run the op's first step: VM_PENDING when it waits, 0 when it ended
  * (done was called); p is gone unless pending. */
 int vm_pend_go(vm_t *vm, vm_pend_t *p, void (*first)(vm_t *vm, vm_pend_t *p));
+/* Both in one: the op "what" (with nic: "what ethN", the NIC copied to
+ * p->nic) on nd, done at once with busy when another op is in progress. */
+int vm_pend_run(vm_t *vm, vm_node_t *nd, const char *what, const vm_nic_t *nic, void (*first)(vm_t *vm, vm_pend_t *p),
+                vm_done_fn done, void *arg);
 /* End the op: forget its calls and helper, call its done. */
 void vm_pend_end(vm_t *vm, vm_pend_t *p, int code, const char *err);
 /* Is an op in progress on nd?  One that has done its work and only waits

@@ -3,7 +3,6 @@
  * (and qemu's console) through bounded queues, writes console.log, reaps the
  * guest and its process group and records the exit status in the node's
  * exit file.  It shares no memory with vmd after the fork. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,9 +17,11 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vm.h"
+#include "pn_seccomp.h"
 #include "vm_host.h"
 
 static void s_idle_init(void)
@@ -475,47 +476,35 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
     return status;
 }
 
-/* Does a process of group g still run (a zombie has closed its files)? */
-static bool s_group_alive(pid_t g)
-{
-    DIR *d = opendir("/proc");
-    if (!d)
-        return false;
-    bool alive = false;
-    struct dirent *e;
-    while (!alive && (e = readdir(d))) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        char path[300], buf[512];
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = 0;
-        /* After the comm: " S ppid pgrp ..." */
-        char *p = strrchr(buf, ')');
-        char st = 0;
-        int ppid = 0, pgrp = 0;
-        if (p && sscanf(p + 1, " %c %d %d", &st, &ppid, &pgrp) == 3 && pgrp == g && st != 'Z' && st != 'X')
-            alive = true;
-    }
-    closedir(d);
-    return alive;
-}
-
-/* Bounded by the clock, not by a count of rounds: each round scans /proc,
- * which on a loaded host costs more than the 10 ms it sleeps. */
+/* Kill group g and wait (bounded) until none of it is left.  The monitor
+ * is a child subreaper (set before the guest starts): whatever of the
+ * group is orphaned becomes its child before the orphaning parent can be
+ * reaped, so "no child left in group g" (ECHILD) means the group is gone.
+ * Each end is reported by SIGCHLD: no scan of /proc, no polling. */
 static void s_group_wait(pid_t g, int ms)
 {
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &old);
     uint64_t end = pn_mono_ms() + (uint64_t)ms;
-    while (s_group_alive(g) && pn_mono_ms() < end) {
-        kill(-g, SIGKILL);
-        usleep(10000);
+    for (;;) {
+        kill(-g, SIGKILL); /* again: a member may have forked meanwhile */
+        siginfo_t si;
+        int r;
+        do {
+            memset(&si, 0, sizeof(si));
+            r = waitid(P_PGID, (id_t)g, &si, WEXITED | WNOHANG);
+        } while (r == 0 && si.si_pid != 0);
+        if (r < 0 && errno != EINTR)
+            break; /* ECHILD: none left */
+        uint64_t now = pn_mono_ms();
+        if (now >= end)
+            break;
+        struct timespec ts = { .tv_sec = (time_t)((end - now) / 1000), .tv_nsec = (long)((end - now) % 1000) * 1000000 };
+        sigtimedwait(&chld, NULL, &ts);
     }
+    sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* In the monitor (a fresh child of vmd): start the guest and supervise it.
@@ -523,6 +512,8 @@ static void s_group_wait(pid_t g, int ms)
 void vm_monitor_main(vm_t *vm, vm_node_t *nd, char **argv, int report)
 {
     setsid();
+    /* The guest's orphans become the monitor's children (s_group_wait). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     vm_child_signals();
     {
         char comm[16];
@@ -614,7 +605,7 @@ void vm_monitor_main(vm_t *vm, vm_node_t *nd, char **argv, int report)
             syscall(SYS_close_range, 5, ~0u, 0);
             /* UML's own glibc too: keep AVX state out of its threads. */
             putenv((char *)VM_UML_GLIBC_TUNABLES);
-            if (vm_uml_xstate_workaround() < 0)
+            if (pn_seccomp_uml_xstate() < 0)
                 dprintf(2, "plugnet: cannot install the UML xstate workaround\n");
         } else {
             dup2(nul, 0);
@@ -682,7 +673,6 @@ void vm_monitor_main(vm_t *vm, vm_node_t *nd, char **argv, int report)
      * (bounded) until none of it runs any more.  A dying UML process still
      * holds its lock on the COW file; a start right after the stop would
      * find it locked and panic ("Unable to mount root fs"). */
-    kill(-g, SIGKILL);
     s_group_wait(g, 10000);
     if (agent_pid > 0) {
         kill(agent_pid, SIGKILL);

@@ -25,7 +25,7 @@ static void s_mgmt_tap_added(vm_t *vm, int code, pn_val_t *data, const char *err
     else if (code == PN_OK) {
         char addr[64];
         snprintf(addr, sizeof(addr), "%s.255.254/16", vm->mgmt_prefix);
-        code = vm_host_link_addr_up(vm->mgmt_if, addr, msg, sizeof(msg));
+        code = vm_host_link_addr_up(vm->mgmt_if, addr, msg, sizeof(msg)) < 0 ? PN_EINTERNAL : PN_OK;
         err = msg;
     }
     if (code == PN_OK)
@@ -152,15 +152,7 @@ static void s_plug_first(vm_t *vm, vm_pend_t *p)
 
 int vm_nic_plug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg)
 {
-    char what[32];
-    snprintf(what, sizeof(what), "nic.add %s", nic->ifname);
-    vm_pend_t *p = vm_pend_new(nd, what, done, arg);
-    if (!p) {
-        done(vm, nd, PN_EINTERNAL, "out of memory", false, arg);
-        return 0;
-    }
-    p->nic = *nic;
-    return vm_pend_go(vm, p, s_plug_first);
+    return vm_pend_run(vm, nd, "nic.add", nic, s_plug_first, done, arg);
 }
 
 /* ------------------------------------------------------------- nic.del */
@@ -344,14 +336,5 @@ static void s_unplug_first(vm_t *vm, vm_pend_t *p)
 
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg)
 {
-    char what[32];
-    snprintf(what, sizeof(what), "nic.del %s", nic->ifname);
-    vm_pend_t *p = vm_pend_new(nd, what, done, arg);
-    if (!p) {
-        done(vm, nd, PN_EINTERNAL, "out of memory", false, arg);
-        return 0;
-    }
-    p->nic = *nic;
-    snprintf(p->ifname, sizeof(p->ifname), "%s", nic->ifname);
-    return vm_pend_go(vm, p, s_unplug_first);
+    return vm_pend_run(vm, nd, "nic.del", nic, s_unplug_first, done, arg);
 }

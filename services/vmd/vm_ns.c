@@ -35,7 +35,7 @@ static void s_tap_added(vm_t *vm, int code, pn_val_t *data, const char *err, voi
             snprintf(msg, sizeof(msg), "cannot open %s: %s", path, strerror(errno));
             code = PN_EINTERNAL;
         } else {
-            code = vm_ns_addr_add(nsfd, c->ifname, c->ip, msg, sizeof(msg));
+            code = vm_ns_addr_add(nsfd, c->ifname, c->ip, msg, sizeof(msg)) < 0 ? PN_EINTERNAL : PN_OK;
             close(nsfd);
         }
         if (code != PN_OK) {
@@ -118,9 +118,8 @@ void vm_ns_setup(vm_t *vm, vm_pend_t *p, vm_step_fn then)
     if (access(path, F_OK) == 0)
         vm_netns_del(path);
     p->then = then;
-    int r = vm_netns_add(ns, err, sizeof(err));
-    if (r != PN_OK) {
-        then(vm, p, r, err);
+    if (vm_netns_add(ns, err, sizeof(err)) < 0) {
+        then(vm, p, PN_EINTERNAL, err);
         return;
     }
     /* An abort while the taps are made removes what is there. */

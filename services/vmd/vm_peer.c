@@ -31,6 +31,11 @@ struct vm_peers {
     peer_call_t *calls;
 };
 
+static pn_acall_t *s_client(vm_t *vm, const char *svc)
+{
+    return strcmp(svc, "cfgdiskd") == 0 ? vm->peers->cd : vm->peers->sw;
+}
+
 int vm_peer_open(vm_t *vm)
 {
     vm->peers = calloc(1, sizeof(*vm->peers));
@@ -51,7 +56,18 @@ void vm_peer_close(vm_t *vm)
     if (!vm->peers)
         return;
     /* Requests nobody waits for (the port.del of nodes stopped on the way
-     * out) still reach their daemon. */
+     * out) still reach their daemon; the others are forgotten first, so
+     * no op continues while vmd ends. */
+    for (peer_call_t **pp = &vm->peers->calls; *pp;) {
+        peer_call_t *c = *pp;
+        if (!c->fn) {
+            pp = &c->next;
+            continue;
+        }
+        pn_acall_cancel(s_client(vm, c->svc), c);
+        *pp = c->next;
+        free(c);
+    }
     pn_acall_drain(vm->peers->sw, 2000);
     pn_acall_destroy(&vm->peers->sw);
     pn_acall_destroy(&vm->peers->cd);
@@ -62,11 +78,6 @@ void vm_peer_close(vm_t *vm)
     }
     free(vm->peers);
     vm->peers = NULL;
-}
-
-static pn_acall_t *s_client(vm_t *vm, const char *svc)
-{
-    return strcmp(svc, "cfgdiskd") == 0 ? vm->peers->cd : vm->peers->sw;
 }
 
 static void s_forget(vm_t *vm, peer_call_t *c)

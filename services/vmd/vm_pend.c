@@ -21,6 +21,29 @@ vm_pend_t *vm_pend_new(vm_node_t *nd, const char *what, vm_done_fn done, void *a
     return p;
 }
 
+int vm_pend_run(vm_t *vm, vm_node_t *nd, const char *what, const vm_nic_t *nic, void (*first)(vm_t *vm, vm_pend_t *p),
+                vm_done_fn done, void *arg)
+{
+    char w[32];
+    snprintf(w, sizeof(w), nic ? "%s %s" : "%s", what, nic ? nic->ifname : "");
+    if (nd->pend) {
+        char err[96];
+        snprintf(err, sizeof(err), "%s is in progress", nd->pend->what);
+        done(vm, nd, PN_EBUSY, err, false, arg);
+        return 0;
+    }
+    vm_pend_t *p = vm_pend_new(nd, w, done, arg);
+    if (!p) {
+        done(vm, nd, PN_EINTERNAL, "out of memory", false, arg);
+        return 0;
+    }
+    if (nic) {
+        p->nic = *nic;
+        snprintf(p->ifname, sizeof(p->ifname), "%s", nic->ifname);
+    }
+    return vm_pend_go(vm, p, first);
+}
+
 int vm_pend_go(vm_t *vm, vm_pend_t *p, void (*first)(vm_t *vm, vm_pend_t *p))
 {
     bool ended = false;

@@ -54,14 +54,15 @@ void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st)
 }
 
 /* --------------------------------------------------------- management */
+/* 0, or -errno with err. */
 static int s_qemu_overlay(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
 {
     if (nd->persistent)
-        return PN_OK;
+        return 0;
     char path[4300];
     vm_node_dir(vm, nd, "disk.qcow2", path, sizeof(path));
     if (access(path, F_OK) == 0)
-        return PN_OK;
+        return 0;
     const char *img = nd->image[0] ? nd->image : vm->rootfs;
     char fmt[16] = "raw";
     {
@@ -80,9 +81,9 @@ static int s_qemu_overlay(vm_t *vm, vm_node_t *nd, char *err, size_t errlen)
     if (vm_run_cmd(argv, NULL, out, sizeof(out)) != 0) {
         out[strcspn(out, "\n")] = 0;
         snprintf(err, errlen, "cannot create the overlay %s: %s", path, out);
-        return PN_EINTERNAL;
+        return -EIO;
     }
-    return PN_OK;
+    return 0;
 }
 
 /* -------------------------------------------------------------- start */
@@ -189,8 +190,10 @@ static void s_start_disk_ready(vm_t *vm, int code, pn_val_t *data, const char *e
             err = msg;
         }
     }
-    if (code == PN_OK && nd->kind == VM_QEMU && (code = s_qemu_overlay(vm, nd, msg, sizeof(msg))) != PN_OK)
+    if (code == PN_OK && nd->kind == VM_QEMU && s_qemu_overlay(vm, nd, msg, sizeof(msg)) < 0) {
+        code = PN_EINTERNAL;
         err = msg;
+    }
     if (code == PN_OK) {
         vm_argv_t *a = p->argv;
         code = nd->kind == VM_UML ? vm_uml_argv(vm, nd, a, msg, sizeof(msg)) : vm_qemu_argv(vm, nd, a, msg, sizeof(msg));
@@ -274,13 +277,7 @@ static void s_start_first(vm_t *vm, vm_pend_t *p)
 
 int vm_start(vm_t *vm, vm_node_t *nd, vm_done_fn done, void *arg)
 {
-    vm_pend_t *p = nd->pend ? NULL : vm_pend_new(nd, "node.start", done, arg);
-    if (!p) {
-        done(vm, nd, nd->pend ? PN_EBUSY : PN_EINTERNAL, nd->pend ? "another op is in progress" : "out of memory",
-             false, arg);
-        return 0;
-    }
-    return vm_pend_go(vm, p, s_start_first);
+    return vm_pend_run(vm, nd, "node.start", NULL, s_start_first, done, arg);
 }
 
 /* --------------------------------------------------------- monitor end */
