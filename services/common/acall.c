@@ -65,25 +65,28 @@ static void s_unlink(pn_acall_t *a, call_t *c)
         }
 }
 
+/* Forget one call: no callback. */
+static void s_drop(pn_acall_t *a, call_t *c)
+{
+    if (c->timer)
+        pn_loop_del_timer(a->loop, c->timer);
+    free(c);
+}
+
 /* End a call: off the list first, so its callback may make new calls. */
 static void s_end(call_t *c, int code, pn_val_t *data, const char *msg)
 {
-    pn_acall_t *a = c->a;
-    s_unlink(a, c);
-    if (c->timer)
-        pn_loop_del_timer(a->loop, c->timer);
     pn_acall_fn fn = c->fn;
     void *arg = c->arg;
-    free(c);
+    s_unlink(c->a, c);
+    s_drop(c->a, c);
     fn(code, data, msg, arg);
 }
 
 static void s_on_timer(pn_loop_t *loop, pn_timer_t *t, void *arg)
 {
     call_t *c = arg;
-    (void)loop;
-    (void)t;
-    c->timer = NULL;
+    c->timer = NULL; /* a one-shot timer: gone once it fired */
     if (c->code) {
         s_end(c, c->code, NULL, c->msg);
         return;
@@ -96,7 +99,6 @@ static void s_on_timer(pn_loop_t *loop, pn_timer_t *t, void *arg)
 static void s_on_reply(pn_loop_t *loop, void *zsock, void *arg)
 {
     pn_acall_t *a = arg;
-    (void)loop;
     zmq_msg_t m;
     bool first = true;
     for (;;) { /* the body is the last frame (a delimiter may come first) */
@@ -141,6 +143,23 @@ static void s_on_reply(pn_loop_t *loop, void *zsock, void *arg)
     zmq_msg_close(&m);
 }
 
+/* The DEALER to svc's ctl socket, watched by the loop.  0 or -errno. */
+static int s_connect(pn_acall_t *a)
+{
+    char ep[4200];
+    int zero = 0;
+    int r = pn_endpoint(a->svc, "ctl", ep, sizeof(ep));
+    if (r < 0)
+        return r;
+    if (!(a->sock = zmq_socket(pn_zctx(), ZMQ_DEALER)))
+        return -errno;
+    zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero));
+    if (zmq_connect(a->sock, ep) < 0)
+        return -errno;
+    a->watch = pn_loop_add_zsock(a->loop, a->sock, s_on_reply, a);
+    return a->watch ? 0 : -ENOMEM;
+}
+
 pn_acall_t *pn_acall_new(pn_loop_t *loop, const char *svc)
 {
     pn_acall_t *a = calloc(1, sizeof(*a));
@@ -149,29 +168,19 @@ pn_acall_t *pn_acall_new(pn_loop_t *loop, const char *svc)
     a->loop = loop;
     snprintf(a->svc, sizeof(a->svc), "%s", svc);
     a->next_id = (uint64_t)getpid() << 24;
-    char ep[4200];
-    int zero = 0;
-    a->sock = zmq_socket(pn_zctx(), ZMQ_DEALER);
-    if (!a->sock || pn_endpoint(svc, "ctl", ep, sizeof(ep)) < 0 ||
-        zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero)) < 0 || zmq_connect(a->sock, ep) < 0 ||
-        !(a->watch = pn_loop_add_zsock(loop, a->sock, s_on_reply, a))) {
+    if (s_connect(a) < 0)
         pn_acall_destroy(&a);
-        return NULL;
-    }
     return a;
 }
 
 void pn_acall_destroy(pn_acall_t **a_p)
 {
-    if (!a_p || !*a_p)
+    pn_acall_t *a = a_p ? *a_p : NULL;
+    if (!a)
         return;
-    pn_acall_t *a = *a_p;
-    while (a->calls) {
-        call_t *c = a->calls;
-        a->calls = c->next;
-        if (c->timer)
-            pn_loop_del_timer(a->loop, c->timer);
-        free(c);
+    for (call_t *c = a->calls, *next; c; c = next) {
+        next = c->next;
+        s_drop(a, c);
     }
     if (a->watch)
         pn_loop_del(a->loop, a->watch);
@@ -231,9 +240,7 @@ unsigned pn_acall_cancel(pn_acall_t *a, void *arg)
         }
         *pp = c->next;
         a->n--;
-        if (c->timer)
-            pn_loop_del_timer(a->loop, c->timer);
-        free(c);
+        s_drop(a, c);
         n++;
     }
     return n;

@@ -337,15 +337,24 @@ static void s_nic_event(vm_t *vm, vm_node_t *nd, const vm_nic_t *c, const char *
     pn_svc_publish(vm->svc, "nic", type, d);
 }
 
+/* A NIC op failed: "cannot VERB ethN PREP node 'x': err" (true), or not. */
+static bool s_nic_failed(pn_req_t *req, const vm_node_t *nd, int code, const char *err, bool aborted, const char *verb,
+                         const char *prep)
+{
+    if (code == PN_OK)
+        return false;
+    char what[96];
+    snprintf(what, sizeof(what), "cannot %s %s %s node '%s'", verb, pn_get_str(pn_req_args(req), "ifname", "?"), prep,
+             nd->name);
+    s_fail(req, code, err, aborted, what);
+    return true;
+}
+
 static void s_nic_added(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
 {
     pn_req_t *req = arg;
-    char what[64];
-    snprintf(what, sizeof(what), "cannot add %s to node '%s'", pn_get_str(pn_req_args(req), "ifname", "?"), nd->name);
-    if (code != PN_OK) {
-        s_fail(req, code, err, aborted, what);
+    if (s_nic_failed(req, nd, code, err, aborted, "add", "to"))
         return;
-    }
     vm_node_save(vm, nd);
     s_nic_event(vm, nd, &nd->nics[nd->nnics - 1], "nic.added");
     pn_req_ok(req, vm_node_to_val(vm, nd, true));
@@ -362,12 +371,8 @@ static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
     vm_nic_t c;
     char err[1024];
     int r = vm_nic_from_args(vm, nd, pn_req_args(req), &c, err, sizeof(err));
-    if (r != PN_OK) {
-        pn_req_fail(req, r, "cannot add %s to node '%s': %s", pn_get_str(pn_req_args(req), "ifname", "?"), nd->name,
-                    err);
-        return;
-    }
-    s_maybe_hold(req, vm_nic_plug(vm, nd, &c, s_nic_added, req));
+    if (!s_nic_failed(req, nd, r, err, false, "add", "to"))
+        s_maybe_hold(req, vm_nic_plug(vm, nd, &c, s_nic_added, req));
 }
 
 /* A nic.del ended (at once, or later once the guest's part ran). */
@@ -375,12 +380,8 @@ static void s_nic_deleted(vm_t *vm, vm_node_t *nd, int code, const char *err, bo
 {
     pn_req_t *req = arg;
     const char *ifname = pn_get_str(pn_req_args(req), "ifname", "");
-    char what[64];
-    snprintf(what, sizeof(what), "cannot remove %s from node '%s'", ifname, nd->name);
-    if (code != PN_OK) {
-        s_fail(req, code, err, aborted, what);
+    if (s_nic_failed(req, nd, code, err, aborted, "remove", "from"))
         return;
-    }
     int i = vm_nic_index(nd, ifname);
     if (i >= 0) {
         vm_nic_t c = nd->nics[i];

@@ -162,18 +162,22 @@ void vm_lan_dir(const char *lan, char *out, size_t len)
     snprintf(out, len, "%s/lan/%s", pn_run_dir(), lan);
 }
 
-void vm_peer_lan_show(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg)
+/* A switchd op whose one argument is the LAN's name. */
+static pn_val_t *s_lan_args(const char *lan)
 {
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "name", lan);
-    s_call(vm, "switchd", "lan.show", a, VM_PEER_TIMEOUT_MS, false, fn, arg);
+    return a;
+}
+
+void vm_peer_lan_show(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg)
+{
+    s_call(vm, "switchd", "lan.show", s_lan_args(lan), VM_PEER_TIMEOUT_MS, false, fn, arg);
 }
 
 void vm_peer_lan_ensure(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg)
 {
-    pn_val_t *a = pn_map();
-    pn_map_set_str(a, "name", lan);
-    s_call(vm, "switchd", "lan.add", a, VM_PEER_TIMEOUT_MS, true, fn, arg);
+    s_call(vm, "switchd", "lan.add", s_lan_args(lan), VM_PEER_TIMEOUT_MS, true, fn, arg);
 }
 
 void vm_peer_tap_add(vm_t *vm, const char *lan, const char *netns, const uint8_t *mac, const char *ifname,
