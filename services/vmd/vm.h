@@ -8,6 +8,15 @@
  * a pidfd, so a vmd killed and started again adopts running nodes by the
  * monitor's pid and process start time; nothing about a running guest
  * lives only in vmd's memory.
+ *
+ * vmd never waits on another daemon: an op that needs one is held as an op
+ * in progress on its node (vm_pend_t) and continues from the loop.
+ *
+ * Errors: the I/O below the domain (vm_net, vm_ctl, vm_host, vm_proc,
+ * vm_job, files) returns 0 or a negative errno.  What becomes a reply
+ * carries a reply code (PN_E*) with a sentence: the checks of an op's
+ * arguments (vm_node_from_args, vm_nic_from_args), the guests' command
+ * lines, and the end of an op in progress, whose code may be a peer's.
  */
 #ifndef VM_H
 #define VM_H
