@@ -11,19 +11,13 @@
  * to LOG.  ag-relay exits with the child.
  *
  * Debian's UML 6.1 cannot save AVX-512 state on this kind of host (see
- * vmd's vm_host.h): like vmd, the child gets a seccomp filter that makes
+ * pn_seccomp.h): like vmd, the child gets the seccomp filter that makes
  * PTRACE_{GET,SET}REGSET(NT_X86_XSTATE) fail with EIO, so UML falls back to
  * the plain FP registers, and the caller passes GLIBC_TUNABLES keeping the
  * guest's glibc off AVX. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <stdbool.h>
-#include <stddef.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +27,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "pn_seccomp.h"
 
 static volatile sig_atomic_t s_stop;
 static void s_on_term(int sig) { s_stop = 1; }
@@ -48,31 +44,6 @@ static int s_listen(const char *path)
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 4) < 0)
         return -1;
     return fd;
-}
-
-/* ptrace(PTRACE_GETREGSET|PTRACE_SETREGSET, pid, NT_X86_XSTATE, ...) -> EIO. */
-static int s_xstate_filter(void)
-{
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ptrace, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x4204 /* GETREGSET */, 2, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x4205 /* SETREGSET */, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x202 /* NT_X86_XSTATE */, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
-    };
-    struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-        return -1;
-    return 0;
 }
 
 static void s_write_all(int fd, const char *p, size_t n)
@@ -125,8 +96,9 @@ int main(int argc, char **argv)
         int r = fcntl(agin[0], F_DUPFD_CLOEXEC, 10), w = fcntl(agout[1], F_DUPFD_CLOEXEC, 10);
         dup2(r, 3);
         dup2(w, 4);
-        if (s_xstate_filter() < 0)
-            perror("ag-relay: seccomp");
+        int e = pn_seccomp_uml_xstate();
+        if (e < 0)
+            fprintf(stderr, "ag-relay: seccomp: %s\n", strerror(-e));
         execvp(argv[5], argv + 5);
         perror("ag-relay: exec");
         _exit(127);

@@ -1,5 +1,5 @@
 /* vm-uml-exec UML-KERNEL ARGS...: exec UML the way vmd does (with the host
- * xstate workaround of vm_host.h), for tests and benchmarks that boot a
+ * xstate workaround of pn_seccomp.h), for tests and benchmarks that boot a
  * guest without vmd.  The caller adds VM_UML_GLIBC_TUNABLES itself, or
  * passes --tunables as the first argument to have it appended. */
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../services/vmd/vm_host.h"
+#include "pn_seccomp.h"
 
 int main(int argc, char **argv)
 {
@@ -36,7 +37,7 @@ int main(int argc, char **argv)
     (void)setsid();
     if (tun)
         putenv((char *)VM_UML_GLIBC_TUNABLES);
-    int r = vm_uml_xstate_workaround();
+    int r = pn_seccomp_uml_xstate();
     if (r < 0)
         fprintf(stderr, "vm-uml-exec: seccomp: %s (continuing)\n", strerror(-r));
     execv(av[0], av);

@@ -54,7 +54,7 @@ static void s_on_stop(pn_svc_t *svc)
             vm_ns_teardown(vm, n);
         else
             for (unsigned i = 0; i < n->nnics; i++)
-                vm_peer_port_del(n->nics[i].lan, n->nics[i].port);
+                vm_peer_port_del(vm, n->nics[i].lan, n->nics[i].port);
         vm_set_state(vm, n, VM_STOPPED);
     }
 }
@@ -62,7 +62,6 @@ static void s_on_stop(pn_svc_t *svc)
 int main(int argc, char **argv)
 {
     static vm_t vm;
-    vm_self = &vm;
     pn_svc_t *svc = pn_svc_new("vmd", vm_ops, &vm);
     if (!svc)
         return 1;
@@ -86,12 +85,17 @@ int main(int argc, char **argv)
     snprintf(vm.mgmt_if, sizeof(vm.mgmt_if), "pnm%s", vm.tag);
     vm_manifest_load(&vm);
     vm_load_all(&vm);
+    if (vm_peer_open(&vm) < 0) {
+        pn_err("vmd: cannot make the clients of switchd and cfgdiskd");
+        pn_svc_destroy(&svc);
+        return 1;
+    }
     vm_agentd_open(&vm);
     for (vm_node_t *n = vm.nodes; n; n = n->next)
         vm_adopt(&vm, n);
     int rc = pn_svc_run(svc);
     vm_agentd_close();
-    vm_peer_close();
+    vm_peer_close(&vm);
     pn_svc_destroy(&svc);
     return rc;
 }

@@ -10,8 +10,6 @@
 
 #include "vm.h"
 
-vm_t *vm_self;
-
 static vm_t *s_vm(pn_svc_t *svc) { return pn_svc_user(svc); }
 
 static vm_node_t *s_need(pn_svc_t *svc, pn_req_t *req, const char *key)
@@ -27,9 +25,9 @@ static bool s_live(const vm_node_t *nd) { return vm_state_live(nd->state); }
 
 /* An op in progress on the node (a held nic.del): refuse changes that
  * would race it, naming it. */
-static bool s_busy(pn_req_t *req, const vm_node_t *nd)
+static bool s_busy(pn_req_t *req, vm_node_t *nd)
 {
-    if (!nd->pend)
+    if (!vm_pend_busy(nd->vm, nd))
         return false;
     uint64_t ms = pn_mono_ms() - nd->pend->since_ms;
     pn_req_fail(req, PN_EBUSY, "node '%s' is busy: %s is in progress (for %llu.%llu s); try again when it ends",
@@ -37,27 +35,78 @@ static bool s_busy(pn_req_t *req, const vm_node_t *nd)
     return true;
 }
 
-static void op_node_add(pn_svc_t *svc, pn_req_t *req)
+/* The node named by key, when it exists and no op is in progress on it. */
+static vm_node_t *s_need_free(pn_svc_t *svc, pn_req_t *req, const char *key)
 {
-    vm_t *vm = s_vm(svc);
-    pn_val_t *a = pn_req_args(req);
-    char err[512];
-    int code;
-    vm_node_t *nd = vm_node_from_args(vm, a, &code, err, sizeof(err));
-    if (!nd) {
+    vm_node_t *nd = s_need(svc, req, key);
+    return nd && !s_busy(req, nd) ? nd : NULL;
+}
+
+/* NICs change on a running or a stopped node, not in between. */
+static bool s_in_between(pn_req_t *req, const vm_node_t *nd)
+{
+    if (nd->state != VM_STARTING && nd->state != VM_STOPPING)
+        return false;
+    pn_req_fail(req, PN_EBUSY, "node '%s' is %s; try again when it is running or stopped", nd->name,
+                vm_state_name(nd->state));
+    return true;
+}
+
+/* An op that waited failed: err as it is when something else ended it
+ * (it says so), else after what failed ("cannot start node 'x'"). */
+static void s_fail(pn_req_t *req, int code, const char *err, bool aborted, const char *what)
+{
+    if (aborted)
         pn_req_fail(req, code, "%s", err);
-        return;
+    else
+        pn_req_fail(req, code, "%s: %s", what, err);
+}
+
+/* An op that may wait: its request is held only when it does (replying
+ * to a held request frees it, so a request answered at once must not be
+ * held). */
+static void s_maybe_hold(pn_req_t *req, int r)
+{
+    if (r == VM_PENDING)
+        pn_req_hold(req);
+}
+
+/* node.start (or node.add --start) ended. */
+static void s_started(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    pn_req_t *req = arg;
+    char what[64];
+    snprintf(what, sizeof(what), "cannot start node '%s'", nd->name);
+    if (code == PN_OK)
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    else
+        s_fail(req, code, err, aborted, what);
+}
+
+static void s_added_started(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    pn_req_t *req = arg;
+    if (code == PN_OK)
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    else
+        pn_req_fail(req, code, "node '%s' was defined but did not start: %s", nd->name, err);
+}
+
+/* node.add's LANs were checked (the node is not in vmd's list yet). */
+static void s_added(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    pn_req_t *req = arg;
+    char msg[512];
+    if (code == PN_OK && (vm_node_find(vm, nd->name) || vm_node_by_number(vm, nd->number))) {
+        /* Another node.add took the name or number while this one waited. */
+        snprintf(msg, sizeof(msg), "node '%s' or node number %u was added meanwhile", nd->name, nd->number);
+        code = PN_EEXIST;
+        err = msg;
     }
-    /* Unknown LANs are refused now, not at the first start. */
-    for (unsigned i = 0; i < nd->nnics; i++) {
-        if (strcmp(nd->nics[i].lan, "mgmt") == 0)
-            continue;
-        int r = vm_peer_lan_exists(nd->nics[i].lan, err, sizeof(err));
-        if (r != PN_OK) {
-            pn_req_fail(req, r, "%s: %s", nd->nics[i].ifname, err);
-            vm_node_free(nd);
-            return;
-        }
+    if (code != PN_OK) {
+        pn_req_fail(req, code, "%s", err);
+        vm_node_free(nd);
+        return;
     }
     int r = vm_node_save(vm, nd);
     if (r < 0) {
@@ -71,49 +120,68 @@ static void op_node_add(pn_svc_t *svc, pn_req_t *req)
     vm->nnodes++;
     pn_val_t *ev = pn_map();
     pn_map_set_str(ev, "name", nd->name);
-    pn_svc_publish(svc, "node", "node.added", ev);
+    pn_svc_publish(vm->svc, "node", "node.added", ev);
     vm_set_state(vm, nd, VM_DEFINED);
-    if (pn_get_bool(a, "start", false)) {
-        r = vm_start(vm, nd, err, sizeof(err));
-        if (r != PN_OK) {
-            pn_req_fail(req, r, "node '%s' was defined but did not start: %s", nd->name, err);
-            return;
-        }
+    if (pn_get_bool(pn_req_args(req), "start", false))
+        s_maybe_hold(req, vm_start(vm, nd, s_added_started, req));
+    else
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
+/* Unknown LANs are refused now, not at the first start. */
+static void s_add_checked(vm_t *vm, vm_pend_t *p, int code, const char *err)
+{
+    char msg[1024];
+    if (code != PN_OK) {
+        snprintf(msg, sizeof(msg), "%s: %s", p->nics[p->i].ifname, err);
+        err = msg;
     }
-    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    vm_pend_end(vm, p, code, err);
+}
+
+static void s_add_first(vm_t *vm, vm_pend_t *p)
+{
+    p->nics = p->nd->nics;
+    p->nnics = p->nd->nnics;
+    vm_lans_ready(vm, p, false, s_add_checked);
+}
+
+static void op_node_add(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    char err[512];
+    int code;
+    vm_node_t *nd = vm_node_from_args(vm, pn_req_args(req), &code, err, sizeof(err));
+    if (!nd) {
+        pn_req_fail(req, code, "%s", err);
+        return;
+    }
+    s_maybe_hold(req, vm_pend_run(vm, nd, PN_OPNAME(NODE_ADD), NULL, s_add_first, s_added, req));
 }
 
 static void op_node_start(pn_svc_t *svc, pn_req_t *req)
 {
     vm_t *vm = s_vm(svc);
-    vm_node_t *nd = s_need(svc, req, "name");
+    vm_node_t *nd = s_need_free(svc, req, "name");
     if (!nd)
         return;
     if (s_live(nd)) {
         pn_req_fail(req, PN_EBUSY, "node '%s' is %s already", nd->name, vm_state_name(nd->state));
         return;
     }
-    char err[1024];
-    int r = vm_start(vm, nd, err, sizeof(err));
-    if (r != PN_OK) {
-        pn_req_fail(req, r, "cannot start node '%s': %s", nd->name, err);
-        return;
-    }
-    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    s_maybe_hold(req, vm_start(vm, nd, s_started, req));
 }
 
 static void op_node_stop(pn_svc_t *svc, pn_req_t *req)
 {
     vm_t *vm = s_vm(svc);
-    vm_node_t *nd = s_need(svc, req, "name");
+    vm_node_t *nd = s_need_free(svc, req, "name");
     if (!nd)
         return;
     if (!s_live(nd)) {
         pn_req_ok(req, vm_node_to_val(vm, nd, true));
         return;
     }
-    if (s_busy(req, nd))
-        return;
     if (nd->waiting) {
         pn_req_fail(req, PN_EBUSY, "node '%s' is being stopped already", nd->name);
         return;
@@ -131,6 +199,8 @@ static void op_node_kill(pn_svc_t *svc, pn_req_t *req)
     if (!nd)
         return;
     if (!s_live(nd)) {
+        vm_pend_abort(vm, nd, PN_EUNAVAIL, "node '%s' was killed while %s was in progress", nd->name,
+                      nd->pend ? nd->pend->what : "");
         pn_req_ok(req, vm_node_to_val(vm, nd, true));
         return;
     }
@@ -147,13 +217,9 @@ static void op_node_reboot(pn_svc_t *svc, pn_req_t *req)
     vm_node_t *nd = s_need(svc, req, "name");
     if (!nd)
         return;
-    if (!s_live(nd)) {
-        char err[1024];
-        int r = vm_start(vm, nd, err, sizeof(err));
-        if (r != PN_OK)
-            pn_req_fail(req, r, "cannot start node '%s': %s", nd->name, err);
-        else
-            pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    if (!s_live(nd)) { /* a start (a kill ends what is in progress on a live node) */
+        if (!s_busy(req, nd))
+            s_maybe_hold(req, vm_start(vm, nd, s_started, req));
         return;
     }
     nd->restart_after = true;
@@ -177,15 +243,14 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
     vm_node_t *nd = s_need(svc, req, "name");
     if (!nd)
         return;
+    if (s_live(nd) && !pn_get_bool(pn_req_args(req), "force", false)) {
+        pn_req_fail(req, PN_EBUSY, "node '%s' is %s: stop it first, or use force", nd->name, vm_state_name(nd->state));
+        return;
+    }
+    if (nd->pend)
+        vm_pend_abort(vm, nd, PN_ENOTFOUND, "node '%s' was deleted while %s was in progress", nd->name,
+                      nd->pend->what);
     if (s_live(nd)) {
-        if (!pn_get_bool(pn_req_args(req), "force", false)) {
-            pn_req_fail(req, PN_EBUSY, "node '%s' is %s: stop it first, or use force", nd->name,
-                        vm_state_name(nd->state));
-            return;
-        }
-        if (nd->pend)
-            vm_pend_abort(vm, nd, PN_ENOTFOUND, "node '%s' was deleted while %s was in progress", nd->name,
-                          nd->pend->what);
         /* Kill it and wait for the monitor here: deletion is final. */
         vm_kill(vm, nd);
         if (nd->mon_pid > 1 && nd->pidfd >= 0) {
@@ -210,8 +275,8 @@ static void op_node_del(pn_svc_t *svc, pn_req_t *req)
             vm_ns_teardown(vm, nd);
         else
             for (unsigned i = 0; i < nd->nnics; i++)
-                vm_peer_port_del(nd->nics[i].lan, nd->nics[i].port);
-        vm_peer_agent_unregister(nd);
+                vm_peer_port_del(vm, nd->nics[i].lan, nd->nics[i].port);
+        vm_agentd_unregister(nd);
     }
     if (nd->kind == VM_NS) {
         char ns[64], path[128];
@@ -272,42 +337,51 @@ static void s_nic_event(vm_t *vm, vm_node_t *nd, const vm_nic_t *c, const char *
     pn_svc_publish(vm->svc, "nic", type, d);
 }
 
+/* A NIC op failed: "cannot VERB ethN PREP node 'x': err" (true), or not. */
+static bool s_nic_failed(pn_req_t *req, const vm_node_t *nd, int code, const char *err, bool aborted, const char *verb,
+                         const char *prep)
+{
+    if (code == PN_OK)
+        return false;
+    char what[96];
+    snprintf(what, sizeof(what), "cannot %s %s %s node '%s'", verb, pn_get_str(pn_req_args(req), "ifname", "?"), prep,
+             nd->name);
+    s_fail(req, code, err, aborted, what);
+    return true;
+}
+
+static void s_nic_added(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
+{
+    pn_req_t *req = arg;
+    if (s_nic_failed(req, nd, code, err, aborted, "add", "to"))
+        return;
+    vm_node_save(vm, nd);
+    s_nic_event(vm, nd, &nd->nics[nd->nnics - 1], "nic.added");
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+}
+
 static void op_nic_add(pn_svc_t *svc, pn_req_t *req)
 {
     vm_t *vm = s_vm(svc);
     vm_node_t *nd = s_need(svc, req, "node");
     if (!nd)
         return;
-    if (nd->state == VM_STARTING || nd->state == VM_STOPPING) {
-        pn_req_fail(req, PN_EBUSY, "node '%s' is %s; try again when it is running or stopped", nd->name,
-                    vm_state_name(nd->state));
-        return;
-    }
-    if (s_busy(req, nd))
+    if (s_in_between(req, nd) || s_busy(req, nd))
         return;
     vm_nic_t c;
     char err[1024];
     int r = vm_nic_from_args(vm, nd, pn_req_args(req), &c, err, sizeof(err));
-    if (r == PN_OK)
-        r = vm_nic_plug(vm, nd, &c, err, sizeof(err));
-    if (r != PN_OK) {
-        pn_req_fail(req, r, "cannot add %s to node '%s': %s", pn_get_str(pn_req_args(req), "ifname", "?"), nd->name,
-                    err);
-        return;
-    }
-    nd->nics[nd->nnics++] = c;
-    vm_node_save(vm, nd);
-    s_nic_event(vm, nd, &c, "nic.added");
-    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    if (!s_nic_failed(req, nd, r, err, false, "add", "to"))
+        s_maybe_hold(req, vm_nic_plug(vm, nd, &c, s_nic_added, req));
 }
 
-void vm_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code, const char *err)
+/* A nic.del ended (at once, or later once the guest's part ran). */
+static void s_nic_deleted(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
 {
-    if (code != PN_OK) {
-        if (req)
-            pn_req_fail(req, code, "cannot remove %s from node '%s': %s", ifname, nd->name, err);
+    pn_req_t *req = arg;
+    const char *ifname = pn_get_str(pn_req_args(req), "ifname", "");
+    if (s_nic_failed(req, nd, code, err, aborted, "remove", "from"))
         return;
-    }
     int i = vm_nic_index(nd, ifname);
     if (i >= 0) {
         vm_nic_t c = nd->nics[i];
@@ -316,8 +390,7 @@ void vm_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname,
         vm_node_save(vm, nd);
         s_nic_event(vm, nd, &c, "nic.removed");
     }
-    if (req)
-        pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    pn_req_ok(req, vm_node_to_val(vm, nd, true));
 }
 
 static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
@@ -332,22 +405,9 @@ static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
         pn_req_fail(req, PN_ENOTFOUND, "node '%s' has no %s", nd->name, ifn);
         return;
     }
-    if (nd->state == VM_STARTING || nd->state == VM_STOPPING) {
-        pn_req_fail(req, PN_EBUSY, "node '%s' is %s; try again when it is running or stopped", nd->name,
-                    vm_state_name(nd->state));
+    if (s_in_between(req, nd) || s_busy(req, nd))
         return;
-    }
-    if (s_busy(req, nd))
-        return;
-    char err[1024], ifname[8];
-    snprintf(ifname, sizeof(ifname), "%s", ifn);
-    int r = vm_nic_unplug(vm, nd, &nd->nics[i], err, sizeof(err));
-    if (r == VM_PENDING) {
-        /* The guest's part runs in the background; vm_nic_del_done answers. */
-        nd->pend->req = pn_req_hold(req);
-        return;
-    }
-    vm_nic_del_done(vm, nd, req, ifname, r, err);
+    s_maybe_hold(req, vm_nic_unplug(vm, nd, &nd->nics[i], s_nic_deleted, req));
 }
 
 const pn_svc_op_t vm_ops[] = {

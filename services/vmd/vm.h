@@ -8,6 +8,15 @@
  * a pidfd, so a vmd killed and started again adopts running nodes by the
  * monitor's pid and process start time; nothing about a running guest
  * lives only in vmd's memory.
+ *
+ * vmd never waits on another daemon: an op that needs one is held as an op
+ * in progress on its node (vm_pend_t) and continues from the loop.
+ *
+ * Errors: the I/O below the domain (vm_net, vm_ctl, vm_host, vm_proc,
+ * vm_job, files) returns 0 or a negative errno.  What becomes a reply
+ * carries a reply code (PN_E*) with a sentence: the checks of an op's
+ * arguments (vm_node_from_args, vm_nic_from_args), the guests' command
+ * lines, and the end of an op in progress, whose code may be a peer's.
  */
 #ifndef VM_H
 #define VM_H
@@ -16,6 +25,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "pn_acall.h"
 #include "pn_svc.h"
 
 #define VM_MAX_NICS 32
@@ -62,22 +72,48 @@ typedef struct {
 } vm_nic_t;
 
 typedef struct vm_job vm_job_t;
+typedef struct vm vm_t;
+typedef struct vm_node vm_node_t;
+typedef struct vm_pend vm_pend_t;
+typedef struct vm_argv vm_argv_t;
 
-/* An op held while a helper runs without blocking the loop (a UML
- * nic.del taking an interface down through the node's agent).  Until it
- * ends, nic.add, nic.del and node.stop of the node answer busy naming it;
- * a node that stops or is deleted meanwhile ends it with an error. */
-typedef struct {
+/* How an op that may wait ends: code PN_OK, or an error code with err (a
+ * sentence; aborted: the op was ended by something else, e.g. a kill of
+ * the node, and err says so). */
+typedef void (*vm_done_fn)(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg);
+/* A step of an op in progress, continued from the loop. */
+typedef void (*vm_step_fn)(vm_t *vm, vm_pend_t *p, int code, const char *err);
+
+/* An op in progress on a node that waits without blocking the loop: on a
+ * peer daemon (node.start, nic.add, nic.del, node.add) or on a helper (a
+ * UML nic.del taking an interface down through the node's agent).  Until
+ * it ends, changes of the node answer busy naming it; a node that stops or
+ * is deleted meanwhile aborts it.  It is the arg of every call it makes,
+ * so its calls are forgotten with it. */
+struct vm_pend {
     char what[32];          /* "nic.del eth2" */
     char ifname[8];
-    pn_req_t *req;
-    vm_job_t *job;
+    vm_node_t *nd;
     uint64_t since_ms;
-    int np;                 /* ports unplugged: n, 0 none, -1 unclear */
-} vm_pend_t;
+    vm_done_fn done;        /* how it ends (with done_arg) */
+    void *done_arg;
+    bool *ended;            /* set when it ends (vm_pend_go) */
+    vm_job_t *job;
+    int np;                 /* nic.del: ports unplugged: n, 0 none, -1 unclear */
+    /* NICs walked one after the other (LAN checks, ns taps). */
+    vm_nic_t *nics;
+    unsigned nnics, i;
+    bool with_mgmt;         /* the walk makes the mgmt LAN ready */
+    vm_step_fn then, sub;   /* where a walk continues (then), a step within it (sub) */
+    void (*undo)(vm_t *vm, vm_node_t *nd); /* an abort undoes what is half made */
+    vm_nic_t *tap;          /* the NIC whose tap is being made */
+    vm_nic_t nic;           /* nic.add: the NIC plugged */
+    vm_argv_t *argv;        /* node.start: the guest's command line */
+    bool only_ack;          /* its work is done, only agentd's acknowledgement is awaited */
+};
 
-typedef struct vm_node vm_node_t;
 struct vm_node {
+    vm_t *vm;               /* the daemon holding it (for loop callbacks) */
     char name[16];
     vm_kind_t kind;
     unsigned number;
@@ -111,7 +147,6 @@ struct vm_node {
     vm_node_t *next;
 };
 
-typedef struct vm vm_t;
 struct vm {
     pn_svc_t *svc;
     vm_node_t *nodes;
@@ -121,6 +156,7 @@ struct vm {
     char tag[8];              /* short hash of STATE: unique host names */
     char mgmt_if[16];         /* the host's tap on mgmt */
     bool mgmt_ready;
+    struct vm_peers *peers;   /* vm_peer.c's clients and calls */
     /* The default image (build/image/manifest). */
     char rootfs[1024], uml_kernel[1024], qemu_kernel[1024], qemu_initrd[1024];
     char manifest[1024];
@@ -129,9 +165,6 @@ struct vm {
     bool kvm;
     char accel_reason[160];
 };
-
-/* The daemon's one instance (callbacks that carry a node reach it here). */
-extern vm_t *vm_self;
 
 /* ------------------------------------------------------------ vm_node.c */
 vm_node_t *vm_node_find(vm_t *vm, const char *name);
@@ -159,13 +192,13 @@ int vm_parse_ip(const char *s, char *norm, size_t len); /* "A/P" -> 0 or -EINVAL
 
 /* ------------------------------------------------------------ vm_argv.c */
 #define VM_ARGV_MAX 160
-typedef struct {
+struct vm_argv {
     char *v[VM_ARGV_MAX];   /* NULL-terminated */
     int n;
     bool overflow;          /* an argument did not fit: the line is unusable */
     char store[32768];
     size_t used;
-} vm_argv_t;
+};
 void vm_argv_add(vm_argv_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* UML's ethN=daemon,MAC,unix,RUN/lan/L/ctl */
 void vm_uml_nic_arg(char *out, size_t len, const vm_nic_t *c);
@@ -175,37 +208,73 @@ int vm_uml_argv(vm_t *vm, vm_node_t *nd, vm_argv_t *a, char *err, size_t errlen)
 int vm_qemu_argv(vm_t *vm, vm_node_t *nd, vm_argv_t *a, char *err, size_t errlen);
 
 /* ------------------------------------------------------------- vm_run.c */
-/* Start: returns PN_OK or an error code with err set (everything undone). */
-int vm_start(vm_t *vm, vm_node_t *nd, char *err, size_t errlen);
+/* Start nd; done(..., arg) tells how it went (everything undone on
+ * failure).  VM_PENDING when it waits (done comes from the loop), else 0
+ * after done was called. */
+#define VM_PENDING 1000
+int vm_start(vm_t *vm, vm_node_t *nd, vm_done_fn done, void *arg);
 /* Graceful stop request; the monitor's exit finishes it. */
 void vm_stop(vm_t *vm, vm_node_t *nd, unsigned timeout_ms);
 void vm_kill(vm_t *vm, vm_node_t *nd);
 /* Called once per node at startup: adopt a running monitor. */
 void vm_adopt(vm_t *vm, vm_node_t *nd);
 void vm_set_state(vm_t *vm, vm_node_t *nd, vm_state_t st);
-int vm_nic_plug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
-/* PN_OK, an error code with err set, or VM_PENDING: nd->pend was made and
- * the caller holds its request there (pn_req_hold); vm_nic_del_done ends
- * it from the loop. */
-#define VM_PENDING 1000
-int vm_nic_unplug(vm_t *vm, vm_node_t *nd, vm_nic_t *nic, char *err, size_t errlen);
-/* End nd's op in progress (if any): cancel its helper, fail its request. */
-void vm_pend_abort(vm_t *vm, vm_node_t *nd, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void vm_node_files_rm(vm_t *vm, vm_node_t *nd);
+
+/* ------------------------------------------------------------- vm_nic.c */
+/* Walk p->nics from p->i: the mgmt LAN made ready (with_mgmt; else
+ * skipped), every other LAN checked to exist; then p->then(code, err),
+ * p->i naming the NIC that failed. */
+void vm_lans_ready(vm_t *vm, vm_pend_t *p, bool with_mgmt, vm_step_fn then);
+/* Plug nic into nd (running or not: its LAN is checked); done as for
+ * vm_start, same return. */
+int vm_nic_plug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg);
+/* Unplug nic from nd (the caller removes it from the spec on PN_OK);
+ * done as for vm_start, same return. */
+int vm_nic_unplug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg);
+
+/* ------------------------------------------------------------ vm_pend.c */
+/* nd's op in progress (nd->pend), ended by done(..., arg). */
+vm_pend_t *vm_pend_new(vm_node_t *nd, const char *what, vm_done_fn done, void *arg);
+/* Run the op's first step: VM_PENDING when it waits, 0 when it ended
+ * (done was called); p is gone unless pending. */
+int vm_pend_go(vm_t *vm, vm_pend_t *p, void (*first)(vm_t *vm, vm_pend_t *p));
+/* Both in one: the op "what" (with nic: "what ethN", the NIC copied to
+ * p->nic) on nd, done at once with busy when another op is in progress. */
+int vm_pend_run(vm_t *vm, vm_node_t *nd, const char *what, const vm_nic_t *nic, void (*first)(vm_t *vm, vm_pend_t *p),
+                vm_done_fn done, void *arg);
+/* End the op: forget its calls and helper, call its done. */
+void vm_pend_end(vm_t *vm, vm_pend_t *p, int code, const char *err);
+/* Is an op in progress on nd?  One that has done its work and only waits
+ * for agentd's acknowledgement is ended now, successfully, instead. */
+bool vm_pend_busy(vm_t *vm, vm_node_t *nd);
+/* End nd's op in progress (if any) from outside: undo what it half made,
+ * end it with the error (one that has done its work ends well). */
+void vm_pend_abort(vm_t *vm, vm_node_t *nd, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* -------------------------------------------------------------- vm_ns.c */
 void vm_ns_name(vm_t *vm, const vm_node_t *nd, char *out, size_t len);
 void vm_netns_del(const char *path);
+/* The namespace with a tap per NIC in it (undone on failure), then
+ * p->then(code, err). */
+void vm_ns_setup(vm_t *vm, vm_pend_t *p, vm_step_fn then);
+/* One NIC's tap, born in the node's namespace, then p->sub(code, err). */
+void vm_ns_nic_in(vm_t *vm, vm_pend_t *p, vm_nic_t *c, vm_step_fn sub);
+/* Unplug one NIC of a running ns node. */
+void vm_ns_nic_out(vm_t *vm, vm_node_t *nd, vm_nic_t *c);
 /* ns: remove the namespace, then the node's switchd ports. */
 void vm_ns_teardown(vm_t *vm, vm_node_t *nd);
-/* Monitor process entry (never returns). */
+
+/* ---------------------------------------------------------- vm_monitor.c */
+/* The monitor process's entry, in a fresh child of vmd (never returns):
+ * start the guest with argv and write its pid to the report fd. */
+void vm_monitor_main(vm_t *vm, vm_node_t *nd, char **argv, int report) __attribute__((noreturn));
+
+/* ------------------------------------------------------------ vm_proc.c */
 uint64_t vm_proc_start_time(pid_t pid);
 int vm_run_cmd(char *const argv[], const char *input, char *out, size_t outlen);
 /* In a child about to exec: default signal dispositions, nothing blocked. */
 void vm_child_signals(void);
-
-/* -------------------------------------------------------------- ops.c */
-/* A held nic.del ended: code PN_OK removes the NIC from the spec, saves,
- * publishes nic.removed and replies; else the request fails with err. */
-void vm_nic_del_done(vm_t *vm, vm_node_t *nd, pn_req_t *req, const char *ifname, int code, const char *err);
 
 /* ------------------------------------------------------------- vm_job.c */
 /* status: the exit code, 128 + signal, or VM_JOB_TIMEOUT when the job was
@@ -219,37 +288,49 @@ void vm_job_cancel(vm_job_t **job_p);
 pid_t vm_job_pid(const vm_job_t *j);
 
 /* ------------------------------------------------------------ vm_peer.c */
-/* Thin calls to switchd, cfgdiskd and agentd. */
-/* Close the kept clients (before the zmq context ends). */
-void vm_peer_close(void);
-int vm_peer_lan_ensure(const char *lan, char *err, size_t errlen);
-int vm_peer_lan_exists(const char *lan, char *err, size_t errlen);
-/* A switchd tap on lan; with netns it is created in that namespace, with mac
- * it has that address.  ifname_out: in, the name wanted ("" = any); out, its
- * name. */
-int vm_peer_tap_add(const char *lan, const char *netns, const uint8_t *mac, char *ifname_out, unsigned *port,
-                    char *err, size_t errlen);
-void vm_peer_port_del(const char *lan, unsigned port);
-int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *err, size_t errlen);
+/* vmd's calls to switchd and cfgdiskd, never waited for: fn(vm, code,
+ * data, err, arg) from the loop with PN_OK and the reply's data
+ * (borrowed), the peer's error code, or PN_EUNAVAIL naming the peer when
+ * it is away or did not answer in time. */
+typedef void (*vm_peer_fn)(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg);
+int vm_peer_open(vm_t *vm);
+/* Close the clients (before the zmq context ends). */
+void vm_peer_close(vm_t *vm);
+/* Forget the calls made for arg: their fn is not called. */
+void vm_peer_cancel(vm_t *vm, void *arg);
+void vm_peer_lan_show(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg);
+/* lan.add; a LAN that exists is success. */
+void vm_peer_lan_ensure(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg);
+/* A switchd tap on lan; with netns it is created in that namespace, with
+ * mac it has that address, with ifname that name.  data: ifname, port. */
+void vm_peer_tap_add(vm_t *vm, const char *lan, const char *netns, const uint8_t *mac, const char *ifname,
+                     vm_peer_fn fn, void *arg);
+/* Not waited for by anyone (a failure is logged). */
+void vm_peer_port_del(vm_t *vm, const char *lan, unsigned port);
+/* cfgdiskd's disk.build for nd.  data: path. */
+void vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, vm_peer_fn fn, void *arg);
 void vm_lan_dir(const char *lan, char *out, size_t len);
 /* The pid in a UML daemon-transport client's data address as switchd shows
  * it ("@" + hex); false when it is not one. */
 bool vm_uml_peer_pid(const char *peer, pid_t *pid);
-/* The switchd ports on lan of the UML process pid's NIC with that MAC:
- * how many (up to max, in ports), -1 when several and none sent from the
- * MAC (ambiguous). */
-int vm_peer_uml_ports(const char *lan, const uint8_t mac[6], pid_t pid, unsigned *ports, int max);
+/* From a lan.show: the switchd ports of the UML process pid's NIC with
+ * that MAC: how many (up to max, in ports), -1 when several and none sent
+ * from the MAC (ambiguous). */
+int vm_uml_ports(pn_val_t *lan_show, const uint8_t mac[6], pid_t pid, unsigned *ports, int max);
 
 /* ---------------------------------------------------------- vm_agentd.c */
 /* The link to agentd (see vm_agentd.c): open once the service started
  * (before adopting nodes), close before the service is destroyed. */
 int vm_agentd_open(vm_t *vm);
 void vm_agentd_close(void);
-/* Register a running node's agent channel (waits at most 2 s for agentd's
- * answer; without agentd nothing: it is registered when agentd appears). */
-void vm_peer_agent_register(vm_t *vm, vm_node_t *nd);
+/* Register a running node's agent channel; fn(vm, arg) (may be NULL) once
+ * agentd took it or refused it, 2 s passed, or at once without agentd
+ * (it is registered when agentd appears).  Never waits. */
+void vm_agentd_register(vm_t *vm, vm_node_t *nd, void (*fn)(vm_t *vm, void *arg), void *arg);
+/* Forget the registrations waited for by arg. */
+void vm_agentd_cancel(void *arg);
 /* Unregister it (not waited for). */
-void vm_peer_agent_unregister(vm_node_t *nd);
+void vm_agentd_unregister(vm_node_t *nd);
 
 /* ----------------------------------------------------------- vm_image.c */
 int vm_manifest_load(vm_t *vm);

@@ -13,8 +13,9 @@
  * waiting: agent.ls, then agent.register of each running node agentd does
  * not know (an agentd started after vmd, or one that lost its persisted
  * registrations) and agent.unregister of the nodes it knows that vmd has
- * stopped.  Only a node's start waits for its registration (at most 2 s),
- * so that `plugnet exec` right after `node start` finds it.
+ * stopped.  Only a node's start waits for its registration (at most 2 s,
+ * on a timer: the loop goes on), so that `plugnet exec` right after `node
+ * start` finds it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +31,24 @@
 #define AG_LS_STALE_MS 5000
 #define AG_RETRY_MS 200
 #define AG_RETRIES 50
+#define AG_CONNECT_MS 1000
+#define AG_CONNECT_STEP_MS 10
+
+typedef struct ag_wait ag_wait_t;
+/* A registration someone waits for (node.start's answer): ends at
+ * agentd's answer, or after AG_CALL_MS, or after AG_CONNECT_MS without a
+ * connection to send it on. */
+struct ag_wait {
+    uint64_t id;            /* 0 = not sent yet */
+    char node[16];
+    vm_t *vm;
+    void (*fn)(vm_t *vm, void *arg);
+    void *arg;
+    pn_timer_t *timer;
+    uint64_t until_ms;      /* not sent: give up on connecting */
+    ag_wait_t *next;
+};
+
 
 enum { AG_LS = 1, AG_REG, AG_UNREG };
 
@@ -51,11 +70,13 @@ static struct {
     bool again;             /* reconcile asked for while an agent.ls was out */
     pn_timer_t *retry;
     unsigned retries;
+    ag_wait_t *waits;       /* registrations waited for */
 } s_ag;
 
 static pn_ratelimit_t s_rl = PN_RATELIMIT_INIT(5000, 5);
 
 static void s_reconcile(void);
+static void s_wait_answered(uint64_t id);
 
 /* Send a request; 0 with *id set, -EAGAIN when agentd is not connected. */
 static int s_send(const char *op, pn_val_t *args, uint64_t *id)
@@ -174,8 +195,9 @@ static void s_on_reply(pn_msg_t *rep)
         vm_node_t *nd = vm_node_find(s_ag.vm, p->node);
         if (rep->ok && nd)
             nd->agent_reg = ++s_ag.reg_seq;
-        else if (!rep->ok)
+        else if (!rep->ok && rep->err != PN_EUNSUP)
             pn_log_rl(&s_rl, PN_LOG_INFO, "vmd: %s: agent.register: %s", p->node, rep->errmsg ? rep->errmsg : "");
+        s_wait_answered(rep->id);
     }
 }
 
@@ -325,6 +347,11 @@ fail:
 
 void vm_agentd_close(void)
 {
+    while (s_ag.waits) {
+        ag_wait_t *w = s_ag.waits;
+        s_ag.waits = w->next;
+        free(w);
+    }
     if (s_ag.dealer)
         zmq_close(s_ag.dealer);
     if (s_ag.sub)
@@ -332,54 +359,122 @@ void vm_agentd_close(void)
     s_ag.dealer = s_ag.sub = NULL;
 }
 
-void vm_peer_agent_register(vm_t *vm, vm_node_t *nd)
+static void s_wait_end(ag_wait_t *w)
 {
-    nd->agent_reg = 0;
-    if (!s_ag.dealer || !pn_svc_socket_present("agentd"))
-        return; /* registered when agentd appears */
-    uint64_t id;
-    int r = s_send(PN_OPNAME(AGENT_REGISTER), s_register_args(vm, nd), &id);
-    if (r == -EAGAIN) {
-        /* agentd is there but the DEALER not connected yet (it just
-         * started, or vmd did): wait for the connection, briefly. */
-        zmq_pollitem_t pi = { .socket = s_ag.dealer, .events = ZMQ_POLLOUT };
-        if (zmq_poll(&pi, 1, 1000) > 0)
-            r = s_send(PN_OPNAME(AGENT_REGISTER), s_register_args(vm, nd), &id);
-    }
-    if (r < 0) {
-        pn_info("vmd: %s: agent.register not sent (%s): it is sent when agentd appears", nd->name, strerror(-r));
+    for (ag_wait_t **pp = &s_ag.waits; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    if (w->timer)
+        pn_loop_del_timer(pn_svc_loop(w->vm->svc), w->timer);
+    void (*fn)(vm_t *, void *) = w->fn;
+    vm_t *vm = w->vm;
+    void *arg = w->arg;
+    free(w);
+    if (fn)
+        fn(vm, arg);
+}
+
+/* agentd answered registration id (rep NULL: it is not waited for). */
+static void s_wait_answered(uint64_t id)
+{
+    for (ag_wait_t *w = s_ag.waits; w; w = w->next)
+        if (w->id == id) {
+            s_wait_end(w);
+            return;
+        }
+}
+
+/* Send the registration: 0, -EAGAIN when the DEALER has no connection yet
+ * (agentd or vmd just started), another -errno when it cannot go. */
+static int s_register_send(vm_t *vm, vm_node_t *nd, uint64_t *id)
+{
+    int r = s_send(PN_OPNAME(AGENT_REGISTER), s_register_args(vm, nd), id);
+    if (r == 0)
+        s_pending_add(*id, AG_REG, nd->name, 0);
+    return r;
+}
+
+static void s_on_wait_timer(pn_loop_t *loop, pn_timer_t *t, void *arg)
+{
+    ag_wait_t *w = arg;
+    (void)t;
+    w->timer = NULL;
+    if (w->id) {
+        pn_info("vmd: %s: agentd did not answer agent.register within %d ms", w->node, AG_CALL_MS);
+        s_wait_end(w);
         return;
     }
-    /* Wait for this reply (bounded); others that come first are handled. */
-    uint64_t deadline = pn_mono_ms() + AG_CALL_MS;
-    for (;;) {
-        uint64_t now = pn_mono_ms();
-        if (now >= deadline) {
-            s_pending_add(id, AG_REG, nd->name, 0);
-            pn_info("vmd: %s: agentd did not answer agent.register within %d ms", nd->name, AG_CALL_MS);
-            return;
-        }
-        zmq_pollitem_t pi = { .socket = s_ag.dealer, .events = ZMQ_POLLIN };
-        if (zmq_poll(&pi, 1, (long)(deadline - now)) <= 0)
+    /* By name: the node may be gone meanwhile. */
+    vm_node_t *nd = vm_node_find(w->vm, w->node);
+    int r = nd && nd->state == VM_RUNNING ? s_register_send(w->vm, nd, &w->id) : -ENOENT;
+    if (r == 0) {
+        w->timer = pn_loop_add_timer(loop, AG_CALL_MS, false, s_on_wait_timer, w);
+        return;
+    }
+    if (r == -EAGAIN && pn_mono_ms() < w->until_ms) {
+        w->timer = pn_loop_add_timer(loop, AG_CONNECT_STEP_MS, false, s_on_wait_timer, w);
+        return;
+    }
+    pn_info("vmd: %s: agent.register not sent (%s): it is sent when agentd appears", w->node, strerror(-r));
+    s_wait_end(w);
+}
+
+void vm_agentd_register(vm_t *vm, vm_node_t *nd, void (*fn)(vm_t *vm, void *arg), void *arg)
+{
+    nd->agent_reg = 0;
+    if (!s_ag.dealer || !pn_acall_present("agentd")) {
+        if (fn)
+            fn(vm, arg); /* registered when agentd appears */
+        return;
+    }
+    uint64_t id = 0;
+    int r = s_register_send(vm, nd, &id);
+    if (r < 0 && r != -EAGAIN) {
+        pn_info("vmd: %s: agent.register not sent (%s): it is sent when agentd appears", nd->name, strerror(-r));
+        if (fn)
+            fn(vm, arg);
+        return;
+    }
+    if (!fn && r == 0)
+        return; /* nobody waits: its answer is taken by s_on_reply */
+    ag_wait_t *w = calloc(1, sizeof(*w));
+    if (!w) {
+        if (fn)
+            fn(vm, arg);
+        return;
+    }
+    w->id = r == 0 ? id : 0;
+    snprintf(w->node, sizeof(w->node), "%s", nd->name);
+    w->vm = vm;
+    w->fn = fn;
+    w->arg = arg;
+    /* agentd is there but the DEALER not connected yet: try again shortly,
+     * for a moment. */
+    w->until_ms = pn_mono_ms() + AG_CONNECT_MS;
+    w->timer = pn_loop_add_timer(pn_svc_loop(vm->svc), r == 0 ? AG_CALL_MS : AG_CONNECT_STEP_MS, false,
+                                 s_on_wait_timer, w);
+    w->next = s_ag.waits;
+    s_ag.waits = w;
+}
+
+void vm_agentd_cancel(void *arg)
+{
+    for (ag_wait_t **pp = &s_ag.waits; *pp;) {
+        ag_wait_t *w = *pp;
+        if (!arg || w->arg != arg) {
+            pp = &w->next;
             continue;
-        pn_msg_t rep = { 0 };
-        if (!s_recv(&rep))
-            continue;
-        if (rep.root && rep.id == id) {
-            if (rep.ok)
-                nd->agent_reg = ++s_ag.reg_seq;
-            else if (rep.err != PN_EUNSUP)
-                pn_info("vmd: %s: agent.register: %s", nd->name, rep.errmsg ? rep.errmsg : "");
-            pn_msg_clear(&rep);
-            return;
         }
-        if (rep.root)
-            s_on_reply(&rep);
-        pn_msg_clear(&rep);
+        *pp = w->next;
+        if (w->timer)
+            pn_loop_del_timer(pn_svc_loop(w->vm->svc), w->timer);
+        free(w);
     }
 }
 
-void vm_peer_agent_unregister(vm_node_t *nd)
+void vm_agentd_unregister(vm_node_t *nd)
 {
     nd->agent_reg = 0;
     /* Not waited for: the DEALER keeps it before any later register. */

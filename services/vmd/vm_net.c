@@ -257,19 +257,21 @@ int vm_netns_add(const char *name, char *err, size_t errlen)
     int r = s_netns_dir();
     if (r < 0) {
         snprintf(err, errlen, "cannot prepare %s: %s", VM_NETNS_DIR, strerror(-r));
-        return PN_EINTERNAL;
+        return r;
     }
     int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-        return PN_EINTERNAL;
+        r = -errno;
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(-r));
+        return r;
     }
     close(fd);
     int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (self < 0) {
-        snprintf(err, errlen, "cannot open this thread's network namespace: %s", strerror(errno));
+        r = -errno;
+        snprintf(err, errlen, "cannot open this thread's network namespace: %s", strerror(-r));
         unlink(path);
-        return PN_EINTERNAL;
+        return r;
     }
     ns_new_t n = { .path = path, .sock = -1, .step = "" };
     r = s_ns_new(&n);
@@ -291,9 +293,9 @@ int vm_netns_add(const char *name, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create the network namespace %s (%s): %s", name, n.step, strerror(-r));
         umount2(path, MNT_DETACH);
         unlink(path);
-        return PN_EINTERNAL;
+        return r;
     }
-    return PN_OK;
+    return 0;
 }
 
 int vm_ns_addr_add(int nsfd, const char *ifname, const char *cidr, char *err, size_t errlen)
@@ -301,7 +303,7 @@ int vm_ns_addr_add(int nsfd, const char *ifname, const char *cidr, char *err, si
     int fd = s_nl_socket_in(nsfd);
     if (fd < 0) {
         snprintf(err, errlen, "netlink socket in the node's namespace: %s", strerror(-fd));
-        return PN_EINTERNAL;
+        return fd;
     }
     int idx = 0;
     int e = s_ifindex(fd, ifname, &idx);
@@ -310,9 +312,9 @@ int vm_ns_addr_add(int nsfd, const char *ifname, const char *cidr, char *err, si
     close(fd);
     if (e < 0) {
         snprintf(err, errlen, "cannot add %s to %s: %s", cidr, ifname, strerror(-e));
-        return PN_EINTERNAL;
+        return e;
     }
-    return PN_OK;
+    return 0;
 }
 
 int vm_link_del(int nsfd, const char *ifname)
@@ -338,7 +340,7 @@ int vm_host_link_addr_up(const char *ifname, const char *cidr, char *err, size_t
     int fd = s_nl_socket();
     if (fd < 0) {
         snprintf(err, errlen, "netlink socket: %s", strerror(-fd));
-        return PN_EINTERNAL;
+        return fd;
     }
     int idx = 0;
     const char *step = "find";
@@ -354,7 +356,7 @@ int vm_host_link_addr_up(const char *ifname, const char *cidr, char *err, size_t
     close(fd);
     if (e < 0) {
         snprintf(err, errlen, "cannot %s %s: %s", step, ifname, strerror(-e));
-        return PN_EINTERNAL;
+        return e;
     }
-    return PN_OK;
+    return 0;
 }

@@ -14,19 +14,19 @@
 
 #include <stddef.h>
 
-/* Create /run/netns/NAME (refused if it exists) with its lo up.  PN_OK or
- * PN_EINTERNAL with err set; nothing is left behind on failure. */
+/* Create /run/netns/NAME (refused if it exists) with its lo up.  0, or
+ * -errno with err set; nothing is left behind on failure. */
 int vm_netns_add(const char *name, char *err, size_t errlen);
 
 /* Add the address cidr ("A/P", IPv4 or IPv6) to ifname in the namespace
- * nsfd.  PN_OK or PN_EINTERNAL with err. */
+ * nsfd.  0, or -errno with err. */
 int vm_ns_addr_add(int nsfd, const char *ifname, const char *cidr, char *err, size_t errlen);
 
 /* Delete ifname in the namespace nsfd.  0 or -errno. */
 int vm_link_del(int nsfd, const char *ifname);
 
 /* The host's own interface: replace its address with cidr, bring it up.
- * PN_OK or PN_EINTERNAL with err. */
+ * 0, or -errno with err. */
 int vm_host_link_addr_up(const char *ifname, const char *cidr, char *err, size_t errlen);
 
 #endif

@@ -312,6 +312,7 @@ vm_node_t *vm_node_from_args(vm_t *vm, pn_val_t *a, int *code, char *err, size_t
         return NULL;
     }
     nd->pidfd = -1;
+    nd->vm = vm;
     snprintf(nd->name, sizeof(nd->name), "%s", name);
     nd->kind = (vm_kind_t)vm_kind_parse(pn_get_str(a, "kind", ""));
     nd->state = VM_DEFINED;
@@ -507,6 +508,7 @@ vm_node_t *vm_node_from_val(vm_t *vm, pn_val_t *v)
     if (!nd)
         return NULL;
     nd->pidfd = -1;
+    nd->vm = vm;
     const char *name = pn_get_str(v, "name", "");
     int kind = vm_kind_parse(pn_get_str(v, "kind", ""));
     int st = vm_state_parse(pn_get_str(v, "state", ""));

@@ -1,63 +1,160 @@
-/* vm_peer: vmd's calls to switchd, cfgdiskd and agentd.  Kept thin: each
- * function is one request with a bounded wait, and its error is one
- * sentence the user can act on. */
+/* vm_peer: vmd's calls to switchd and cfgdiskd (agentd has its own link,
+ * vm_agentd.c).  None waits: each sends its request through the peer's
+ * pn_acall client on vmd's loop and the callback passed in gets the
+ * outcome, from the loop, within the call's deadline (10 s, a disk build
+ * 30 s).  An error is one sentence the user can act on, naming the peer.
+ * Calls are made for an arg (an op in progress) and can be forgotten by
+ * it (vm_peer_cancel) when that op ends first. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "vm.h"
 
 #define VM_PEER_TIMEOUT_MS 10000
+#define VM_PEER_DISK_MS 30000
 
-/* One client per daemon, kept (see s_call). */
-static struct {
-    char svc[16];
-    pn_client_t *c;
-} s_clients[4];
+typedef struct peer_call peer_call_t;
+struct peer_call {
+    vm_t *vm;
+    char svc[16], what[48];
+    vm_peer_fn fn;          /* NULL: nobody waits (logged when it fails) */
+    void *arg;
+    bool exist_ok;          /* already_exists is success (lan.add) */
+    peer_call_t *next;
+};
 
-void vm_peer_close(void)
+struct vm_peers {
+    pn_acall_t *sw, *cd;
+    peer_call_t *calls;
+};
+
+static pn_acall_t *s_client(vm_t *vm, const char *svc)
 {
-    for (int i = 0; i < 4; i++)
-        pn_client_destroy(&s_clients[i].c);
+    return strcmp(svc, "cfgdiskd") == 0 ? vm->peers->cd : vm->peers->sw;
 }
 
-static int s_call(const char *svc, const char *op, pn_val_t *args, int timeout_ms, pn_val_t **data, char *err,
-                  size_t errlen)
+int vm_peer_open(vm_t *vm)
 {
-    char msg[512] = "";
-    /* One client per daemon for vmd's life: a fresh zmq socket (and its
-     * handshake) per call cost more than the call.  The presence check
-     * stays per call, so a daemon that is down is an error at once. */
-    pn_client_t *c = NULL;
-    int r;
-    if (!pn_svc_socket_present(svc)) {
-        pn_val_free(args);
-        snprintf(msg, sizeof(msg), "plugnet-%s is not running (no socket in %s)", svc, pn_run_dir());
-        r = -ECONNREFUSED;
-        goto out;
+    vm->peers = calloc(1, sizeof(*vm->peers));
+    if (!vm->peers)
+        return -ENOMEM;
+    pn_loop_t *loop = pn_svc_loop(vm->svc);
+    vm->peers->sw = pn_acall_new(loop, "switchd");
+    vm->peers->cd = pn_acall_new(loop, "cfgdiskd");
+    if (!vm->peers->sw || !vm->peers->cd) {
+        vm_peer_close(vm);
+        return -ENOMEM;
     }
-    for (int i = 0; i < 4 && !c; i++) {
-        if (!s_clients[i].c) {
-            snprintf(s_clients[i].svc, sizeof(s_clients[i].svc), "%s", svc);
-            s_clients[i].c = pn_client_new(svc);
+    return 0;
+}
+
+void vm_peer_close(vm_t *vm)
+{
+    if (!vm->peers)
+        return;
+    /* Requests nobody waits for (the port.del of nodes stopped on the way
+     * out) still reach their daemon; the others are forgotten first, so
+     * no op continues while vmd ends. */
+    for (peer_call_t **pp = &vm->peers->calls; *pp;) {
+        peer_call_t *c = *pp;
+        if (!c->fn) {
+            pp = &c->next;
+            continue;
         }
-        if (s_clients[i].c && strcmp(s_clients[i].svc, svc) == 0)
-            c = s_clients[i].c;
+        pn_acall_cancel(s_client(vm, c->svc), c);
+        *pp = c->next;
+        free(c);
     }
-    if (c)
-        r = pn_client_call(c, op, args, timeout_ms, data, msg, sizeof(msg));
-    else
-        r = pn_call(svc, op, args, timeout_ms, data, msg, sizeof(msg));
-out:
-    if (r == PN_OK)
-        return PN_OK;
-    if (r < 0) {
-        snprintf(err, errlen, "%s is unreachable (%s)%s%s", svc, strerror(-r), msg[0] ? ": " : "", msg);
-        return PN_EUNAVAIL;
+    pn_acall_drain(vm->peers->sw, 2000);
+    pn_acall_destroy(&vm->peers->sw);
+    pn_acall_destroy(&vm->peers->cd);
+    while (vm->peers->calls) {
+        peer_call_t *c = vm->peers->calls;
+        vm->peers->calls = c->next;
+        free(c);
     }
-    snprintf(err, errlen, "%s", msg);
-    return r;
+    free(vm->peers);
+    vm->peers = NULL;
+}
+
+static void s_forget(vm_t *vm, peer_call_t *c)
+{
+    for (peer_call_t **pp = &vm->peers->calls; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    free(c);
+}
+
+static void s_on_reply(int code, pn_val_t *data, const char *errmsg, void *arg)
+{
+    peer_call_t *c = arg;
+    vm_t *vm = c->vm;
+    char err[900];
+    if (code == PN_EEXIST && c->exist_ok)
+        code = PN_OK;
+    if (code < 0) {
+        /* Not through: the peer is away, stopped or stuck. */
+        snprintf(err, sizeof(err), "%s is unreachable (%s)%s%s", c->svc, strerror(-code), errmsg[0] ? ": " : "",
+                 errmsg);
+        code = PN_EUNAVAIL;
+    } else {
+        snprintf(err, sizeof(err), "%s", code == PN_OK ? "" : errmsg);
+    }
+    vm_peer_fn fn = c->fn;
+    void *farg = c->arg;
+    if (!fn && code != PN_OK)
+        pn_debug("vmd: %s: %s", c->what, err);
+    s_forget(vm, c);
+    if (fn)
+        fn(vm, code, data, err, farg);
+}
+
+/* The one call wrapper: op to svc, fn(vm, code, data, err, arg) from the
+ * loop with PN_OK and the reply's data, the peer's error code, or
+ * PN_EUNAVAIL when it could not be reached in time. */
+static void s_call(vm_t *vm, const char *svc, const char *op, pn_val_t *args, unsigned timeout_ms, bool exist_ok,
+                   vm_peer_fn fn, void *arg)
+{
+    peer_call_t *c = calloc(1, sizeof(*c));
+    if (c) {
+        c->vm = vm;
+        snprintf(c->svc, sizeof(c->svc), "%s", svc);
+        snprintf(c->what, sizeof(c->what), "%s %s", svc, op);
+        c->fn = fn;
+        c->arg = arg;
+        c->exist_ok = exist_ok;
+        c->next = vm->peers->calls;
+        vm->peers->calls = c;
+        if (pn_acall_send(s_client(vm, svc), op, args, timeout_ms, s_on_reply, c) == 0)
+            return;
+        s_forget(vm, c);
+        args = NULL;
+    }
+    pn_val_free(args);
+    pn_err("vmd: out of memory calling %s %s", svc, op);
+    if (fn)
+        fn(vm, PN_EINTERNAL, NULL, "out of memory", arg);
+}
+
+void vm_peer_cancel(vm_t *vm, void *arg)
+{
+    if (!vm->peers || !arg)
+        return;
+    for (peer_call_t **pp = &vm->peers->calls; *pp;) {
+        peer_call_t *c = *pp;
+        if (c->arg != arg) {
+            pp = &c->next;
+            continue;
+        }
+        pn_acall_cancel(s_client(vm, c->svc), c);
+        *pp = c->next;
+        free(c);
+    }
 }
 
 void vm_lan_dir(const char *lan, char *out, size_t len)
@@ -65,28 +162,26 @@ void vm_lan_dir(const char *lan, char *out, size_t len)
     snprintf(out, len, "%s/lan/%s", pn_run_dir(), lan);
 }
 
-int vm_peer_lan_exists(const char *lan, char *err, size_t errlen)
+/* A switchd op whose one argument is the LAN's name. */
+static pn_val_t *s_lan_args(const char *lan)
 {
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "name", lan);
-    pn_val_t *d = NULL;
-    int r = s_call(PN_OP_LAN_SHOW, a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
-    pn_val_free(d);
-    return r;
+    return a;
 }
 
-int vm_peer_lan_ensure(const char *lan, char *err, size_t errlen)
+void vm_peer_lan_show(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg)
 {
-    pn_val_t *a = pn_map();
-    pn_map_set_str(a, "name", lan);
-    pn_val_t *d = NULL;
-    int r = s_call(PN_OP_LAN_ADD, a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
-    pn_val_free(d);
-    return r == PN_EEXIST ? PN_OK : r;
+    s_call(vm, PN_OP_LAN_SHOW, s_lan_args(lan), VM_PEER_TIMEOUT_MS, false, fn, arg);
 }
 
-int vm_peer_tap_add(const char *lan, const char *netns, const uint8_t *mac, char *ifname_out, unsigned *port,
-                    char *err, size_t errlen)
+void vm_peer_lan_ensure(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg)
+{
+    s_call(vm, PN_OP_LAN_ADD, s_lan_args(lan), VM_PEER_TIMEOUT_MS, true, fn, arg);
+}
+
+void vm_peer_tap_add(vm_t *vm, const char *lan, const char *netns, const uint8_t *mac, const char *ifname,
+                     vm_peer_fn fn, void *arg)
 {
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "lan", lan);
@@ -97,33 +192,22 @@ int vm_peer_tap_add(const char *lan, const char *netns, const uint8_t *mac, char
         pn_mac_format(mac, m);
         pn_map_set_str(a, "mac", m);
     }
-    if (ifname_out[0])
-        pn_map_set_str(a, "ifname", ifname_out);
-    pn_val_t *d = NULL;
-    int r = s_call(PN_OP_PORT_ADD_TAP, a, VM_PEER_TIMEOUT_MS, &d, err, errlen);
-    if (r != PN_OK)
-        return r;
-    snprintf(ifname_out, 16, "%s", pn_get_str(d, "ifname", ""));
-    *port = (unsigned)pn_get_uint(d, "port", 0);
-    pn_val_free(d);
-    return PN_OK;
+    if (ifname && ifname[0])
+        pn_map_set_str(a, "ifname", ifname);
+    s_call(vm, PN_OP_PORT_ADD_TAP, a, VM_PEER_TIMEOUT_MS, false, fn, arg);
 }
 
-void vm_peer_port_del(const char *lan, unsigned port)
+void vm_peer_port_del(vm_t *vm, const char *lan, unsigned port)
 {
     if (!port)
         return;
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "lan", lan);
     pn_map_set_uint(a, "port", port);
-    char err[256];
-    pn_val_t *d = NULL;
-    if (s_call(PN_OP_PORT_DEL, a, VM_PEER_TIMEOUT_MS, &d, err, sizeof(err)) != PN_OK)
-        pn_debug("vmd: port.del %s/%u: %s", lan, port, err);
-    pn_val_free(d);
+    s_call(vm, PN_OP_PORT_DEL, a, VM_PEER_TIMEOUT_MS, false, NULL, NULL);
 }
 
-int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *err, size_t errlen)
+void vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, vm_peer_fn fn, void *arg)
 {
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "name", nd->name);
@@ -164,17 +248,7 @@ int vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, char *path, size_t pathlen, char *e
     pn_map_set(a, "hosts", hosts);
     if (nd->script)
         pn_map_set_str(a, "script", nd->script);
-    pn_val_t *d = NULL;
-    int r = s_call(PN_OP_DISK_BUILD, a, 30000, &d, err, errlen);
-    if (r != PN_OK)
-        return r;
-    snprintf(path, pathlen, "%s", pn_get_str(d, "path", ""));
-    pn_val_free(d);
-    if (!path[0]) {
-        snprintf(err, errlen, "cfgdiskd answered disk.build without a path");
-        return PN_EINTERNAL;
-    }
-    return PN_OK;
+    s_call(vm, PN_OP_DISK_BUILD, a, VM_PEER_DISK_MS, false, fn, arg);
 }
 
 /* switchd shows a VDE client's abstract data address as "@" and the hex of
@@ -203,23 +277,18 @@ bool vm_uml_peer_pid(const char *peer, pid_t *pid)
     return true;
 }
 
-int vm_peer_uml_ports(const char *lan, const uint8_t mac[6], pid_t pid, unsigned *ports, int max)
+int vm_uml_ports(pn_val_t *lan_show, const uint8_t mac[6], pid_t pid, unsigned *ports, int max)
 {
-    pn_val_t *a = pn_map(), *d = NULL;
-    pn_map_set_str(a, "name", lan);
-    char err[256];
-    if (s_call(PN_OP_LAN_SHOW, a, VM_PEER_TIMEOUT_MS, &d, err, sizeof(err)) != PN_OK)
-        return 0;
     char want[18];
     pn_mac_format(mac, want);
     unsigned learnt = 0;
-    pn_val_t *fdb = pn_get(d, "fdb");
+    pn_val_t *fdb = pn_get(lan_show, "fdb");
     for (size_t i = 0; i < pn_len(fdb); i++)
         if (strcasecmp(pn_get_str(pn_at(fdb, i), "mac", ""), want) == 0)
             learnt = (unsigned)pn_get_uint(pn_at(fdb, i), "port", 0);
     int n = 0;
     bool have_learnt = false;
-    pn_val_t *pv = pn_get(d, "ports");
+    pn_val_t *pv = pn_get(lan_show, "ports");
     for (size_t i = 0; i < pn_len(pv); i++) {
         pn_val_t *p = pn_at(pv, i);
         pid_t who;
@@ -232,7 +301,6 @@ int vm_peer_uml_ports(const char *lan, const uint8_t mac[6], pid_t pid, unsigned
         if (n < max)
             ports[n++] = id;
     }
-    pn_val_free(d);
     /* Several NICs of this node on this LAN: the one that sent from its MAC. */
     if (n > 1) {
         if (!have_learnt)
