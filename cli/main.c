@@ -6,7 +6,6 @@
 
 #include "cli.h"
 
-struct cli_opts cli_opts = { .json = false, .timeout_ms = 10000 };
 
 typedef struct {
     const char *name;

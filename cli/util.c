@@ -6,6 +6,9 @@
 
 #include "cli.h"
 
+/* The global options: main() fills them before a command runs. */
+struct cli_opts cli_opts = { .json = false, .timeout_ms = 10000 };
+
 int cli_call_err(const char *svc, const char *op, pn_val_t *args, int timeout_ms,
                  pn_val_t **data, char *err, size_t errlen)
 {

@@ -12,6 +12,13 @@
 #ifndef PN_SECCOMP_H
 #define PN_SECCOMP_H
 
+/* The other half of the workaround: guests must not keep AVX state across
+ * UML's context switches, so the UML command line (and UML's own
+ * environment) carries these tunables, which init and everything it starts
+ * inherit: glibc never picks its AVX/AVX-512 routines. */
+#define PN_UML_GLIBC_TUNABLES \
+    "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX"
+
 /* Set no_new_privs and install the filter on the calling thread.  0 or
  * -errno. */
 int pn_seccomp_uml_xstate(void);

@@ -4,8 +4,7 @@
  *    that have it: the child about to exec UML installs pn_seccomp.h's
  *    filter, so UML falls back to PTRACE_GETFPREGS (x87 + SSE).  Guests
  *    must then not keep AVX state across UML's context switches: the UML
- *    command line carries VM_UML_GLIBC_TUNABLES, which init and everything
- *    it starts inherit, so glibc never picks its AVX/AVX-512 routines.
+ *    command line carries PN_UML_GLIBC_TUNABLES (pn_seccomp.h).
  *  - The KVM probe: /dev/kvm may exist and still hang (nested KVM); only a
  *    guest that really runs within a deadline counts.
  */
@@ -14,8 +13,9 @@
 
 #include <stdbool.h>
 
-#define VM_UML_GLIBC_TUNABLES \
-    "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX2,-AVX"
+#include "pn_seccomp.h"
+
+#define VM_UML_GLIBC_TUNABLES PN_UML_GLIBC_TUNABLES
 
 /* Run a tiny KVM guest (a few instructions ending in HLT) with a deadline.
  * Returns true when KVM really works; *why gets a static reason. */
