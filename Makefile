@@ -166,7 +166,7 @@ FUZZ_TIME ?= 120
 FUZZ_TIMEOUT ?= 10
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                -D_GNU_SOURCE \
-               -Iproto -Iservices/common -Iservices/switchd -Iservices/agentd -Iservices/agentd/guest \
+               -Iproto -Iservices/common -Iservices/switchd -Iservices/agentd \
                -Iservices/cfgdiskd -Iservices/vmd -Icli
 # Each target lists the sources it needs on a "// FUZZ_SOURCES:" line.
 fuzz_srcs = $(shell sed -n 's|^// FUZZ_SOURCES:||p' $(FUZZ_DIR)/$(1).c)
