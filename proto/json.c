@@ -378,6 +378,24 @@ static void s_b64_out(FILE *f, const unsigned char *p, size_t n)
     fputc('"', f);
 }
 
+/* The n items of an array (keys NULL) or a map, comma separated,
+ * between open and close. */
+static void s_json_items(FILE *f, char open, char *const *keys, pn_val_t *const *vals, size_t n,
+                         char close)
+{
+    fputc(open, f);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(',', f);
+        if (keys) {
+            s_json_str(f, keys[i], strlen(keys[i]));
+            fputc(':', f);
+        }
+        pn_val_json(vals[i], f);
+    }
+    fputc(close, f);
+}
+
 void pn_val_json(const pn_val_t *v, FILE *f)
 {
     if (!v) {
@@ -401,26 +419,8 @@ void pn_val_json(const pn_val_t *v, FILE *f)
         s_b64_out(f, (const unsigned char *)v->s.p, v->s.len);
         fputc('}', f);
         break;
-    case PN_ARR:
-        fputc('[', f);
-        for (size_t i = 0; i < v->a.n; i++) {
-            if (i)
-                fputc(',', f);
-            pn_val_json(v->a.v[i], f);
-        }
-        fputc(']', f);
-        break;
-    case PN_MAP:
-        fputc('{', f);
-        for (size_t i = 0; i < v->m.n; i++) {
-            if (i)
-                fputc(',', f);
-            s_json_str(f, v->m.k[i], strlen(v->m.k[i]));
-            fputc(':', f);
-            pn_val_json(v->m.v[i], f);
-        }
-        fputc('}', f);
-        break;
+    case PN_ARR: s_json_items(f, '[', NULL, v->a.v, v->a.n, ']'); break;
+    case PN_MAP: s_json_items(f, '{', v->m.k, v->m.v, v->m.n, '}'); break;
     }
 }
 

@@ -127,15 +127,18 @@ static const pn_field_t sw_fdb_fields[] = {
     UINT("age_ms", R, "milliseconds since last seen"),
     END
 };
+/* A LAN's MAC table counters, in lan.show's reply and in stats. */
+#define SW_FDB_COUNTERS                                                        \
+    UINT("fdb_entries", R, "MAC addresses learnt"),                            \
+    UINT("fdb_cap", R, "MAC table cap"),                                       \
+    UINT("fdb_evictions", R, "entries evicted because the table was full")
 static const pn_field_t sw_lan_show_reply[] = {
     STR("name", R, "LAN name"),
     UINT("mtu", R, "largest payload in bytes"),
     STR("dir", R, "socket directory"),
     STR("ctl", R, "VDE control socket"),
     ARR("ports", R, PN_F_MAP, sw_port_fields, "attached ports"),
-    UINT("fdb_entries", R, "MAC addresses learnt"),
-    UINT("fdb_cap", R, "MAC table cap"),
-    UINT("fdb_evictions", R, "entries evicted because the table was full"),
+    SW_FDB_COUNTERS,
     ARR("fdb", R, PN_F_MAP, sw_fdb_fields, "the MAC table (first 4096 entries)"),
     END
 };
@@ -211,9 +214,7 @@ static const pn_field_t sw_sniff_fields[] = {
 static const pn_field_t sw_stats_reply[] = {
     STR("lan", R, "LAN name"),
     ARR("ports", R, PN_F_MAP, sw_pstat_fields, "per-port counters"),
-    UINT("fdb_entries", R, "MAC addresses learnt"),
-    UINT("fdb_cap", R, "MAC table cap"),
-    UINT("fdb_evictions", R, "entries evicted because the table was full"),
+    SW_FDB_COUNTERS,
     UINT("flooded", R, "frames flooded (broadcast, multicast, unknown unicast)"),
     ARR("sniffers", R, PN_F_MAP, sw_sniff_fields, "active sniffers"),
     END

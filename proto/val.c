@@ -463,6 +463,22 @@ static uint64_t s_be(const uint8_t *p, int n)
 
 static int s_scan(scan_t *s, size_t depth);
 
+/* An array of n items or a map of n pairs, about to be scanned one level
+ * down: within the nesting and item limits, and each item (each key and
+ * each value) takes at least one of the bytes left. */
+static int s_container(scan_t *s, size_t depth, size_t n, bool map)
+{
+    const char *what = map ? "map" : "array";
+    if (depth + 1 > s->lim->max_depth)
+        return s_fail(s, PN_ETOOLARGE, "nesting deeper than %zu levels at '%s'", s->lim->max_depth, s_where(s));
+    if (n > s->lim->max_items)
+        return s_fail(s, PN_ETOOLARGE, "%s '%s' has %zu %s, over the limit of %zu", what,
+                      s_where(s), n, map ? "keys" : "items", s->lim->max_items);
+    if (n > (size_t)(s->end - s->p) / (map ? 2 : 1))
+        return s_fail(s, PN_EINVAL, "message is truncated inside %s '%s'", what, s_where(s));
+    return 0;
+}
+
 static int s_scan_str(scan_t *s, size_t len, bool is_key, bool *was_str_key)
 {
     if (len > s->lim->max_str)
@@ -542,25 +558,15 @@ static int s_scan_obj(scan_t *s, size_t depth, bool is_key, bool *was_str_key)
         return s_fail(s, PN_EINVAL, "invalid msgpack byte 0x%02x in '%s'", t, s_where(s));
     }
 array:
-    if (depth + 1 > s->lim->max_depth)
-        return s_fail(s, PN_ETOOLARGE, "nesting deeper than %zu levels at '%s'", s->lim->max_depth, s_where(s));
-    if (n > s->lim->max_items)
-        return s_fail(s, PN_ETOOLARGE, "array '%s' has %zu items, over the limit of %zu",
-                      s_where(s), n, s->lim->max_items);
-    if (n > (size_t)(s->end - s->p))
-        return s_fail(s, PN_EINVAL, "message is truncated inside array '%s'", s_where(s));
+    if (s_container(s, depth, n, false))
+        return -1;
     for (size_t i = 0; i < n; i++)
         if (s_scan(s, depth + 1))
             return -1;
     return 0;
 map:
-    if (depth + 1 > s->lim->max_depth)
-        return s_fail(s, PN_ETOOLARGE, "nesting deeper than %zu levels at '%s'", s->lim->max_depth, s_where(s));
-    if (n > s->lim->max_items)
-        return s_fail(s, PN_ETOOLARGE, "map '%s' has %zu keys, over the limit of %zu",
-                      s_where(s), n, s->lim->max_items);
-    if (n > (size_t)(s->end - s->p) / 2)
-        return s_fail(s, PN_EINVAL, "message is truncated inside map '%s'", s_where(s));
+    if (s_container(s, depth, n, true))
+        return -1;
     {
         size_t base = strlen(s->path);
         for (size_t i = 0; i < n; i++) {
