@@ -97,128 +97,190 @@ static void s_lan_del_human(pn_val_t *d)
 
 static void s_nothing(pn_val_t *d) { (void)d; }
 
-/* The usage of a command with subcommands, when asked for (-h: stdout,
- * CLI_OK) or when the subcommand is missing (stderr, CLI_USAGE); else -1:
- * go on. */
-static int s_usage(int argc, char **argv, const char *usage)
+/* Call svc.op with a (ownership passes) and show the reply. */
+static int s_call_show(const char *svc, const char *op, pn_val_t *a, void (*human)(pn_val_t *))
 {
-    if (argc >= 2 && !cli_help(argc, argv, NULL))
-        return -1;
-    fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
-    return argc < 2 ? CLI_USAGE : CLI_OK;
+    pn_val_t *d = NULL;
+    int r = cli_call(svc, op, a, &d);
+    return r != CLI_OK ? r : s_show(d, human);
+}
+
+/* A command with subcommands: one entry a subcommand, run with the whole
+ * argv (argv[1] is its name) and the command's usage; the entry without a
+ * name answers any other subcommand. */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv, const char *usage);
+} sub_t;
+
+/* The usage when asked for (-h: stdout, CLI_OK) or when the subcommand is
+ * missing (stderr, CLI_USAGE); else the subcommand's answer. */
+static int s_subcommand(int argc, char **argv, const char *usage, const sub_t *subs)
+{
+    if (argc < 2 || cli_help(argc, argv, NULL)) {
+        fprintf(argc < 2 ? stderr : stdout, "%s\n", usage);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    const sub_t *sub = subs;
+    while (sub->name && strcmp(sub->name, argv[1]) != 0)
+        sub++;
+    return sub->run(argc, argv, usage);
+}
+
+/* ------------------------------------------------------------------ lan */
+
+static int s_lan_ls(int argc, char **argv, const char *usage)
+{
+    if (argc != 2)
+        return cli_usage("lan", "ls takes no arguments");
+    return s_call_show(PN_OP_LAN_LS, NULL, s_lan_table);
+}
+
+/* The args of a subcommand on one LAN ({"name": argv[2]}), or NULL after
+ * the usage error when the name is missing. */
+static pn_val_t *s_lan_named(int argc, char **argv, const char *usage)
+{
+    if (argc < 3) {
+        cli_usage("lan", "%s needs a LAN name\n%s", argv[1], usage);
+        return NULL;
+    }
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "name", argv[2]);
+    return a;
+}
+
+static int s_lan_add(int argc, char **argv, const char *usage)
+{
+    pn_val_t *a = s_lan_named(argc, argv, usage);
+    if (!a)
+        return CLI_USAGE;
+    for (int i = 3; i < argc; i++) {
+        unsigned long v;
+        const char *key = strcmp(argv[i], "--mtu") == 0 ? "mtu" : strcmp(argv[i], "--fdb-cap") == 0 ? "fdb_cap" : NULL;
+        if (!key || i + 1 >= argc || !cli_parse_uint(argv[i + 1], UINT_MAX, &v)) {
+            pn_val_free(a);
+            return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
+        }
+        pn_map_set_uint(a, key, v);
+        i++;
+    }
+    return s_call_show(PN_OP_LAN_ADD, a, s_nothing);
+}
+
+static int s_lan_del(int argc, char **argv, const char *usage)
+{
+    pn_val_t *a = s_lan_named(argc, argv, usage);
+    if (!a)
+        return CLI_USAGE;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) {
+            pn_map_set_bool(a, "force", true);
+        } else {
+            pn_val_free(a);
+            return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
+        }
+    }
+    return s_call_show(PN_OP_LAN_DEL, a, s_lan_del_human);
+}
+
+static int s_lan_show(int argc, char **argv, const char *usage)
+{
+    pn_val_t *a = s_lan_named(argc, argv, usage);
+    if (!a)
+        return CLI_USAGE;
+    if (argc != 3) {
+        pn_val_free(a);
+        return cli_usage("lan", "show takes one LAN name");
+    }
+    return s_call_show(PN_OP_LAN_SHOW, a, s_lan_one);
+}
+
+static int s_lan_unknown(int argc, char **argv, const char *usage)
+{
+    pn_val_t *a = s_lan_named(argc, argv, usage);
+    if (!a)
+        return CLI_USAGE;
+    pn_val_free(a);
+    return cli_usage("lan", "unknown subcommand '%s'\n%s", argv[1], usage);
 }
 
 int cmd_lan(int argc, char **argv)
 {
-    const char *usage = "usage: plugnet lan add NAME [--mtu N] [--fdb-cap N] | del NAME [--force] | ls | show NAME";
-    int rc = s_usage(argc, argv, usage);
-    if (rc >= 0)
-        return rc;
-    const char *sub = argv[1];
-    pn_val_t *d = NULL;
-    int r;
-    if (strcmp(sub, "ls") == 0) {
-        if (argc != 2)
-            return cli_usage("lan", "ls takes no arguments");
-        if ((r = cli_call(PN_OP_LAN_LS, NULL, &d)) != CLI_OK)
-            return r;
-        return s_show(d, s_lan_table);
-    }
-    if (argc < 3)
-        return cli_usage("lan", "%s needs a LAN name\n%s", sub, usage);
-    pn_val_t *a = pn_map();
-    if (strcmp(sub, "add") == 0) {
-        pn_map_set_str(a, "name", argv[2]);
-        for (int i = 3; i < argc; i++) {
-            unsigned long v;
-            const char *key = strcmp(argv[i], "--mtu") == 0 ? "mtu" : strcmp(argv[i], "--fdb-cap") == 0 ? "fdb_cap" : NULL;
-            if (!key || i + 1 >= argc || !cli_parse_uint(argv[i + 1], UINT_MAX, &v)) {
-                pn_val_free(a);
-                return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
-            }
-            pn_map_set_uint(a, key, v);
-            i++;
-        }
-        if ((r = cli_call(PN_OP_LAN_ADD, a, &d)) != CLI_OK)
-            return r;
-        return s_show(d, s_nothing);
-    }
-    if (strcmp(sub, "del") == 0) {
-        pn_map_set_str(a, "name", argv[2]);
-        for (int i = 3; i < argc; i++) {
-            if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) {
-                pn_map_set_bool(a, "force", true);
-            } else {
-                pn_val_free(a);
-                return cli_usage("lan", "bad option '%s'\n%s", argv[i], usage);
-            }
-        }
-        if ((r = cli_call(PN_OP_LAN_DEL, a, &d)) != CLI_OK)
-            return r;
-        return s_show(d, s_lan_del_human);
-    }
-    if (strcmp(sub, "show") == 0) {
-        if (argc != 3) {
-            pn_val_free(a);
-            return cli_usage("lan", "show takes one LAN name");
-        }
-        pn_map_set_str(a, "name", argv[2]);
-        if ((r = cli_call(PN_OP_LAN_SHOW, a, &d)) != CLI_OK)
-            return r;
-        return s_show(d, s_lan_one);
-    }
-    pn_val_free(a);
-    return cli_usage("lan", "unknown subcommand '%s'\n%s", sub, usage);
+    static const sub_t subs[] = {
+        { "ls", s_lan_ls }, { "add", s_lan_add }, { "del", s_lan_del }, { "show", s_lan_show },
+        { NULL, s_lan_unknown },
+    };
+    return s_subcommand(argc, argv, "usage: plugnet lan add NAME [--mtu N] [--fdb-cap N] | del NAME [--force] | ls | show NAME", subs);
 }
 
 /* ----------------------------------------------------------------- port */
 
 static void s_port_ls_human(pn_val_t *d) { s_port_table(pn_get(d, "ports")); }
 
+static int s_port_bad(int argc, char **argv, const char *usage)
+{
+    return cli_usage("port", "bad arguments\n%s", usage);
+}
+
+/* {"lan": argv[2]} */
+static pn_val_t *s_port_args(char **argv)
+{
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "lan", argv[2]);
+    return a;
+}
+
+static int s_port_ls(int argc, char **argv, const char *usage)
+{
+    if (argc != 3)
+        return s_port_bad(argc, argv, usage);
+    return s_call_show(PN_OP_PORT_LS, s_port_args(argv), s_port_ls_human);
+}
+
+static int s_port_set(int argc, char **argv, const char *usage)
+{
+    unsigned long port;
+    if (argc != 5 || !cli_parse_uint(argv[3], 1u << 20, &port) ||
+        (strcmp(argv[4], "up") != 0 && strcmp(argv[4], "down") != 0))
+        return s_port_bad(argc, argv, usage);
+    pn_val_t *a = s_port_args(argv);
+    pn_map_set_uint(a, "port", port);
+    pn_map_set_str(a, "state", argv[4]);
+    return s_call_show(PN_OP_PORT_SET, a, s_nothing);
+}
+
+static void s_port_added_human(pn_val_t *d)
+{
+    printf("port %llu %s\n", (unsigned long long)pn_get_uint(d, "port", 0), pn_get_str(d, "ifname", ""));
+}
+
+static int s_port_add_tap(int argc, char **argv, const char *usage)
+{
+    if (argc != 3 && argc != 4)
+        return s_port_bad(argc, argv, usage);
+    pn_val_t *a = s_port_args(argv);
+    if (argc == 4)
+        pn_map_set_str(a, "ifname", argv[3]);
+    return s_call_show(PN_OP_PORT_ADD_TAP, a, s_port_added_human);
+}
+
+static int s_port_del(int argc, char **argv, const char *usage)
+{
+    unsigned long port;
+    if (argc != 4 || !cli_parse_uint(argv[3], 1u << 20, &port))
+        return s_port_bad(argc, argv, usage);
+    pn_val_t *a = s_port_args(argv);
+    pn_map_set_uint(a, "port", port);
+    return s_call_show(PN_OP_PORT_DEL, a, s_nothing);
+}
+
 int cmd_port(int argc, char **argv)
 {
-    const char *usage = "usage: plugnet port ls LAN | set LAN PORT up|down | add-tap LAN [IFNAME] | del LAN PORT";
-    int rc = s_usage(argc, argv, usage);
-    if (rc >= 0)
-        return rc;
-    const char *sub = argv[1];
-    pn_val_t *d = NULL, *a = pn_map();
-    unsigned long port = 0;
-    int r;
-    if (strcmp(sub, "ls") == 0 && argc == 3) {
-        pn_map_set_str(a, "lan", argv[2]);
-        if ((r = cli_call(PN_OP_PORT_LS, a, &d)) != CLI_OK)
-            return r;
-        return s_show(d, s_port_ls_human);
-    }
-    if (strcmp(sub, "set") == 0 && argc == 5 && cli_parse_uint(argv[3], 1u << 20, &port) &&
-        (strcmp(argv[4], "up") == 0 || strcmp(argv[4], "down") == 0)) {
-        pn_map_set_str(a, "lan", argv[2]);
-        pn_map_set_uint(a, "port", port);
-        pn_map_set_str(a, "state", argv[4]);
-        if ((r = cli_call(PN_OP_PORT_SET, a, &d)) != CLI_OK)
-            return r;
-        return s_show(d, s_nothing);
-    }
-    if (strcmp(sub, "add-tap") == 0 && (argc == 3 || argc == 4)) {
-        pn_map_set_str(a, "lan", argv[2]);
-        if (argc == 4)
-            pn_map_set_str(a, "ifname", argv[3]);
-        if ((r = cli_call(PN_OP_PORT_ADD_TAP, a, &d)) != CLI_OK)
-            return r;
-        if (!cli_opts.json)
-            printf("port %llu %s\n", (unsigned long long)pn_get_uint(d, "port", 0), pn_get_str(d, "ifname", ""));
-        return s_show(d, s_nothing);
-    }
-    if (strcmp(sub, "del") == 0 && argc == 4 && cli_parse_uint(argv[3], 1u << 20, &port)) {
-        pn_map_set_str(a, "lan", argv[2]);
-        pn_map_set_uint(a, "port", port);
-        if ((r = cli_call(PN_OP_PORT_DEL, a, &d)) != CLI_OK)
-            return r;
-        return s_show(d, s_nothing);
-    }
-    pn_val_free(a);
-    return cli_usage("port", "bad arguments\n%s", usage);
+    static const sub_t subs[] = {
+        { "ls", s_port_ls }, { "set", s_port_set }, { "add-tap", s_port_add_tap }, { "del", s_port_del },
+        { NULL, s_port_bad },
+    };
+    return s_subcommand(argc, argv, "usage: plugnet port ls LAN | set LAN PORT up|down | add-tap LAN [IFNAME] | del LAN PORT", subs);
 }
 
 /* ---------------------------------------------------------------- stats */

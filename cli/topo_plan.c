@@ -201,6 +201,23 @@ static bool s_nic_differs(const topo_nic_t *w, const topo_nic_t *l)
     return false;
 }
 
+/* A step KIND on NODE for each NIC of from that other lacks ("missing") or
+ * has otherwise ("changed"); the step carries from's NIC.  Unplugging runs
+ * it over the live node against the file, plugging the other way round
+ * (s_nic_differs does not care which side is which). */
+static void s_push_nics(build_t *b, topo_step_kind_t kind, const char *node, const topo_node_t *from,
+                        const topo_node_t *other, const char *missing)
+{
+    for (size_t j = 0; j < from->n_nics; j++) {
+        const topo_nic_t *on = s_nic(other, from->nics[j].ifname);
+        if (on && !s_nic_differs(&from->nics[j], on))
+            continue;
+        topo_step_t *s = s_push(b, kind, node, on ? "changed" : missing);
+        if (s)
+            s->nic = from->nics[j];
+    }
+}
+
 static bool s_running(const char *state)
 {
     return state && (!strcmp(state, "running") || !strcmp(state, "starting"));
@@ -315,14 +332,7 @@ int topo_plan_up(const topo_t *want, const topo_live_t *live, const topo_record_
             }
             continue;
         }
-        for (size_t j = 0; j < l->n_nics; j++) {
-            const topo_nic_t *wn = s_nic(w, l->nics[j].ifname);
-            if (wn && !s_nic_differs(wn, &l->nics[j]))
-                continue;
-            topo_step_t *s = s_push(&b, TOPO_NIC_DEL, w->name, wn ? "changed" : "left the file");
-            if (s)
-                s->nic = l->nics[j];
-        }
+        s_push_nics(&b, TOPO_NIC_DEL, w->name, l, w, "left the file");
     }
 
     /* 4. New and recreated nodes. */
@@ -342,14 +352,7 @@ int topo_plan_up(const topo_t *want, const topo_live_t *live, const topo_record_
         const topo_node_t *l = s_live_node(live, w->name, NULL);
         if (!l || recreate[i])
             continue;
-        for (size_t j = 0; j < w->n_nics; j++) {
-            const topo_nic_t *ln = s_nic(l, w->nics[j].ifname);
-            if (ln && !s_nic_differs(&w->nics[j], ln))
-                continue;
-            topo_step_t *s = s_push(&b, TOPO_NIC_ADD, w->name, ln ? "changed" : "new");
-            if (s)
-                s->nic = w->nics[j];
-        }
+        s_push_nics(&b, TOPO_NIC_ADD, w->name, w, l, "new");
     }
 
     /* 6. Start what is new, recreated or not running. */
