@@ -134,6 +134,9 @@ const char *pn_req_op(pn_req_t *req);
 pn_val_t *pn_req_args(pn_req_t *req);    /* the validated args map, never NULL */
 void pn_req_ok(pn_req_t *req, pn_val_t *data);   /* takes data (NULL = {}) and frees req if held */
 void pn_req_fail(pn_req_t *req, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* obj, or (obj NULL) NULL after failing req with PN_ENOTFOUND
+ * "<what> '<name>' does not exist". */
+void *pn_req_found(pn_req_t *req, void *obj, const char *what, const char *name);
 pn_req_t *pn_req_hold(pn_req_t *req);    /* keep it past the handler; reply later */
 
 /* ---------------------------------------------------------------- client */
