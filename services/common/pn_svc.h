@@ -158,6 +158,13 @@ int pn_call(const char *svc, const char *op, pn_val_t *args, int timeout_ms,
             pn_val_t **data, char *errmsg, size_t errlen);
 /* Is a daemon's ctl socket file present and accepting?  (cheap check) */
 bool pn_svc_socket_present(const char *svc);
+/* Knock at a daemon's ctl socket: connect() and hang up at once. */
+typedef enum {
+    PN_KNOCK_ABSENT,  /* no such socket, or it refused */
+    PN_KNOCK_THERE,   /* it accepted (nowait: or its backlog is full) */
+    PN_KNOCK_UNKNOWN, /* no socket of our own to knock with */
+} pn_knock_t;
+pn_knock_t pn_svc_knock(const char *svc, bool nowait);
 
 /* ----------------------------------------------------------------- misc */
 
