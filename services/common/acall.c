@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -41,18 +39,8 @@ struct pn_acall {
  * deadline tells the rest.  Never waits. */
 bool pn_acall_present(const char *svc)
 {
-    char ep[4200];
-    if (pn_endpoint(svc, "ctl", ep, sizeof(ep)) < 0)
-        return false;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ep + 6);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return true; /* cannot tell: let the deadline decide */
-    int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    int e = errno;
-    close(fd);
-    return r == 0 || e == EAGAIN || e == EINPROGRESS;
+    /* unknown (no socket to knock with): the call's deadline decides */
+    return pn_svc_knock(svc, true) != PN_KNOCK_ABSENT;
 }
 
 static void s_unlink(pn_acall_t *a, call_t *c)

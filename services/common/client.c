@@ -17,22 +17,30 @@ struct pn_client {
     bool seen; /* the daemon answered once: skip the presence check */
 };
 
+pn_knock_t pn_svc_knock(const char *svc, bool nowait)
+{
+    char ep[4200];
+    if (pn_endpoint(svc, "ctl", ep, sizeof(ep)) < 0)
+        return PN_KNOCK_ABSENT;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ep + 6);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nowait ? SOCK_NONBLOCK : 0), 0);
+    if (fd < 0)
+        return PN_KNOCK_UNKNOWN;
+    int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    int e = errno;
+    close(fd);
+    if (r == 0 || (nowait && (e == EAGAIN || e == EINPROGRESS)))
+        return PN_KNOCK_THERE;
+    return PN_KNOCK_ABSENT;
+}
+
 /* A daemon is reachable when its ipc socket accepts a plain connect();
  * checking first turns "no daemon" into an immediate error rather than a
  * wait for the deadline (zmq connects lazily and would just queue). */
 bool pn_svc_socket_present(const char *svc)
 {
-    char ep[4200];
-    if (pn_endpoint(svc, "ctl", ep, sizeof(ep)) < 0)
-        return false;
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ep + 6);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    close(fd);
-    return r == 0;
+    return pn_svc_knock(svc, false) == PN_KNOCK_THERE;
 }
 
 pn_client_t *pn_client_new(const char *svc)

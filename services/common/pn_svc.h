@@ -134,6 +134,9 @@ const char *pn_req_op(pn_req_t *req);
 pn_val_t *pn_req_args(pn_req_t *req);    /* the validated args map, never NULL */
 void pn_req_ok(pn_req_t *req, pn_val_t *data);   /* takes data (NULL = {}) and frees req if held */
 void pn_req_fail(pn_req_t *req, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* obj, or (obj NULL) NULL after failing req with PN_ENOTFOUND
+ * "<what> '<name>' does not exist". */
+void *pn_req_found(pn_req_t *req, void *obj, const char *what, const char *name);
 pn_req_t *pn_req_hold(pn_req_t *req);    /* keep it past the handler; reply later */
 
 /* ---------------------------------------------------------------- client */
@@ -155,6 +158,13 @@ int pn_call(const char *svc, const char *op, pn_val_t *args, int timeout_ms,
             pn_val_t **data, char *errmsg, size_t errlen);
 /* Is a daemon's ctl socket file present and accepting?  (cheap check) */
 bool pn_svc_socket_present(const char *svc);
+/* Knock at a daemon's ctl socket: connect() and hang up at once. */
+typedef enum {
+    PN_KNOCK_ABSENT,  /* no such socket, or it refused */
+    PN_KNOCK_THERE,   /* it accepted (nowait: or its backlog is full) */
+    PN_KNOCK_UNKNOWN, /* no socket of our own to knock with */
+} pn_knock_t;
+pn_knock_t pn_svc_knock(const char *svc, bool nowait);
 
 /* ----------------------------------------------------------------- misc */
 

@@ -246,6 +246,13 @@ void pn_req_fail(pn_req_t *r, int code, const char *fmt, ...)
         s_send(r, buf, len);
 }
 
+void *pn_req_found(pn_req_t *r, void *obj, const char *what, const char *name)
+{
+    if (!obj)
+        pn_req_fail(r, PN_ENOTFOUND, "%s '%s' does not exist", what, name);
+    return obj;
+}
+
 pn_req_t *pn_req_hold(pn_req_t *r)
 {
     r->held = true;

@@ -56,10 +56,7 @@ static void s_ok_pair(pn_req_t *req, const char *ukey, uint64_t u, const char *s
 static sw_lan_t *s_need_lan(pn_svc_t *svc, pn_req_t *req, const char *key)
 {
     const char *name = pn_get_str(pn_req_args(req), key, "");
-    sw_lan_t *lan = sw_lan_find(s_sw(svc), name);
-    if (!lan)
-        pn_req_fail(req, PN_ENOTFOUND, "LAN '%s' does not exist", name);
-    return lan;
+    return pn_req_found(req, sw_lan_find(s_sw(svc), name), "LAN", name);
 }
 
 static sw_port_t *s_need_port(pn_svc_t *svc, pn_req_t *req, sw_lan_t **lan_p)
@@ -259,10 +256,8 @@ static void op_stats_watch(pn_svc_t *svc, pn_req_t *req)
     sw_t *sw = s_sw(svc);
     pn_val_t *a = pn_req_args(req);
     const char *lan = pn_get_str(a, "lan", "");
-    if (lan[0] && !sw_lan_find(sw, lan)) {
-        pn_req_fail(req, PN_ENOTFOUND, "LAN '%s' does not exist", lan);
+    if (lan[0] && !pn_req_found(req, sw_lan_find(sw, lan), "LAN", lan))
         return;
-    }
     unsigned interval = (unsigned)pn_get_uint(a, "interval_ms", 1000);
     uint64_t ttl = pn_get_uint(a, "ttl_ms", 10000);
     /* Several watchers share one publisher: the widest scope and the

@@ -15,10 +15,7 @@ static vm_t *s_vm(pn_svc_t *svc) { return pn_svc_user(svc); }
 static vm_node_t *s_need(pn_svc_t *svc, pn_req_t *req, const char *key)
 {
     const char *name = pn_get_str(pn_req_args(req), key, "");
-    vm_node_t *nd = vm_node_find(s_vm(svc), name);
-    if (!nd)
-        pn_req_fail(req, PN_ENOTFOUND, "node '%s' does not exist", name);
-    return nd;
+    return pn_req_found(req, vm_node_find(s_vm(svc), name), "node", name);
 }
 
 static bool s_live(const vm_node_t *nd) { return vm_state_live(nd->state); }

@@ -200,6 +200,8 @@ struct vm_argv {
     size_t used;
 };
 void vm_argv_add(vm_argv_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Two arguments: flag, then the formatted value (qemu's "-m 512"). */
+void vm_argv_opt(vm_argv_t *a, const char *flag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* UML's ethN=daemon,MAC,unix,RUN/lan/L/ctl */
 void vm_uml_nic_arg(char *out, size_t len, const vm_nic_t *c);
 /* The guest's command line (qemu: probes the accelerator once). PN_OK or

@@ -260,6 +260,15 @@ static void q_clear(mon_q_t *q)
     }
 }
 
+/* The guest's console went (or would not take bytes): close it and drop
+ * what was queued for it. */
+static void s_drop_con(mon_t *m)
+{
+    close(m->con);
+    m->con = -1;
+    q_clear(&m->to_con);
+}
+
 static void s_drop_client(mon_t *m, int c)
 {
     close(m->clients[c]);
@@ -368,15 +377,10 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
             if (n > 0) {
                 s_console_out(m, buf, (size_t)n);
             } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                close(m->con);
-                m->con = -1;
-                q_clear(&m->to_con);
+                s_drop_con(m);
             }
-            if (m->con >= 0 && q_flush(&m->to_con, m->con) < 0) {
-                close(m->con);
-                m->con = -1;
-                q_clear(&m->to_con);
-            }
+            if (m->con >= 0 && q_flush(&m->to_con, m->con) < 0)
+                s_drop_con(m);
         }
         if (i_cls >= 0 && (p[i_cls].revents & POLLIN)) {
             int fd = accept4(m->con_ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -409,11 +413,8 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
             ssize_t n = q_read(&m->to_con, m->clients[c]);
             if (n == 0 || n == -2)
                 s_drop_client(m, c);
-            else if (n > 0 && m->con >= 0 && q_flush(&m->to_con, m->con) < 0) {
-                close(m->con);
-                m->con = -1;
-                q_clear(&m->to_con);
-            }
+            else if (n > 0 && m->con >= 0 && q_flush(&m->to_con, m->con) < 0)
+                s_drop_con(m);
         }
         if (i_als >= 0 && (p[i_als].revents & POLLIN)) {
             int fd = accept4(m->agent_ls, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
