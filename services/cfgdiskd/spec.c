@@ -579,6 +579,14 @@ fail:
     return r;
 }
 
+/* An array of n strings and the array itself. */
+static void s_free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void cd_spec_destroy(cd_spec_t **spec_p)
 {
     if (!spec_p || !*spec_p)
@@ -589,14 +597,9 @@ void cd_spec_destroy(cd_spec_t **spec_p)
         free(sp->nics[i].routes);
     }
     free(sp->nics);
-    for (size_t i = 0; i < sp->nkeys; i++)
-        free(sp->keys[i]);
-    free(sp->keys);
-    for (size_t i = 0; i < sp->nhosts; i++) {
-        for (size_t j = 0; j < sp->hosts[i].nnames; j++)
-            free(sp->hosts[i].names[j]);
-        free(sp->hosts[i].names);
-    }
+    s_free_strs(sp->keys, sp->nkeys);
+    for (size_t i = 0; i < sp->nhosts; i++)
+        s_free_strs(sp->hosts[i].names, sp->hosts[i].nnames);
     free(sp->hosts);
     for (size_t i = 0; i < sp->nfiles; i++) {
         free(sp->files[i].path);
