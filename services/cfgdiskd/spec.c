@@ -86,6 +86,15 @@ static int s_str(ctx_t *c, const pn_val_t *map, const char *key, const char *fie
     return 0;
 }
 
+/* s_str of key in the map of the item named item ("nics[0]"); the
+ * field name "item.key" is left in f for the caller's messages. */
+static int s_sub_str(ctx_t *c, const pn_val_t *map, const char *item, const char *key, bool req,
+                     char *f, size_t flen, const char **out)
+{
+    snprintf(f, flen, "%s.%s", item, key);
+    return s_str(c, map, key, f, req, out);
+}
+
 /* An array (or absent): *arr NULL when absent. */
 static int s_arr(ctx_t *c, const pn_val_t *map, const char *key, const char *field, size_t max,
                  const char *what, const pn_val_t **arr)
@@ -135,16 +144,14 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t
     const char *s;
     int r;
 
-    snprintf(f, sizeof f, "nics[%zu].ifname", idx);
-    if ((r = s_str(c, v, "ifname", f, true, &s)))
+    if ((r = s_sub_str(c, v, field, "ifname", true, f, sizeof f, &s)))
         return r;
     if (pn_ifname_index(s) < 0)
         return s_fail(c, -EINVAL, f, "'%s' is not an interface name (eth0..eth31)",
                       s_show(s, strlen(s), sh));
     snprintf(nic->ifname, sizeof nic->ifname, "%s", s);
 
-    snprintf(f, sizeof f, "nics[%zu].mac", idx);
-    if ((r = s_str(c, v, "mac", f, true, &s)))
+    if ((r = s_sub_str(c, v, field, "mac", true, f, sizeof f, &s)))
         return r;
     if (!pn_mac_parse(s, nic->mac))
         return s_fail(c, -EINVAL, f, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
@@ -157,13 +164,13 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t
     pn_mac_format(nic->mac, nic->mac_text); /* lowercase */
 
     const pn_val_t *arr;
-    snprintf(f, sizeof f, "nics[%zu].addrs", idx);
+    snprintf(f, sizeof f, "%s.addrs", field);
     if ((r = s_items(c, v, "addrs", f, lim->max_addrs, "addresses", sizeof *nic->addrs, &arr,
                      (void **)&nic->addrs)))
         return r;
     if (arr) {
         for (size_t i = 0; i < arr->a.n; i++) {
-            snprintf(f, sizeof f, "nics[%zu].addrs[%zu]", idx, i);
+            snprintf(f, sizeof f, "%s.addrs[%zu]", field, i);
             const pn_val_t *e = arr->a.v[i];
             if (e->type != PN_STR)
                 return s_fail(c, -EINVAL, f, "must be a string ADDRESS/PREFIX");
@@ -177,7 +184,7 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t
         }
     }
 
-    snprintf(f, sizeof f, "nics[%zu].routes", idx);
+    snprintf(f, sizeof f, "%s.routes", field);
     if ((r = s_items(c, v, "routes", f, lim->max_routes, "routes", sizeof *nic->routes, &arr,
                      (void **)&nic->routes)))
         return r;
@@ -185,20 +192,19 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t
         for (size_t i = 0; i < arr->a.n; i++) {
             const pn_val_t *e = arr->a.v[i];
             cd_route_t *rt = &nic->routes[nic->nroutes];
-            snprintf(f, sizeof f, "nics[%zu].routes[%zu]", idx, i);
+            char rf[96];
+            snprintf(rf, sizeof rf, "%s.routes[%zu]", field, i);
             if (e->type != PN_MAP)
-                return s_fail(c, -EINVAL, f, "must be a map {dst, via}");
-            snprintf(f, sizeof f, "nics[%zu].routes[%zu].via", idx, i);
+                return s_fail(c, -EINVAL, rf, "must be a map {dst, via}");
             const char *via;
-            if ((r = s_str(c, e, "via", f, false, &via)))
+            if ((r = s_sub_str(c, e, rf, "via", false, f, sizeof f, &via)))
                 return r;
             if (via) {
                 if ((r = s_addr(c, via, false, f, &rt->via)))
                     return r;
                 rt->has_via = true;
             }
-            snprintf(f, sizeof f, "nics[%zu].routes[%zu].dst", idx, i);
-            if ((r = s_str(c, e, "dst", f, true, &s)))
+            if ((r = s_sub_str(c, e, rf, "dst", true, f, sizeof f, &s)))
                 return r;
             if (!strcmp(s, "default")) {
                 if (!rt->has_via)
@@ -222,7 +228,7 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t
                 }
             }
             if (rt->has_via && rt->via.family != rt->dst.family) {
-                snprintf(f, sizeof f, "nics[%zu].routes[%zu].via", idx, i);
+                snprintf(f, sizeof f, "%s.via", rf);
                 return s_fail(c, -EINVAL, f, "'%s' is not of the same address family as dst '%s'",
                               rt->via.text, rt->dst.text);
             }
@@ -230,8 +236,7 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t
         }
     }
 
-    snprintf(f, sizeof f, "nics[%zu].gateway", idx);
-    if ((r = s_str(c, v, "gateway", f, false, &s)))
+    if ((r = s_sub_str(c, v, field, "gateway", false, f, sizeof f, &s)))
         return r;
     if (s) {
         if ((r = s_addr(c, s, false, f, &nic->gateway)))
@@ -335,13 +340,12 @@ static int s_host(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_
     char sh[72];
     const char *s;
     int r;
-    snprintf(f, sizeof f, "hosts[%zu].ip", i);
-    if ((r = s_str(c, e, "ip", f, true, &s)))
+    if ((r = s_sub_str(c, e, field, "ip", true, f, sizeof f, &s)))
         return r;
     if ((r = s_addr(c, s, false, f, &h->ip)))
         return r;
     const pn_val_t *names;
-    snprintf(f, sizeof f, "hosts[%zu].names", i);
+    snprintf(f, sizeof f, "%s.names", field);
     if ((r = s_items(c, e, "names", f, lim->max_names, "names", sizeof *h->names, &names,
                      (void **)&h->names)))
         return r;
@@ -349,7 +353,7 @@ static int s_host(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_
         return s_fail(c, -EINVAL, f, "needs at least one host name");
     for (size_t j = 0; j < names->a.n; j++) {
         const pn_val_t *n = names->a.v[j];
-        snprintf(f, sizeof f, "hosts[%zu].names[%zu]", i, j);
+        snprintf(f, sizeof f, "%s.names[%zu]", field, j);
         if (n->type != PN_STR)
             return s_fail(c, -EINVAL, f, "must be a string");
         if (strlen(n->s.p) != n->s.len || !cd_hostname_valid(n->s.p))
@@ -433,8 +437,7 @@ static int s_file(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_
     char sh[72];
     const char *s, *why;
     int r;
-    snprintf(f, sizeof f, "files[%zu].path", i);
-    if ((r = s_str(c, e, "path", f, true, &s)))
+    if ((r = s_sub_str(c, e, field, "path", true, f, sizeof f, &s)))
         return r;
     if (!cd_path_valid(s, strlen(s), &why))
         return s_fail(c, -EINVAL, f, "'%s' %s", s_show(s, strlen(s), sh), why);
@@ -453,11 +456,11 @@ static int s_file(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_
             return s_fail(c, -EINVAL, f, "'%s' and files[%zu].path '%s' cannot both be files "
                           "(one is a directory of the other)", sh, j, s_show(o, lo, sh2));
     }
-    snprintf(f, sizeof f, "files[%zu].content", i);
+    snprintf(f, sizeof f, "%s.content", field);
     bool present;
     if ((r = s_content(c, lim, sp, e, "content", f, true, &fl->data, &fl->len, &present)))
         return r;
-    snprintf(f, sizeof f, "files[%zu].mode", i);
+    snprintf(f, sizeof f, "%s.mode", field);
     if ((r = s_mode(c, e, f, &fl->mode)))
         return r;
     return 0;
