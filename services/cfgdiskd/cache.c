@@ -408,7 +408,13 @@ typedef struct {
     char key[65];
     char fmt[16];
     char path[4400];
+    bool meta;     /* <key>.meta read: the fields below are from it */
+    char name[16]; /* "?" without a meta */
+    char sha[65];  /* "" without a meta */
+    uint64_t built;
 } entry_t;
+
+typedef void entry_fn(cd_cache_t *c, entry_t *e, void *arg);
 
 static int s_cmp_entry(const void *a, const void *b)
 {
@@ -462,6 +468,29 @@ static int s_scan(cd_cache_t *c, entry_t **out, size_t *n)
     return 0;
 }
 
+/* Calls fn for every image of the cache in path order, its meta read just
+ * before.  0 or -errno. */
+static int s_each(cd_cache_t *c, entry_fn *fn, void *arg)
+{
+    entry_t *v = NULL;
+    size_t n = 0;
+    int r = s_scan(c, &v, &n);
+    if (r)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        entry_t *e = &v[i];
+        uint64_t size;
+        e->meta = s_meta_read(c, e->key, e->name, e->sha, &size, &e->built) == 0;
+        if (!e->meta) {
+            snprintf(e->name, sizeof e->name, "?");
+            e->sha[0] = '\0';
+        }
+        fn(c, e, arg);
+    }
+    free(v);
+    return 0;
+}
+
 pn_val_t *cd_result_val(const cd_result_t *res)
 {
     pn_val_t *m = pn_map();
@@ -488,37 +517,35 @@ int cd_cache_keep_check(const pn_val_t *keep, char *err, size_t errlen)
     return 0;
 }
 
+static void s_ls_one(cd_cache_t *c, entry_t *e, void *arg)
+{
+    struct stat st;
+    if (stat(e->path, &st) < 0)
+        return; /* removed meanwhile */
+    if (!e->meta) {
+        if (cd_sha256_file(e->path, e->sha, NULL) < 0)
+            return;
+        e->built = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+    }
+    pn_val_t *m = pn_map();
+    pn_map_set_str(m, "path", e->path);
+    pn_map_set_str(m, "key", e->key);
+    pn_map_set_str(m, "sha256", e->sha);
+    pn_map_set_uint(m, "size", (uint64_t)st.st_size);
+    pn_map_set_str(m, "format", e->fmt);
+    pn_map_set_str(m, "name", e->name);
+    pn_map_set_uint(m, "built_ns", e->built);
+    pn_arr_push((pn_val_t *)arg, m);
+}
+
 int cd_cache_ls(cd_cache_t *c, pn_val_t **disks)
 {
-    entry_t *v;
-    size_t n;
-    int r = s_scan(c, &v, &n);
-    if (r)
-        return r;
     pn_val_t *arr = pn_arr();
-    for (size_t i = 0; i < n; i++) {
-        char name[16], sha[65];
-        uint64_t size, built;
-        struct stat st;
-        if (stat(v[i].path, &st) < 0)
-            continue; /* removed meanwhile */
-        if (s_meta_read(c, v[i].key, name, sha, &size, &built) < 0) {
-            snprintf(name, sizeof name, "?");
-            if (cd_sha256_file(v[i].path, sha, NULL) < 0)
-                continue;
-            built = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
-        }
-        pn_val_t *m = pn_map();
-        pn_map_set_str(m, "path", v[i].path);
-        pn_map_set_str(m, "key", v[i].key);
-        pn_map_set_str(m, "sha256", sha);
-        pn_map_set_uint(m, "size", (uint64_t)st.st_size);
-        pn_map_set_str(m, "format", v[i].fmt);
-        pn_map_set_str(m, "name", name);
-        pn_map_set_uint(m, "built_ns", built);
-        pn_arr_push(arr, m);
+    int r = s_each(c, s_ls_one, arr);
+    if (r) {
+        pn_val_free(arr);
+        return r;
     }
-    free(v);
     *disks = arr;
     return 0;
 }
@@ -584,50 +611,53 @@ static void s_sweep_orphans(cd_cache_t *c)
     closedir(d);
 }
 
+typedef struct {
+    const pn_val_t *keep;
+    pn_val_t *removed;
+    uint64_t kept, freed;
+} gc_t;
+
+static void s_gc_one(cd_cache_t *c, entry_t *e, void *arg)
+{
+    gc_t *g = arg;
+    char *real = realpath(e->path, NULL);
+    bool k = s_kept(g->keep, e, e->sha, real);
+    free(real);
+    if (k) {
+        g->kept++;
+        return;
+    }
+    struct stat st;
+    if (stat(e->path, &st) == 0 && unlink(e->path) == 0) {
+        g->freed += (uint64_t)st.st_size;
+        pn_arr_push(g->removed, pn_str(e->path));
+    }
+    char p[4300];
+    snprintf(p, sizeof p, "%s/%s.meta", c->dir, e->key);
+    unlink(p);
+    /* The lock file goes too unless a builder holds it right now. */
+    snprintf(p, sizeof p, "%s/%s.lock", c->dir, e->key);
+    int lfd = open(p, O_RDWR | O_CLOEXEC);
+    if (lfd >= 0) {
+        if (flock(lfd, LOCK_EX | LOCK_NB) == 0)
+            unlink(p);
+        close(lfd);
+    }
+}
+
 int cd_cache_gc(cd_cache_t *c, const pn_val_t *keep, pn_val_t **reply)
 {
-    entry_t *v;
-    size_t n;
-    int r = s_scan(c, &v, &n);
-    if (r)
+    gc_t g = { .keep = keep, .removed = pn_arr() };
+    int r = s_each(c, s_gc_one, &g);
+    if (r) {
+        pn_val_free(g.removed);
         return r;
-    pn_val_t *removed = pn_arr();
-    uint64_t kept = 0, freed = 0;
-    for (size_t i = 0; i < n; i++) {
-        char name[16], sha[65] = "";
-        uint64_t size, built;
-        if (s_meta_read(c, v[i].key, name, sha, &size, &built) < 0)
-            sha[0] = '\0';
-        char *real = realpath(v[i].path, NULL);
-        bool k = s_kept(keep, &v[i], sha, real);
-        free(real);
-        if (k) {
-            kept++;
-            continue;
-        }
-        struct stat st;
-        if (stat(v[i].path, &st) == 0 && unlink(v[i].path) == 0) {
-            freed += (uint64_t)st.st_size;
-            pn_arr_push(removed, pn_str(v[i].path));
-        }
-        char p[4300];
-        snprintf(p, sizeof p, "%s/%s.meta", c->dir, v[i].key);
-        unlink(p);
-        /* The lock file goes too unless a builder holds it right now. */
-        snprintf(p, sizeof p, "%s/%s.lock", c->dir, v[i].key);
-        int lfd = open(p, O_RDWR | O_CLOEXEC);
-        if (lfd >= 0) {
-            if (flock(lfd, LOCK_EX | LOCK_NB) == 0)
-                unlink(p);
-            close(lfd);
-        }
     }
-    free(v);
     s_sweep_orphans(c);
     pn_val_t *m = pn_map();
-    pn_map_set(m, "removed", removed);
-    pn_map_set_uint(m, "kept", kept);
-    pn_map_set_uint(m, "freed", freed);
+    pn_map_set(m, "removed", g.removed);
+    pn_map_set_uint(m, "kept", g.kept);
+    pn_map_set_uint(m, "freed", g.freed);
     *reply = m;
     return 0;
 }

@@ -86,6 +86,15 @@ static int s_str(ctx_t *c, const pn_val_t *map, const char *key, const char *fie
     return 0;
 }
 
+/* s_str of key in the map of the item named item ("nics[0]"); the
+ * field name "item.key" is left in f for the caller's messages. */
+static int s_sub_str(ctx_t *c, const pn_val_t *map, const char *item, const char *key, bool req,
+                     char *f, size_t flen, const char **out)
+{
+    snprintf(f, flen, "%s.%s", item, key);
+    return s_str(c, map, key, f, req, out);
+}
+
 /* An array (or absent): *arr NULL when absent. */
 static int s_arr(ctx_t *c, const pn_val_t *map, const char *key, const char *field, size_t max,
                  const char *what, const pn_val_t **arr)
@@ -126,27 +135,23 @@ static int s_addr(ctx_t *c, const char *s, bool want_prefix, const char *field, 
     return 0;
 }
 
-static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx, cd_nic_t *nic)
+static int s_nic(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t *v, size_t idx,
+                 const char *field, void *item)
 {
+    cd_nic_t *nic = item;
     char f[96];
     char sh[72];
     const char *s;
     int r;
 
-    snprintf(f, sizeof f, "nics[%zu]", idx);
-    if (v->type != PN_MAP)
-        return s_fail(c, -EINVAL, f, "must be a map {ifname, mac, addrs, routes, gateway}");
-
-    snprintf(f, sizeof f, "nics[%zu].ifname", idx);
-    if ((r = s_str(c, v, "ifname", f, true, &s)))
+    if ((r = s_sub_str(c, v, field, "ifname", true, f, sizeof f, &s)))
         return r;
     if (pn_ifname_index(s) < 0)
         return s_fail(c, -EINVAL, f, "'%s' is not an interface name (eth0..eth31)",
                       s_show(s, strlen(s), sh));
     snprintf(nic->ifname, sizeof nic->ifname, "%s", s);
 
-    snprintf(f, sizeof f, "nics[%zu].mac", idx);
-    if ((r = s_str(c, v, "mac", f, true, &s)))
+    if ((r = s_sub_str(c, v, field, "mac", true, f, sizeof f, &s)))
         return r;
     if (!pn_mac_parse(s, nic->mac))
         return s_fail(c, -EINVAL, f, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
@@ -159,13 +164,13 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
     pn_mac_format(nic->mac, nic->mac_text); /* lowercase */
 
     const pn_val_t *arr;
-    snprintf(f, sizeof f, "nics[%zu].addrs", idx);
+    snprintf(f, sizeof f, "%s.addrs", field);
     if ((r = s_items(c, v, "addrs", f, lim->max_addrs, "addresses", sizeof *nic->addrs, &arr,
                      (void **)&nic->addrs)))
         return r;
     if (arr) {
         for (size_t i = 0; i < arr->a.n; i++) {
-            snprintf(f, sizeof f, "nics[%zu].addrs[%zu]", idx, i);
+            snprintf(f, sizeof f, "%s.addrs[%zu]", field, i);
             const pn_val_t *e = arr->a.v[i];
             if (e->type != PN_STR)
                 return s_fail(c, -EINVAL, f, "must be a string ADDRESS/PREFIX");
@@ -179,7 +184,7 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
         }
     }
 
-    snprintf(f, sizeof f, "nics[%zu].routes", idx);
+    snprintf(f, sizeof f, "%s.routes", field);
     if ((r = s_items(c, v, "routes", f, lim->max_routes, "routes", sizeof *nic->routes, &arr,
                      (void **)&nic->routes)))
         return r;
@@ -187,20 +192,19 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
         for (size_t i = 0; i < arr->a.n; i++) {
             const pn_val_t *e = arr->a.v[i];
             cd_route_t *rt = &nic->routes[nic->nroutes];
-            snprintf(f, sizeof f, "nics[%zu].routes[%zu]", idx, i);
+            char rf[96];
+            snprintf(rf, sizeof rf, "%s.routes[%zu]", field, i);
             if (e->type != PN_MAP)
-                return s_fail(c, -EINVAL, f, "must be a map {dst, via}");
-            snprintf(f, sizeof f, "nics[%zu].routes[%zu].via", idx, i);
+                return s_fail(c, -EINVAL, rf, "must be a map {dst, via}");
             const char *via;
-            if ((r = s_str(c, e, "via", f, false, &via)))
+            if ((r = s_sub_str(c, e, rf, "via", false, f, sizeof f, &via)))
                 return r;
             if (via) {
                 if ((r = s_addr(c, via, false, f, &rt->via)))
                     return r;
                 rt->has_via = true;
             }
-            snprintf(f, sizeof f, "nics[%zu].routes[%zu].dst", idx, i);
-            if ((r = s_str(c, e, "dst", f, true, &s)))
+            if ((r = s_sub_str(c, e, rf, "dst", true, f, sizeof f, &s)))
                 return r;
             if (!strcmp(s, "default")) {
                 if (!rt->has_via)
@@ -224,7 +228,7 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
                 }
             }
             if (rt->has_via && rt->via.family != rt->dst.family) {
-                snprintf(f, sizeof f, "nics[%zu].routes[%zu].via", idx, i);
+                snprintf(f, sizeof f, "%s.via", rf);
                 return s_fail(c, -EINVAL, f, "'%s' is not of the same address family as dst '%s'",
                               rt->via.text, rt->dst.text);
             }
@@ -232,8 +236,7 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
         }
     }
 
-    snprintf(f, sizeof f, "nics[%zu].gateway", idx);
-    if ((r = s_str(c, v, "gateway", f, false, &s)))
+    if ((r = s_sub_str(c, v, field, "gateway", false, f, sizeof f, &s)))
         return r;
     if (s) {
         if ((r = s_addr(c, s, false, f, &nic->gateway)))
@@ -243,20 +246,10 @@ static int s_nic(ctx_t *c, const cd_limits_t *lim, const pn_val_t *v, size_t idx
     return 0;
 }
 
-static int s_nics(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spec_t *sp)
+/* Cross-NIC rules: names and MACs unique, an address on one NIC only,
+ * at most one default route per family. */
+static int s_nics_check(ctx_t *c, cd_spec_t *sp)
 {
-    const pn_val_t *arr;
-    int r;
-    if ((r = s_items(c, args, "nics", "nics", lim->max_nics, "NICs", sizeof *sp->nics, &arr,
-                     (void **)&sp->nics)) || !arr)
-        return r;
-    for (size_t i = 0; i < arr->a.n; i++) {
-        sp->nnics++;
-        if ((r = s_nic(c, lim, arr->a.v[i], i, &sp->nics[i])))
-            return r;
-    }
-    /* Cross-NIC rules: names and MACs unique, an address on one NIC only,
-     * at most one default route per family. */
     char dflt_owner[2][96] = { "", "" };
     char f[96];
     for (size_t i = 0; i < sp->nnics; i++) {
@@ -308,80 +301,78 @@ static int s_nics(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spe
     return 0;
 }
 
-static int s_keys(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spec_t *sp)
+static void s_nic_free(void *item)
 {
-    const pn_val_t *arr;
+    cd_nic_t *nic = item;
+    free(nic->addrs);
+    free(nic->routes);
+}
+
+static int s_key(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t *e, size_t i,
+                 const char *f, void *item)
+{
+    char **key = item;
+    char sh[72];
+    const char *why;
+    /* Tolerate the trailing newline of a key read from a .pub file. */
+    size_t len = e->s.len;
+    while (len && (e->s.p[len - 1] == '\n' || e->s.p[len - 1] == '\r'))
+        len--;
+    if (!cd_key_valid(e->s.p, len, &why))
+        return s_fail(c, -EINVAL, f, "'%s' %s", s_show(e->s.p, len, sh), why);
+    *key = strndup(e->s.p, len);
+    if (!*key)
+        return s_fail(c, -ENOMEM, f, "out of memory");
+    sp->total_bytes += len + 1;
+    return 0;
+}
+
+static void s_key_free(void *item)
+{
+    free(*(char **)item);
+}
+
+static int s_host(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t *e, size_t i,
+                  const char *field, void *item)
+{
+    cd_host_t *h = item;
+    char f[64];
+    char sh[72];
+    const char *s;
     int r;
-    if ((r = s_items(c, args, "keys", "keys", lim->max_keys, "keys", sizeof *sp->keys, &arr,
-                     (void **)&sp->keys)) || !arr)
+    if ((r = s_sub_str(c, e, field, "ip", true, f, sizeof f, &s)))
         return r;
-    for (size_t i = 0; i < arr->a.n; i++) {
-        char f[32];
-        char sh[72];
-        const char *why;
-        const pn_val_t *e = arr->a.v[i];
-        snprintf(f, sizeof f, "keys[%zu]", i);
-        if (e->type != PN_STR)
-            return s_fail(c, -EINVAL, f, "must be a string (one authorized_keys line)");
-        /* Tolerate the trailing newline of a key read from a .pub file. */
-        size_t len = e->s.len;
-        while (len && (e->s.p[len - 1] == '\n' || e->s.p[len - 1] == '\r'))
-            len--;
-        if (!cd_key_valid(e->s.p, len, &why))
-            return s_fail(c, -EINVAL, f, "'%s' %s", s_show(e->s.p, len, sh), why);
-        sp->keys[i] = strndup(e->s.p, len);
-        if (!sp->keys[i])
+    if ((r = s_addr(c, s, false, f, &h->ip)))
+        return r;
+    const pn_val_t *names;
+    snprintf(f, sizeof f, "%s.names", field);
+    if ((r = s_items(c, e, "names", f, lim->max_names, "names", sizeof *h->names, &names,
+                     (void **)&h->names)))
+        return r;
+    if (!names || names->a.n == 0)
+        return s_fail(c, -EINVAL, f, "needs at least one host name");
+    for (size_t j = 0; j < names->a.n; j++) {
+        const pn_val_t *n = names->a.v[j];
+        snprintf(f, sizeof f, "%s.names[%zu]", field, j);
+        if (n->type != PN_STR)
+            return s_fail(c, -EINVAL, f, "must be a string");
+        if (strlen(n->s.p) != n->s.len || !cd_hostname_valid(n->s.p))
+            return s_fail(c, -EINVAL, f, "'%s' is not a valid host name (RFC 1123)",
+                          s_show(n->s.p, n->s.len, sh));
+        h->names[j] = strdup(n->s.p);
+        if (!h->names[j])
             return s_fail(c, -ENOMEM, f, "out of memory");
-        sp->nkeys++;
-        sp->total_bytes += len + 1;
+        h->nnames++;
     }
     return 0;
 }
 
-static int s_hosts(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spec_t *sp)
+static void s_host_free(void *item)
 {
-    const pn_val_t *arr;
-    int r;
-    if ((r = s_items(c, args, "hosts", "hosts", lim->max_hosts, "entries", sizeof *sp->hosts, &arr,
-                     (void **)&sp->hosts)) || !arr)
-        return r;
-    for (size_t i = 0; i < arr->a.n; i++) {
-        char f[64];
-        char sh[72];
-        const char *s;
-        const pn_val_t *e = arr->a.v[i];
-        cd_host_t *h = &sp->hosts[i];
-        sp->nhosts++;
-        snprintf(f, sizeof f, "hosts[%zu]", i);
-        if (e->type != PN_MAP)
-            return s_fail(c, -EINVAL, f, "must be a map {ip, names}");
-        snprintf(f, sizeof f, "hosts[%zu].ip", i);
-        if ((r = s_str(c, e, "ip", f, true, &s)))
-            return r;
-        if ((r = s_addr(c, s, false, f, &h->ip)))
-            return r;
-        const pn_val_t *names;
-        snprintf(f, sizeof f, "hosts[%zu].names", i);
-        if ((r = s_items(c, e, "names", f, lim->max_names, "names", sizeof *h->names, &names,
-                         (void **)&h->names)))
-            return r;
-        if (!names || names->a.n == 0)
-            return s_fail(c, -EINVAL, f, "needs at least one host name");
-        for (size_t j = 0; j < names->a.n; j++) {
-            const pn_val_t *n = names->a.v[j];
-            snprintf(f, sizeof f, "hosts[%zu].names[%zu]", i, j);
-            if (n->type != PN_STR)
-                return s_fail(c, -EINVAL, f, "must be a string");
-            if (strlen(n->s.p) != n->s.len || !cd_hostname_valid(n->s.p))
-                return s_fail(c, -EINVAL, f, "'%s' is not a valid host name (RFC 1123)",
-                              s_show(n->s.p, n->s.len, sh));
-            h->names[j] = strdup(n->s.p);
-            if (!h->names[j])
-                return s_fail(c, -ENOMEM, f, "out of memory");
-            h->nnames++;
-        }
-    }
-    return 0;
+    cd_host_t *h = item;
+    for (size_t j = 0; j < h->nnames; j++)
+        free(h->names[j]);
+    free(h->names);
 }
 
 /* bin or str content (present: not absent), copied into *data, counted
@@ -438,52 +429,104 @@ static int s_mode(ctx_t *c, const pn_val_t *e, const char *field, unsigned *mode
     return 0;
 }
 
-static int s_files(ctx_t *c, const cd_limits_t *lim, const pn_val_t *args, cd_spec_t *sp)
+static int s_file(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t *e, size_t i,
+                  const char *field, void *item)
 {
+    cd_file_t *fl = item;
+    char f[64];
+    char sh[72];
+    const char *s, *why;
+    int r;
+    if ((r = s_sub_str(c, e, field, "path", true, f, sizeof f, &s)))
+        return r;
+    if (!cd_path_valid(s, strlen(s), &why))
+        return s_fail(c, -EINVAL, f, "'%s' %s", s_show(s, strlen(s), sh), why);
+    fl->path = strdup(s);
+    if (!fl->path)
+        return s_fail(c, -ENOMEM, f, "out of memory");
+    s_show(s, strlen(s), sh);
+    for (size_t j = 0; j < i; j++) {
+        char sh2[72];
+        const char *o = sp->files[j].path;
+        size_t lo = strlen(o), ln = strlen(s);
+        if (!strcmp(o, s))
+            return s_fail(c, -EINVAL, f, "'%s' is also files[%zu].path", sh, j);
+        if ((lo < ln && !strncmp(o, s, lo) && s[lo] == '/') ||
+            (ln < lo && !strncmp(o, s, ln) && o[ln] == '/'))
+            return s_fail(c, -EINVAL, f, "'%s' and files[%zu].path '%s' cannot both be files "
+                          "(one is a directory of the other)", sh, j, s_show(o, lo, sh2));
+    }
+    snprintf(f, sizeof f, "%s.content", field);
+    bool present;
+    if ((r = s_content(c, lim, sp, e, "content", f, true, &fl->data, &fl->len, &present)))
+        return r;
+    snprintf(f, sizeof f, "%s.mode", field);
+    if ((r = s_mode(c, e, f, &fl->mode)))
+        return r;
+    return 0;
+}
+
+static void s_file_free(void *item)
+{
+    cd_file_t *fl = item;
+    free(fl->path);
+    free(fl->data);
+}
+
+/* The spec's arrays of items, parsed and freed the same way. */
+typedef struct {
+    const char *key;       /* the array's key and field name */
+    const char *what;      /* its items, for the too-many message */
+    size_t max_off;        /* offset of its cap in cd_limits_t */
+    size_t items_off;      /* offset of its array in cd_spec_t */
+    size_t count_off;      /* offset of its count in cd_spec_t */
+    size_t size;           /* of one item */
+    pn_type_t type;        /* of each item's value */
+    const char *type_msg;  /* when an item's value is not of it */
+    int (*parse)(ctx_t *c, const cd_limits_t *lim, cd_spec_t *sp, const pn_val_t *e, size_t i,
+                 const char *field, void *item);
+    int (*check)(ctx_t *c, cd_spec_t *sp); /* across the items; NULL: none */
+    void (*free)(void *item);
+} section_t;
+
+#define SECTION(k, what, max, arr, count, type, msg, parse, check, free)                              \
+    { k, what, offsetof(cd_limits_t, max), offsetof(cd_spec_t, arr), offsetof(cd_spec_t, count),     \
+      sizeof *((cd_spec_t *)0)->arr, type, msg, parse, check, free }
+
+static const section_t s_sections[] = {
+    SECTION("nics", "NICs", max_nics, nics, nnics, PN_MAP,
+            "must be a map {ifname, mac, addrs, routes, gateway}", s_nic, s_nics_check, s_nic_free),
+    SECTION("keys", "keys", max_keys, keys, nkeys, PN_STR,
+            "must be a string (one authorized_keys line)", s_key, NULL, s_key_free),
+    SECTION("hosts", "entries", max_hosts, hosts, nhosts, PN_MAP,
+            "must be a map {ip, names}", s_host, NULL, s_host_free),
+    SECTION("files", "files", max_files, files, nfiles, PN_MAP,
+            "must be a map {path, content, mode}", s_file, NULL, s_file_free),
+};
+
+/* The array of section sec in args, if present: every item counted in
+ * before it is parsed, so that cd_spec_destroy frees a half-parsed one. */
+static int s_section(ctx_t *c, const cd_limits_t *lim, const section_t *sec, const pn_val_t *args,
+                     cd_spec_t *sp)
+{
+    void **items = (void **)((char *)sp + sec->items_off);
+    size_t *count = (size_t *)((char *)sp + sec->count_off);
+    size_t max = *(const size_t *)((const char *)lim + sec->max_off);
     const pn_val_t *arr;
     int r;
-    if ((r = s_items(c, args, "files", "files", lim->max_files, "files", sizeof *sp->files, &arr,
-                     (void **)&sp->files)) || !arr)
+    if ((r = s_items(c, args, sec->key, sec->key, max, sec->what, sec->size, &arr, items)) || !arr)
         return r;
     for (size_t i = 0; i < arr->a.n; i++) {
-        char f[64];
-        char sh[72];
-        const char *s, *why;
+        char f[32];
         const pn_val_t *e = arr->a.v[i];
-        cd_file_t *fl = &sp->files[i];
-        sp->nfiles++;
-        snprintf(f, sizeof f, "files[%zu]", i);
-        if (e->type != PN_MAP)
-            return s_fail(c, -EINVAL, f, "must be a map {path, content, mode}");
-        snprintf(f, sizeof f, "files[%zu].path", i);
-        if ((r = s_str(c, e, "path", f, true, &s)))
-            return r;
-        if (!cd_path_valid(s, strlen(s), &why))
-            return s_fail(c, -EINVAL, f, "'%s' %s", s_show(s, strlen(s), sh), why);
-        fl->path = strdup(s);
-        if (!fl->path)
-            return s_fail(c, -ENOMEM, f, "out of memory");
-        s_show(s, strlen(s), sh);
-        for (size_t j = 0; j < i; j++) {
-            char sh2[72];
-            const char *o = sp->files[j].path;
-            size_t lo = strlen(o), ln = strlen(s);
-            if (!strcmp(o, s))
-                return s_fail(c, -EINVAL, f, "'%s' is also files[%zu].path", sh, j);
-            if ((lo < ln && !strncmp(o, s, lo) && s[lo] == '/') ||
-                (ln < lo && !strncmp(o, s, ln) && o[ln] == '/'))
-                return s_fail(c, -EINVAL, f, "'%s' and files[%zu].path '%s' cannot both be files "
-                              "(one is a directory of the other)", sh, j, s_show(o, lo, sh2));
-        }
-        snprintf(f, sizeof f, "files[%zu].content", i);
-        bool present;
-        if ((r = s_content(c, lim, sp, e, "content", f, true, &fl->data, &fl->len, &present)))
-            return r;
-        snprintf(f, sizeof f, "files[%zu].mode", i);
-        if ((r = s_mode(c, e, f, &fl->mode)))
+        (*count)++;
+        snprintf(f, sizeof f, "%s[%zu]", sec->key, i);
+        if (e->type != sec->type)
+            return s_fail(c, -EINVAL, f, "%s", sec->type_msg);
+        if ((r = sec->parse(c, lim, sp, e, i, f, (char *)*items + i * sec->size)))
             return r;
     }
-    return 0;
+    return sec->check ? sec->check(c, sp) : 0;
 }
 
 /* --------------------------------------------------------------- parse */
@@ -560,9 +603,9 @@ int cd_spec_parse(const pn_val_t *args, const cd_limits_t *lim, cd_spec_t **out,
         sp->has_mgmt = true;
     }
 
-    if ((r = s_nics(&c, lim, args, sp)) || (r = s_keys(&c, lim, args, sp)) ||
-        (r = s_hosts(&c, lim, args, sp)) || (r = s_files(&c, lim, args, sp)))
-        goto fail;
+    for (size_t i = 0; i < sizeof s_sections / sizeof *s_sections; i++)
+        if ((r = s_section(&c, lim, &s_sections[i], args, sp)))
+            goto fail;
 
     if ((r = s_content(&c, lim, sp, args, "script", "script", false, &sp->script, &sp->script_len,
                        &sp->has_script)))
@@ -584,25 +627,14 @@ void cd_spec_destroy(cd_spec_t **spec_p)
     if (!spec_p || !*spec_p)
         return;
     cd_spec_t *sp = *spec_p;
-    for (size_t i = 0; i < sp->nnics; i++) {
-        free(sp->nics[i].addrs);
-        free(sp->nics[i].routes);
+    for (size_t i = 0; i < sizeof s_sections / sizeof *s_sections; i++) {
+        const section_t *sec = &s_sections[i];
+        char *items = *(char **)((char *)sp + sec->items_off);
+        size_t count = *(const size_t *)((const char *)sp + sec->count_off);
+        for (size_t j = 0; j < count; j++)
+            sec->free(items + j * sec->size);
+        free(items);
     }
-    free(sp->nics);
-    for (size_t i = 0; i < sp->nkeys; i++)
-        free(sp->keys[i]);
-    free(sp->keys);
-    for (size_t i = 0; i < sp->nhosts; i++) {
-        for (size_t j = 0; j < sp->hosts[i].nnames; j++)
-            free(sp->hosts[i].names[j]);
-        free(sp->hosts[i].names);
-    }
-    free(sp->hosts);
-    for (size_t i = 0; i < sp->nfiles; i++) {
-        free(sp->files[i].path);
-        free(sp->files[i].data);
-    }
-    free(sp->files);
     free(sp->script);
     free(sp);
     *spec_p = NULL;
