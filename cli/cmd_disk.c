@@ -301,15 +301,12 @@ static int s_copy(const char *src, const char *out)
             break;
     }
     close(in);
-    if (!r && fsync(o) < 0)
-        r = -errno;
-    if (close(o) < 0 && !r)
-        r = -errno;
-    if (!r && rename(tmp, out) < 0)
-        r = -errno;
-    if (r)
+    if (r) {
+        close(o);
         unlink(tmp);
-    return r;
+        return r;
+    }
+    return pn_file_commit(o, tmp, out, true);
 }
 
 /* plugnet-cfgdiskd next to this executable, else from PATH. */

@@ -512,11 +512,7 @@ void agd_node_unregister(agd_node_t *n, const char *reason)
     a->node_cb.down(a->node_arg, n, reason);
     /* Streams waiting on it fail too. */
     a->node_cb.gone(a->node_arg, n);
-    for (agd_node_t **pp = &a->nodes; *pp; pp = &(*pp)->next)
-        if (*pp == n) {
-            *pp = n->next;
-            break;
-        }
+    PN_SLIST_REMOVE(a->nodes, n);
     a->nnodes--;
     ag_dec_free(&n->dec);
     ag_buf_free(&n->out);

@@ -42,11 +42,7 @@ static void s_free(agd_stream_t *s)
             agd_node_send(s->node, AG_T_CLOSE, 0, s->sid, NULL, 0);
         s->node->nsess--;
     }
-    for (agd_stream_t **pp = &a->streams; *pp; pp = &(*pp)->next)
-        if (*pp == s) {
-            *pp = s->next;
-            break;
-        }
+    PN_SLIST_REMOVE(a->streams, s);
     a->nstreams--;
     if (s->w)
         pn_loop_del(a->loop, s->w);

@@ -261,20 +261,18 @@ static int s_meta_write(cd_cache_t *c, const cd_spec_t *sp, const cd_result_t *r
     char p[4200], t[4300];
     snprintf(p, sizeof p, "%s/%s.meta", c->dir, res->key);
     snprintf(t, sizeof t, "%s/%s.meta.%d.%lu", c->tmp, res->key, (int)getpid(), (unsigned long)pthread_self());
-    FILE *f = fopen(t, "we");
-    if (!f)
+    int fd = open(t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
         return -errno;
-    fprintf(f, "name=%s\nformat=%s\nsha256=%s\nsize=%llu\nbuilt_ns=%llu\n", sp->name,
-            cd_format_name(res->format), res->sha256, (unsigned long long)res->size,
-            (unsigned long long)s_now_ns());
-    int r = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
-    if (fclose(f) != 0 && !r)
-        r = -errno;
-    if (!r && rename(t, p) < 0)
-        r = -errno;
-    if (r)
+    if (dprintf(fd, "name=%s\nformat=%s\nsha256=%s\nsize=%llu\nbuilt_ns=%llu\n", sp->name,
+                cd_format_name(res->format), res->sha256, (unsigned long long)res->size,
+                (unsigned long long)s_now_ns()) < 0) {
+        int e = -errno;
+        close(fd);
         unlink(t);
-    return r;
+        return e;
+    }
+    return pn_file_commit(fd, t, p, true);
 }
 
 static int s_hit(cd_cache_t *c, cd_result_t *res)

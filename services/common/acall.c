@@ -45,12 +45,8 @@ bool pn_acall_present(const char *svc)
 
 static void s_unlink(pn_acall_t *a, call_t *c)
 {
-    for (call_t **pp = &a->calls; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            a->n--;
-            return;
-        }
+    if (PN_SLIST_REMOVE(a->calls, c))
+        a->n--;
 }
 
 /* Forget one call: no callback. */

@@ -12,6 +12,18 @@
 
 #include "pn_svc.h"
 
+int pn_file_commit(int fd, const char *tmp, const char *path, bool durable)
+{
+    int e = durable && fsync(fd) < 0 ? -errno : 0;
+    if (close(fd) < 0 && !e)
+        e = -errno;
+    if (!e && rename(tmp, path) < 0)
+        e = -errno;
+    if (e)
+        unlink(tmp);
+    return e;
+}
+
 static int s_write_atomic(const char *path, const void *data, size_t len, unsigned mode, bool durable)
 {
     char tmp[4200];
@@ -28,16 +40,13 @@ static int s_write_atomic(const char *path, const void *data, size_t len, unsign
         else if (errno != EINTR)
             e = -errno;
     }
-    if (!e && durable && fsync(fd) < 0)
-        e = -errno;
-    if (close(fd) < 0 && !e)
-        e = -errno;
-    if (!e && rename(tmp, path) < 0)
-        e = -errno;
     if (e) {
+        close(fd);
         unlink(tmp);
         return e;
     }
+    if ((e = pn_file_commit(fd, tmp, path, durable)) < 0)
+        return e;
     if (!durable)
         return 0;
     char dir[4200];

@@ -168,12 +168,30 @@ pn_knock_t pn_svc_knock(const char *svc, bool nowait);
 
 /* ----------------------------------------------------------------- misc */
 
+/* Unlink item from the singly linked list whose first element is head
+ * (linked through ->next).  True when it was on the list. */
+#define PN_SLIST_REMOVE(head, item)                                   \
+    __extension__({                                                   \
+        __typeof__(item) *pn_pp_ = &(head);                           \
+        while (*pn_pp_ && *pn_pp_ != (item))                          \
+            pn_pp_ = &(*pn_pp_)->next;                                \
+        bool pn_found_ = *pn_pp_ != NULL;                             \
+        if (pn_found_)                                                \
+            *pn_pp_ = (item)->next;                                   \
+        pn_found_;                                                    \
+    })
+
+
 /* Write data atomically: path.tmp, fsync, rename, fsync dir.  0 or -errno. */
 int pn_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
 /* The same without the fsyncs: atomic against a crash of the process (a
  * reader sees the old or the new file), not against a power cut.  For
  * facts that a reboot makes stale anyway (which process runs a node). */
 int pn_file_replace(const char *path, const void *data, size_t len, unsigned mode);
+/* Finish a file written to tmp through fd: fsync it (when durable), close
+ * it, rename it over path.  fd is always closed; on any failure tmp is
+ * removed.  0 or -errno. */
+int pn_file_commit(int fd, const char *tmp, const char *path, bool durable);
 /* Read a whole file (at most max bytes).  0 or -errno; *buf malloc'd + NUL. */
 int pn_file_read(const char *path, size_t max, char **buf, size_t *len);
 /* Encode/decode a pn_val to/from a msgpack state file. */

@@ -254,11 +254,7 @@ int sw_lan_del(sw_t *sw, sw_lan_t *lan, bool force, unsigned *closed)
     close(lan->lfd);
     unlink(lan->ctl_path);
     s_rmdir_lan(lan->dir);
-    for (sw_lan_t **pp = &sw->lans; *pp; pp = &(*pp)->next)
-        if (*pp == lan) {
-            *pp = lan->next;
-            break;
-        }
+    PN_SLIST_REMOVE(sw->lans, lan);
     sw->nlans--;
     int r = sw_lans_save(sw);
     if (r < 0)

@@ -108,11 +108,7 @@ int sw_sniff_start(sw_lan_t *lan, unsigned port, const char *path, sw_sniffer_t 
 void sw_sniff_stop(sw_sniffer_t *s, const char *reason)
 {
     sw_lan_t *lan = s->lan;
-    for (sw_sniffer_t **pp = &lan->sniffers; *pp; pp = &(*pp)->next)
-        if (*pp == s) {
-            *pp = s->next;
-            break;
-        }
+    PN_SLIST_REMOVE(lan->sniffers, s);
     lan->nsniffers--;
     if (s->port && lan->ports[s->port])
         lan->ports[s->port]->nsniff--;

@@ -20,11 +20,7 @@ static pn_ratelimit_t s_rl_vdeport = PN_RATELIMIT_INIT(1000, 10);
 static void s_hs_end(sw_hs_t *hs)
 {
     sw_lan_t *lan = hs->lan;
-    for (sw_hs_t **pp = &lan->pending; *pp; pp = &(*pp)->next)
-        if (*pp == hs) {
-            *pp = hs->next;
-            break;
-        }
+    PN_SLIST_REMOVE(lan->pending, hs);
     lan->npending--;
     pn_loop_del(lan->sw->loop, hs->w);
     hs->dead = true;

@@ -226,12 +226,8 @@ static void op_node_reboot(pn_svc_t *svc, pn_req_t *req)
 
 static void s_unlink_node(vm_t *vm, vm_node_t *nd)
 {
-    for (vm_node_t **pp = &vm->nodes; *pp; pp = &(*pp)->next)
-        if (*pp == nd) {
-            *pp = nd->next;
-            vm->nnodes--;
-            return;
-        }
+    if (PN_SLIST_REMOVE(vm->nodes, nd))
+        vm->nnodes--;
 }
 
 static void op_node_del(pn_svc_t *svc, pn_req_t *req)

@@ -361,11 +361,7 @@ void vm_agentd_close(void)
 
 static void s_wait_end(ag_wait_t *w)
 {
-    for (ag_wait_t **pp = &s_ag.waits; *pp; pp = &(*pp)->next)
-        if (*pp == w) {
-            *pp = w->next;
-            break;
-        }
+    PN_SLIST_REMOVE(s_ag.waits, w);
     if (w->timer)
         pn_loop_del_timer(pn_svc_loop(w->vm->svc), w->timer);
     void (*fn)(vm_t *, void *) = w->fn;

@@ -82,11 +82,7 @@ void vm_peer_close(vm_t *vm)
 
 static void s_forget(vm_t *vm, peer_call_t *c)
 {
-    for (peer_call_t **pp = &vm->peers->calls; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
+    PN_SLIST_REMOVE(vm->peers->calls, c);
     free(c);
 }
 
