@@ -32,6 +32,8 @@ extern struct cli_opts cli_opts;
  * message to stderr ("plugnet: switchd: not_found: lan 'x' does not exist")
  * and returns CLI_REFUSED or CLI_UNREACHABLE. */
 int cli_call(const char *svc, const char *op, pn_val_t *args, pn_val_t **data);
+/* true: the next calls skip the schema check of their args (plugnet call). */
+extern bool cli_call_unchecked;
 /* The same with an explicit timeout. */
 int cli_call_t(const char *svc, const char *op, pn_val_t *args, int timeout_ms, pn_val_t **data);
 /* The same without a word on stderr: returns 0 with *data, the daemon's

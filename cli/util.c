@@ -9,6 +9,14 @@
 /* The global options: main() fills them before a command runs. */
 struct cli_opts cli_opts = { .json = false, .timeout_ms = 10000 };
 
+/* Every call the CLI makes is checked against the schema before it leaves:
+ * a command whose args disagree with proto/schema.c (a missing required
+ * key, a wrong type) fails the same way every time it runs, naming the key
+ * in the words the daemon would use, whether or not the daemon runs.
+ * `plugnet call` alone sends what the user typed unchecked: it is the tool
+ * for poking at a daemon. */
+bool cli_call_unchecked;
+
 int cli_call_err(const char *svc, const char *op, pn_val_t *args, int timeout_ms,
                  pn_val_t **data, char *err, size_t errlen)
 {
@@ -16,6 +24,15 @@ int cli_call_err(const char *svc, const char *op, pn_val_t *args, int timeout_ms
     pn_val_t *d = NULL;
     if (data)
         *data = NULL;
+    const pn_opdef_t *def = cli_call_unchecked ? NULL : pn_op_find(svc, op);
+    if (def && args) {
+        int c = pn_schema_check(def->args, args, "args", msg, sizeof msg);
+        if (c != PN_OK) {
+            pn_val_free(args);
+            snprintf(err, errlen, "%s: %s: %s", svc, pn_err_name(c), msg); /* as the daemon says it */
+            return c;
+        }
+    }
     int r = pn_call(svc, op, args, timeout_ms, &d, msg, sizeof msg);
     if (r == PN_OK) {
         if (data)

@@ -56,4 +56,16 @@ test_expect_success 'no call passes a string literal as its op' '
     test_must_be_empty "$TEST_DIR/calls"
 '
 
+test_expect_success 'the CLI checks its args against the schema before they leave' '
+    # no daemon runs in this test: a request that reached the bus would get
+    # "not running" (exit 3); one the schema refuses never leaves (exit 1)
+    test_expect_code 1 plugnet lan add Bad_Name 2>err &&
+    grep "^plugnet: switchd: invalid_argument: .args.name. is not a valid name" err &&
+    test_expect_code 3 plugnet lan add good 2>err &&
+    grep "not running" err &&
+    # plugnet call sends what it is given, unchecked
+    test_expect_code 3 plugnet call switchd lan.add name=Bad_Name 2>err &&
+    grep "not running" err
+'
+
 test_done
