@@ -30,6 +30,7 @@
 #define PN_OP_PORT_DEL "switchd", "port.del"
 #define PN_OP_PORT_LS "switchd", "port.ls"
 #define PN_OP_PORT_SET "switchd", "port.set"
+#define PN_OP_PORT_CLAIM "switchd", "port.claim"
 #define PN_OP_STATS "switchd", "stats"
 #define PN_OP_STATS_WATCH "switchd", "stats.watch"
 #define PN_OP_SNIFF_START "switchd", "sniff.start"
@@ -46,6 +47,7 @@
 #define PN_OP_NODE_SHOW "vmd", "node.show"
 #define PN_OP_NIC_ADD "vmd", "nic.add"
 #define PN_OP_NIC_DEL "vmd", "nic.del"
+#define PN_OP_LINK_SET "vmd", "link.set"
 
 /* cfgdiskd */
 #define PN_OP_DISK_BUILD "cfgdiskd", "disk.build"

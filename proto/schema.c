@@ -117,6 +117,7 @@ static const pn_field_t sw_port_fields[] = {
     ENUM("kind", R, "vde|tap", "how the port is attached"),
     ENUM("admin", R, "up|down", "administrative state (down = cable unplugged)"),
     STR("descr", O, "the client's description (VDE), sanitised"),
+    STR("owner", O, "the node's interface this port plugs, \"node:ifname\" (set by vmd with port.add_tap)"),
     STR("ifname", O, "host interface name (tap)"),
     STR("peer", O, "the client's data socket address (VDE)"),
     END
@@ -156,6 +157,7 @@ static const pn_field_t sw_add_tap_args[] = {
     STR("ifname", O, "host interface name to create (1-15 of [A-Za-z0-9_.-]); the kernel picks when absent", .max = 15),
     STR("netns", O, "create the tap in this network namespace (a name in /run/netns) rather than switchd's", .max = 64),
     STR("mac", O, "station address of the tap xx:xx:xx:xx:xx:xx (default: the kernel's random one)", .max = 17),
+    STR("owner", O, "who the port belongs to, \"node:ifname\" (vmd sets it; shown in port.ls, lan.show, stats and port events)", .max = 80),
     END
 };
 static const pn_field_t sw_add_tap_reply[] = {
@@ -183,6 +185,17 @@ static const pn_field_t sw_port_set_reply[] = {
     ENUM("state", R, "up|down", "administrative state now"),
     END
 };
+static const pn_field_t sw_port_claim_args[] = {
+    NAME("lan", R, "LAN name"),
+    STR("owner", R, "the NIC, \"node:ifname\" (not empty)", .max = 80),
+    UINT("pid", O, "the guest process whose VDE connections on this LAN are that NIC (absent or 0: forget the claim)",
+         .max = 2147483647),
+    END
+};
+static const pn_field_t sw_port_claim_reply[] = {
+    STR("owner", R, "the NIC"),
+    END
+};
 static const pn_field_t sw_drop_fields[] = {
     UINT("runt", R, "frames shorter than 14 bytes"),
     UINT("oversize", R, "frames longer than mtu + 18"),
@@ -194,6 +207,7 @@ static const pn_field_t sw_pstat_fields[] = {
     UINT("port", R, "port number"),
     ENUM("kind", R, "vde|tap", "port kind"),
     ENUM("admin", R, "up|down", "administrative state"),
+    STR("owner", O, "the node's interface, \"node:ifname\" (when vmd named it)"),
     UINT("rx_frames", R, "frames received from the port"),
     UINT("rx_bytes", R, "bytes received from the port"),
     UINT("tx_frames", R, "frames sent to the port"),
@@ -256,6 +270,7 @@ static const pn_field_t sw_port_event[] = {
     ENUM("kind", O, "vde|tap", "port kind"),
     STR("ifname", O, "tap interface"),
     STR("descr", O, "VDE client description"),
+    STR("owner", O, "the node's interface, \"node:ifname\" (when vmd named it)"),
     STR("reason", O, "why the port went down"),
     ENUM("state", O, "up|down", "administrative state (port.admin)"),
     END
@@ -369,6 +384,24 @@ static const pn_field_t vm_nic_add_args[] = {
 static const pn_field_t vm_nic_del_args[] = {
     NAME("node", R, "node name"),
     IFNAME("ifname", R, "the NIC to remove"),
+    END
+};
+static const pn_field_t vm_link_set_args[] = {
+    NAME("node", R, "node name"),
+    IFNAME("ifname", R, "the NIC"),
+    ENUM("state", R, "up|down", "down: the link is cut (the guest loses its carrier where the kind allows)"),
+    END
+};
+static const pn_field_t vm_link_set_reply[] = {
+    STR("node", R, "node name"),
+    STR("ifname", R, "the NIC"),
+    STR("lan", R, "its LAN"),
+    STR("kind", R, "uml|qemu|ns"),
+    ENUM("state", R, "up|down", "the link now"),
+    ENUM("carrier", R, "follows|kept", "follows: the guest sees the carrier go and come (ns, qemu); kept: it does "
+         "not (uml), frames are dropped at the switch port"),
+    STR("note", O, "what the user should know (uml: the guest keeps its carrier)"),
+    UINT("ports", R, "switch ports set"),
     END
 };
 static const pn_field_t vm_state_event[] = {
@@ -589,7 +622,10 @@ const pn_opdef_t pn_ops[] = {
       "Detach a port (a tap disappears; a VDE client's control stream is closed)." },
     { PN_OP_PORT_LS, sw_lan_only_args, sw_port_ls_reply, "List a LAN's ports." },
     { PN_OP_PORT_SET, sw_port_set_args, sw_port_set_reply,
-      "Set a port administratively up or down (cable plugged or unplugged); the client stays connected." },
+      "Set a port administratively up or down (cable plugged or unplugged); the client stays connected. A tap port's carrier follows (the interface shows NO-CARRIER while down)." },
+    { PN_OP_PORT_CLAIM, sw_port_claim_args, sw_port_claim_reply,
+      "Name the VDE ports of a guest process on a LAN after its NIC (node:ifname): the ports it has and the ones it "
+      "connects later (vmd calls it; a process with several NICs on one LAN stays unnamed)." },
     { PN_OP_STATS, sw_lan_only_args, sw_stats_reply, "Per-port counters of a LAN." },
     { PN_OP_STATS_WATCH, sw_stats_watch_args, sw_stats_watch_reply,
       "Publish switchd.stats every interval until ttl_ms passes without renewal." },
@@ -612,6 +648,9 @@ const pn_opdef_t pn_ops[] = {
     { PN_OP_NODE_SHOW, vm_name_args, vm_node_fields, "One node in full." },
     { PN_OP_NIC_ADD, vm_nic_add_args, vm_node_fields, "Plug a NIC into a node, live when it runs." },
     { PN_OP_NIC_DEL, vm_nic_del_args, vm_node_fields, "Unplug a NIC, live when it runs." },
+    { PN_OP_LINK_SET, vm_link_set_args, vm_link_set_reply,
+      "Take a running node's link down or up: its switch ports admin down/up (ns: the tap's carrier follows; qemu: "
+      "QMP set_link drops the NIC's carrier; uml: the guest keeps its carrier, frames are dropped)." },
 
     /* --- vmd ops (end) --- */
 
@@ -647,6 +686,8 @@ const pn_evdef_t pn_events[] = {
     { "switchd", "switchd.port", "port.up", sw_port_event, "A port was attached (tap created or VDE client connected)." },
     { "switchd", "switchd.port", "port.down", sw_port_event, "A port went away (deleted, client gone, interface gone)." },
     { "switchd", "switchd.port", "port.admin", sw_port_event, "A port's administrative state changed." },
+    { "switchd", "switchd.port", "port.owner", sw_port_event,
+      "A port was named after its node's interface (owner) after it came up (a guest that connected before vmd claimed it)." },
     { "switchd", "switchd.stats", "stats", sw_stats_event, "Periodic counters while a stats.watch is in force." },
     { "switchd", "switchd.sniff", "sniff.started", sw_sniff_event, "A sniffer began writing." },
     { "switchd", "switchd.sniff", "sniff.stopped", sw_sniff_event, "A sniffer stopped (asked, LAN or port gone, output failed)." },

@@ -92,6 +92,8 @@ static pn_val_t *s_port_state(sw_port_t *p)
     pn_map_set_bool(m, "admin_up", p->admin_up);
     pn_map_set_str(m, "ifname", p->ifname);
     pn_map_set_str(m, "descr", p->descr);
+    pn_map_set_str(m, "owner", p->owner);
+    pn_map_set_uint(m, "pid", (uint64_t)(p->pid > 0 ? p->pid : 0));
     pn_map_set_str(m, "peer", p->peer);
     pn_map_set_str(m, "data_path", p->data_path);
     pn_map_set_uint(m, "rx_frames", p->rx_frames);

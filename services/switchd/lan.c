@@ -217,6 +217,7 @@ fail:
         rmdir(lan->dir);
     }
     sw_fdb_destroy(&lan->fdb);
+    free(lan->claims);
     free(lan->ports);
     free(lan->live);
     free(lan);
@@ -238,6 +239,7 @@ static void s_lan_free(void *arg)
 {
     sw_lan_t *lan = arg;
     sw_fdb_destroy(&lan->fdb);
+    free(lan->claims);
     free(lan->ports);
     free(lan->live);
     free(lan);
@@ -292,6 +294,8 @@ pn_val_t *sw_lan_stats(sw_lan_t *lan)
         pn_map_set_uint(s, "port", p->id);
         pn_map_set_str(s, "kind", sw_port_kind_name(p->kind));
         pn_map_set_str(s, "admin", p->admin_up ? "up" : "down");
+        if (p->owner[0])
+            pn_map_set_str(s, "owner", p->owner);
         pn_map_set_uint(s, "rx_frames", p->rx_frames);
         pn_map_set_uint(s, "rx_bytes", p->rx_bytes);
         pn_map_set_uint(s, "tx_frames", p->tx_frames);

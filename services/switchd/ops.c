@@ -197,8 +197,8 @@ static void op_port_add_tap(pn_svc_t *svc, pn_req_t *req)
         pn_req_fail(req, PN_EINVAL, "mac '%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", macs);
         return;
     }
-    int r = sw_port_add_tap(lan, pn_get_str(a, "ifname", NULL), pn_get_str(a, "netns", NULL), macs ? mac : NULL, &p,
-                            err, sizeof(err));
+    int r = sw_port_add_tap(lan, pn_get_str(a, "ifname", NULL), pn_get_str(a, "netns", NULL), macs ? mac : NULL,
+                            pn_get_str(a, "owner", NULL), &p, err, sizeof(err));
     if (s_failed(req, r, err))
         return;
     s_ok_pair(req, "port", p->id, "ifname", p->ifname);
@@ -226,6 +226,31 @@ static void op_port_set(pn_svc_t *svc, pn_req_t *req)
     bool up = strcmp(pn_get_str(pn_req_args(req), "state", "up"), "up") == 0;
     sw_port_set_admin(p, up);
     s_ok_pair(req, "port", p->id, "state", up ? "up" : "down");
+}
+
+static void op_port_claim(pn_svc_t *svc, pn_req_t *req)
+{
+    sw_lan_t *lan = s_need_lan(svc, req, "lan");
+    if (!lan)
+        return;
+    pn_val_t *a = pn_req_args(req);
+    const char *owner = pn_get_str(a, "owner", "");
+    if (!owner[0]) {
+        pn_req_fail(req, PN_EINVAL, "owner is empty; name the NIC as node:ifname");
+        return;
+    }
+    int r = sw_port_claim(lan, owner, (int)pn_get_uint(a, "pid", 0));
+    if (r == -ENOSPC) {
+        pn_req_fail(req, PN_ETOOLARGE, "LAN '%s' has %d claims already", lan->name, SW_MAX_PORTS);
+        return;
+    }
+    if (r < 0) {
+        pn_req_fail(req, s_code(r), "cannot record the claim of %s: %s", owner, strerror(-r));
+        return;
+    }
+    pn_val_t *d = pn_map();
+    pn_map_set_str(d, "owner", owner);
+    pn_req_ok(req, d);
 }
 
 static void op_stats(pn_svc_t *svc, pn_req_t *req)
@@ -325,6 +350,7 @@ const pn_svc_op_t sw_ops[] = {
     { PN_OP_PORT_DEL, op_port_del },
     { PN_OP_PORT_LS, op_port_ls },
     { PN_OP_PORT_SET, op_port_set },
+    { PN_OP_PORT_CLAIM, op_port_claim },
     { PN_OP_STATS, op_stats },
     { PN_OP_STATS_WATCH, op_stats_watch },
     { PN_OP_SNIFF_START, op_sniff_start },

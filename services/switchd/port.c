@@ -23,11 +23,70 @@ static void s_publish_port(sw_port_t *p, const char *type, const char *reason)
         pn_map_set_str(ev, "ifname", p->ifname);
     else
         pn_map_set_str(ev, "descr", p->descr);
+    if (p->owner[0])
+        pn_map_set_str(ev, "owner", p->owner);
     if (reason)
         pn_map_set_str(ev, "reason", reason);
     if (strcmp(type, "port.admin") == 0)
         pn_map_set_str(ev, "state", p->admin_up ? "up" : "down");
     pn_svc_publish(p->lan->sw->svc, "port", type, ev);
+}
+
+/* The owner of the one claim of pid on lan; NULL when none or several. */
+static const char *s_claim_owner(sw_lan_t *lan, int pid)
+{
+    const char *found = NULL;
+    if (pid <= 0)
+        return NULL;
+    for (unsigned i = 0; i < lan->nclaims; i++) {
+        if (lan->claims[i].pid != pid)
+            continue;
+        if (found)
+            return NULL;
+        found = lan->claims[i].owner;
+    }
+    return found;
+}
+
+void sw_port_claimed(sw_port_t *p)
+{
+    const char *o = s_claim_owner(p->lan, p->pid);
+    if (o)
+        snprintf(p->owner, sizeof(p->owner), "%s", o);
+}
+
+int sw_port_claim(sw_lan_t *lan, const char *owner, int pid)
+{
+    unsigned i = 0;
+    while (i < lan->nclaims && strcmp(lan->claims[i].owner, owner) != 0)
+        i++;
+    if (pid <= 0) {
+        if (i < lan->nclaims)
+            lan->claims[i] = lan->claims[--lan->nclaims];
+        return 0;
+    }
+    if (i == lan->nclaims) {
+        if (lan->nclaims >= SW_MAX_PORTS)
+            return -ENOSPC;
+        sw_claim_t *c = realloc(lan->claims, (lan->nclaims + 1) * sizeof(*c));
+        if (!c)
+            return -ENOMEM;
+        lan->claims = c;
+        lan->nclaims++;
+    }
+    lan->claims[i].pid = pid;
+    snprintf(lan->claims[i].owner, sizeof(lan->claims[i].owner), "%s", owner);
+    /* A guest that connected before vmd knew its pid (qemu does at once). */
+    for (unsigned k = 0; k < lan->nlive; k++) {
+        sw_port_t *p = lan->live[k];
+        const char *o = p->kind == SW_PORT_VDE ? s_claim_owner(lan, p->pid) : NULL;
+        if (o && strcmp(o, p->owner) != 0) {
+            snprintf(p->owner, sizeof(p->owner), "%s", o);
+            s_publish_port(p, "port.owner", NULL);
+            sw_fdstore_dirty(lan->sw);
+        }
+    }
+    return 0;
 }
 
 unsigned sw_port_free_id(sw_lan_t *lan, unsigned want)
@@ -110,6 +169,12 @@ void sw_port_set_admin(sw_port_t *p, bool up)
     p->admin_up = up;
     if (!up)
         sw_fdb_flush_port(p->lan->fdb, p->id);
+    if (p->kind == SW_PORT_TAP && p->fd >= 0) {
+        int r = sw_tap_carrier(p->fd, up);
+        if (r < 0)
+            pn_warn("lan %s: port %u: cannot turn the carrier of %s %s: %s", p->lan->name, p->id, p->ifname,
+                    up ? "on" : "off", strerror(-r));
+    }
     s_publish_port(p, "port.admin", NULL);
     sw_fdstore_dirty(p->lan->sw);
 }
@@ -213,6 +278,8 @@ sw_port_t *sw_port_adopt(sw_lan_t *lan, pn_val_t *m)
         snprintf(p->data_path, sizeof(p->data_path), "%s", pn_get_str(m, "data_path", ""));
     }
     p->admin_up = pn_get_bool(m, "admin_up", true);
+    snprintf(p->owner, sizeof(p->owner), "%s", pn_get_str(m, "owner", ""));
+    p->pid = (int)pn_get_uint(m, "pid", 0);
     p->rx_frames = pn_get_uint(m, "rx_frames", 0);
     p->rx_bytes = pn_get_uint(m, "rx_bytes", 0);
     p->tx_frames = pn_get_uint(m, "tx_frames", 0);
@@ -230,6 +297,8 @@ pn_val_t *sw_port_info(sw_port_t *p)
     pn_map_set_uint(m, "port", p->id);
     pn_map_set_str(m, "kind", sw_port_kind_name(p->kind));
     pn_map_set_str(m, "admin", p->admin_up ? "up" : "down");
+    if (p->owner[0])
+        pn_map_set_str(m, "owner", p->owner);
     if (p->kind == SW_PORT_VDE) {
         pn_map_set_str(m, "descr", p->descr);
         pn_map_set_str(m, "peer", p->peer);
@@ -244,8 +313,8 @@ pn_val_t *sw_port_info(sw_port_t *p)
 
 /* ------------------------------------------------------------------ tap */
 
-int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, sw_port_t **out,
-                    char *err, size_t errlen)
+int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, const char *owner,
+                    sw_port_t **out, char *err, size_t errlen)
 {
     int r = sw_tap_names_ok(ifname, netns, err, errlen);
     if (r < 0)
@@ -268,6 +337,7 @@ int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const 
     p->fd = fd;
     p->close_async = netns != NULL;
     snprintf(p->ifname, sizeof(p->ifname), "%s", name);
+    snprintf(p->owner, sizeof(p->owner), "%s", owner ? owner : "");
     if (sw_port_watch(p) < 0) {
         close(fd);
         free(p);

@@ -37,12 +37,21 @@
 #define SW_MAX_PENDING 64           /* VDE handshakes in progress per LAN */
 #define SW_HANDSHAKE_MS 5000
 #define SW_MAX_SNIFFERS 16          /* per LAN */
+#define SW_OWNER_MAX 80             /* "node:ifname" of a port, as vmd names it */
 
 typedef struct sw sw_t;
 typedef struct sw_lan sw_lan_t;
 typedef struct sw_port sw_port_t;
 typedef struct sw_hs sw_hs_t;
 typedef struct sw_sniffer sw_sniffer_t;
+
+/* vmd's word that the VDE client with process id pid on a LAN is the NIC
+ * owner ("node:ifname"): a guest's handshake carries no name we can set
+ * (qemu sends "QEMU user=... pid=...", UML's daemon transport nothing). */
+typedef struct {
+    int pid;
+    char owner[SW_OWNER_MAX + 1];
+} sw_claim_t;
 
 #define SW_PORT_KINDS(X) X(SW_PORT_VDE, "vde") X(SW_PORT_TAP, "tap")
 typedef enum {
@@ -70,11 +79,13 @@ struct sw_port {
     pn_watch_t *w, *wctl;
     bool admin_up;
     bool dead;
+    int pid;                         /* VDE: the client's pid (SO_PEERCRED), else 0 */
     bool dirty;                      /* on the flush list */
     unsigned live_idx;               /* index in lan->live */
     unsigned nsniff;                 /* sniffers filtering on this port */
     char descr[SW_VDE_DESCR_MAX + 1];
     char ifname[IFNAMSIZ];
+    char owner[SW_OWNER_MAX + 1];    /* "node:ifname" (port.add_tap owner), else "" */
     bool close_async;       /* tap made in a node's namespace (port.add_tap netns) */
     char data_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char peer[2 * sizeof(((struct sockaddr_un *)0)->sun_path) + 2];
@@ -128,6 +139,8 @@ struct sw_lan {
     sw_hs_t *pending;
     sw_sniffer_t *sniffers;
     unsigned nsniffers;
+    sw_claim_t *claims;              /* port.claim, at most SW_MAX_PORTS */
+    unsigned nclaims;
     sw_lan_t *next;
 };
 
@@ -198,15 +211,24 @@ void sw_port_attach(sw_port_t *p);
  * namespace; with mac it gets that station address.  -EINVAL (bad name),
  * -ENOSPC (no free port), -ENOENT (no such netns), -EEXIST (name taken),
  * -EPERM, -ENODEV (no /dev/net/tun), -ENOMEM, -EIO. */
-int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, sw_port_t **out,
-                    char *err, size_t errlen);
+int sw_port_add_tap(sw_lan_t *lan, const char *ifname, const char *netns, const uint8_t *mac, const char *owner,
+                    sw_port_t **out, char *err, size_t errlen);
 void sw_port_remove(sw_port_t *p, const char *reason);
+/* Admin state; a tap's carrier follows it (TUNSETCARRIER), so the
+ * interface on the other side sees NO-CARRIER while the port is down. */
 void sw_port_set_admin(sw_port_t *p, bool up);
 /* A port of lan as a previous switchd left it: its entry in the fd store's
  * state (entry) and its descriptors, taken from the store.  NULL when
  * the entry is bad or its descriptors are gone (logged). */
 sw_port_t *sw_port_adopt(sw_lan_t *lan, pn_val_t *entry);
 pn_val_t *sw_port_info(sw_port_t *p);
+/* Record (pid > 0) or forget (pid 0) the claim of owner on lan, and name
+ * the VDE ports it matches (port.owner): -ENOSPC when the LAN has too many
+ * claims, -ENOMEM. */
+int sw_port_claim(sw_lan_t *lan, const char *owner, int pid);
+/* A new VDE port's owner from the claims (before sw_port_attach): the one
+ * claim of its pid, none when several NICs of one process share the LAN. */
+void sw_port_claimed(sw_port_t *p);
 
 /* tap.c: tap interfaces (no LANs, no ports) */
 /* 0, or -EINVAL with err set when ifname or netns (either may be NULL)
@@ -223,6 +245,9 @@ void sw_tap_ifname(int fd, char name[IFNAMSIZ]);
 /* Close a tap; with async and its link in another namespace, on a helper
  * thread, so the kernel's wait for the link to go is not the loop's. */
 void sw_tap_close(int fd, bool async);
+/* Carrier on or off as the tap's peer sees it: 0 or a negative errno
+ * (-EINVAL before Linux 5.0). */
+int sw_tap_carrier(int fd, bool on);
 
 /* fdstore.c: restart without loss under systemd (no-ops otherwise) */
 int sw_fdstore_load(sw_t *sw);

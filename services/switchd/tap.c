@@ -243,3 +243,9 @@ void sw_tap_close(int fd, bool async)
     pthread_cond_signal(&s_closer.cv);
     pthread_mutex_unlock(&s_closer.mu);
 }
+
+int sw_tap_carrier(int fd, bool on)
+{
+    int v = on ? 1 : 0;
+    return ioctl(fd, TUNSETCARRIER, &v) < 0 ? -errno : 0;
+}

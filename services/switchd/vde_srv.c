@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "sw.h"
@@ -75,6 +76,11 @@ static void s_hs_complete(sw_hs_t *hs, const sw_vde_req_t *req)
     }
     snprintf(p->descr, sizeof(p->descr), "%s", req->descr);
     s_format_peer(p, &req->addr, req->abstract);
+    struct ucred cred;
+    socklen_t cl = sizeof(cred);
+    if (getsockopt(hs->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+        p->pid = cred.pid;
+    sw_port_claimed(p);
 
     struct sockaddr_un me = { .sun_family = AF_UNIX };
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

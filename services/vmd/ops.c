@@ -403,6 +403,39 @@ static void op_nic_del(pn_svc_t *svc, pn_req_t *req)
     s_maybe_hold(req, vm_nic_unplug(vm, nd, &nd->nics[i], s_nic_deleted, req));
 }
 
+static void s_link_done(vm_t *vm, int code, const char *err, pn_val_t *data, void *arg)
+{
+    pn_req_t *req = arg;
+    pn_val_t *a = pn_req_args(req);
+    if (code == PN_OK)
+        pn_req_ok(req, data);
+    else
+        pn_req_fail(req, code, "cannot set link %s:%s %s: %s", pn_get_str(a, "node", "?"), pn_get_str(a, "ifname", "?"),
+                    pn_get_str(a, "state", "?"), err);
+}
+
+static void op_link_set(pn_svc_t *svc, pn_req_t *req)
+{
+    vm_t *vm = s_vm(svc);
+    vm_node_t *nd = s_need(svc, req, "node");
+    if (!nd)
+        return;
+    pn_val_t *a = pn_req_args(req);
+    const char *ifn = pn_get_str(a, "ifname", "");
+    int i = vm_nic_index(nd, ifn);
+    if (i < 0) {
+        pn_req_fail(req, PN_ENOTFOUND, "node '%s' has no %s", nd->name, ifn);
+        return;
+    }
+    char err[1024];
+    bool up = strcmp(pn_get_str(a, "state", "up"), "up") == 0;
+    int r = vm_link_set(vm, nd, &nd->nics[i], up, s_link_done, req, err, sizeof(err));
+    if (r == VM_PENDING)
+        pn_req_hold(req);
+    else
+        pn_req_fail(req, r, "cannot set link %s:%s: %s", nd->name, ifn, err);
+}
+
 const pn_svc_op_t vm_ops[] = {
     { PN_OP_NODE_ADD, op_node_add },
     { PN_OP_NODE_START, op_node_start },
@@ -414,5 +447,6 @@ const pn_svc_op_t vm_ops[] = {
     { PN_OP_NODE_SHOW, op_node_show },
     { PN_OP_NIC_ADD, op_nic_add },
     { PN_OP_NIC_DEL, op_nic_del },
+    { PN_OP_LINK_SET, op_link_set },
     { NULL, NULL, NULL },
 };

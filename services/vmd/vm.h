@@ -234,6 +234,16 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, v
 /* Unplug nic from nd (the caller removes it from the spec on PN_OK);
  * done as for vm_start, same return. */
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg);
+/* link.set ended: PN_OK with data (the caller's: node, ifname, lan, kind,
+ * state, carrier, note, ports), else code and err. */
+typedef void (*vm_link_fn)(vm_t *vm, int code, const char *err, pn_val_t *data, void *arg);
+/* Take nic of the running node nd down or up: its switch ports (ns: the
+ * tap, whose carrier follows; uml, qemu: the VDE ports switchd named
+ * "node:ifname") set admin down/up, and a qemu NIC's link status (QMP
+ * set_link), so the guest sees the carrier go.  VM_PENDING (done comes
+ * later), or a PN_E* code with err. */
+int vm_link_set(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, bool up, vm_link_fn done, void *arg, char *err,
+                size_t errlen);
 
 /* ------------------------------------------------------------ vm_pend.c */
 /* nd's op in progress (nd->pend), ended by done(..., arg). */
@@ -304,11 +314,17 @@ void vm_peer_lan_show(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg);
 /* lan.add; a LAN that exists is success. */
 void vm_peer_lan_ensure(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg);
 /* A switchd tap on lan; with netns it is created in that namespace, with
- * mac it has that address, with ifname that name.  data: ifname, port. */
+ * mac it has that address, with ifname that name; owner ("node:ifname",
+ * or NULL) is what switchd shows with the port.  data: ifname, port. */
 void vm_peer_tap_add(vm_t *vm, const char *lan, const char *netns, const uint8_t *mac, const char *ifname,
-                     vm_peer_fn fn, void *arg);
+                     const char *owner, vm_peer_fn fn, void *arg);
 /* Not waited for by anyone (a failure is logged). */
 void vm_peer_port_del(vm_t *vm, const char *lan, unsigned port);
+/* port.set: admin state up or down. */
+void vm_peer_port_set(vm_t *vm, const char *lan, unsigned port, bool up, vm_peer_fn fn, void *arg);
+/* Tell switchd that the VDE ports of guest process pid on nic's LAN are
+ * "node:ifname" (pid 0: forget it).  Not waited for (a failure is logged). */
+void vm_peer_port_claim(vm_t *vm, const vm_node_t *nd, const vm_nic_t *nic, pid_t pid);
 /* cfgdiskd's disk.build for nd.  data: path. */
 void vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, vm_peer_fn fn, void *arg);
 void vm_lan_dir(const char *lan, char *out, size_t len);

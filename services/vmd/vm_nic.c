@@ -43,7 +43,7 @@ static void s_mgmt_lan_added(vm_t *vm, int code, pn_val_t *data, const char *err
         s_lan_ready(vm, code, NULL, err, arg);
         return;
     }
-    vm_peer_tap_add(vm, "mgmt", NULL, NULL, vm->mgmt_if, s_mgmt_tap_added, arg);
+    vm_peer_tap_add(vm, "mgmt", NULL, NULL, vm->mgmt_if, NULL, s_mgmt_tap_added, arg);
 }
 
 static void s_lans_next(vm_t *vm, vm_pend_t *p)
@@ -107,6 +107,7 @@ static void s_plug_in(vm_t *vm, vm_pend_t *p, int code, const char *err)
     }
     char path[4300], cmd[8192], msg[1024] = "";
     code = PN_OK;
+    vm_peer_port_claim(vm, nd, c, nd->guest_pid);
     if (nd->kind == VM_UML) {
         char nic[4400], reply[600];
         vm_uml_nic_arg(nic, sizeof(nic), c);
@@ -315,6 +316,7 @@ static void s_unplug_first(vm_t *vm, vm_pend_t *p)
         vm_pend_end(vm, p, PN_OK, "");
         return;
     }
+    vm_peer_port_claim(vm, nd, c, 0);
     if (nd->kind == VM_UML) {
         s_uml_nic_del(vm, p);
         return;
@@ -337,4 +339,122 @@ static void s_unplug_first(vm_t *vm, vm_pend_t *p)
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg)
 {
     return vm_pend_run(vm, nd, PN_OPNAME(NIC_DEL), nic, s_unplug_first, done, arg);
+}
+
+/* ------------------------------------------------------------ link.set */
+
+typedef struct {
+    vm_link_fn done;
+    void *arg;
+    char owner[96];
+    char lan[16];
+    unsigned tap_port;  /* ns: the NIC's tap port */
+    bool up;
+    unsigned left, nports;
+    int code;
+    char err[512];
+    pn_val_t *data;
+} link_ctx_t;
+
+static void s_link_end(vm_t *vm, link_ctx_t *k)
+{
+    if (k->code == PN_OK) {
+        pn_map_set_uint(k->data, "ports", k->nports);
+        k->done(vm, PN_OK, "", k->data, k->arg);
+    } else {
+        pn_val_free(k->data);
+        k->done(vm, k->code, k->err, NULL, k->arg);
+    }
+    free(k);
+}
+
+static void s_link_port_set(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg)
+{
+    link_ctx_t *k = arg;
+    if (code != PN_OK && k->code == PN_OK) {
+        k->code = code;
+        snprintf(k->err, sizeof(k->err), "switchd: %s", err);
+    }
+    if (--k->left == 0)
+        s_link_end(vm, k);
+}
+
+static void s_link_ports(vm_t *vm, int code, pn_val_t *data, const char *err, void *arg)
+{
+    link_ctx_t *k = arg;
+    if (code != PN_OK) {
+        k->code = code;
+        snprintf(k->err, sizeof(k->err), "switchd: %s", err);
+        s_link_end(vm, k);
+        return;
+    }
+    unsigned ids[8];
+    pn_val_t *pv = pn_get(data, "ports");
+    for (size_t i = 0; i < pn_len(pv) && k->nports < 8; i++) {
+        pn_val_t *p = pn_at(pv, i);
+        unsigned id = (unsigned)pn_get_uint(p, "port", 0);
+        if ((k->tap_port && id == k->tap_port) || strcmp(pn_get_str(p, "owner", ""), k->owner) == 0)
+            ids[k->nports++] = id;
+    }
+    if (!k->nports) {
+        k->code = PN_ENOTFOUND;
+        snprintf(k->err, sizeof(k->err),
+                 "LAN '%s' has no port of %s (a UML guest connects its NIC only while the interface is up)", k->lan,
+                 k->owner);
+        s_link_end(vm, k);
+        return;
+    }
+    k->left = k->nports;
+    for (unsigned i = 0; i < k->nports; i++)
+        vm_peer_port_set(vm, k->lan, ids[i], k->up, s_link_port_set, k);
+}
+
+int vm_link_set(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, bool up, vm_link_fn done, void *arg, char *err,
+                size_t errlen)
+{
+    if (nd->state != VM_RUNNING) {
+        snprintf(err, errlen, "node '%s' is %s; a link is set on a running node", nd->name, vm_state_name(nd->state));
+        return PN_EBUSY;
+    }
+    const char *carrier = "follows", *note = "";
+    if (nd->kind == VM_QEMU) {
+        /* The NIC's link status: virtio-net tells the guest, which drops
+         * the carrier (NO-CARRIER, LOWER_UP gone). */
+        char path[4300], cmd[256];
+        vm_node_dir(vm, nd, "qmp.sock", path, sizeof(path));
+        snprintf(cmd, sizeof(cmd), "{\"execute\":\"set_link\",\"arguments\":{\"name\":\"dev-%s\",\"up\":%s}}",
+                 nic->ifname, up ? "true" : "false");
+        char msg[512];
+        if (vm_qmp(path, cmd, msg, sizeof(msg), 5000) < 0) {
+            snprintf(err, errlen, "qemu refused set_link on %s: %s", nic->ifname, msg);
+            return PN_EINTERNAL;
+        }
+    } else if (nd->kind == VM_UML) {
+        /* UML's network drivers have no link state to change: the port
+         * drops the frames, the guest's interface stays LOWER_UP. */
+        carrier = "kept";
+        note = "uml: the guest keeps its carrier; frames are dropped";
+    }
+    link_ctx_t *k = calloc(1, sizeof(*k));
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return PN_EINTERNAL;
+    }
+    k->done = done;
+    k->arg = arg;
+    k->up = up;
+    k->tap_port = nd->kind == VM_NS ? nic->port : 0;
+    snprintf(k->owner, sizeof(k->owner), "%s:%s", nd->name, nic->ifname);
+    snprintf(k->lan, sizeof(k->lan), "%s", nic->lan);
+    k->data = pn_map();
+    pn_map_set_str(k->data, "node", nd->name);
+    pn_map_set_str(k->data, "ifname", nic->ifname);
+    pn_map_set_str(k->data, "lan", nic->lan);
+    pn_map_set_str(k->data, "kind", vm_kind_name(nd->kind));
+    pn_map_set_str(k->data, "state", up ? "up" : "down");
+    pn_map_set_str(k->data, "carrier", carrier);
+    if (note[0])
+        pn_map_set_str(k->data, "note", note);
+    vm_peer_lan_show(vm, nic->lan, s_link_ports, k);
+    return VM_PENDING;
 }

@@ -54,7 +54,9 @@ void vm_ns_nic_in(vm_t *vm, vm_pend_t *p, vm_nic_t *c, vm_step_fn sub)
     snprintf(c->host_if, sizeof(c->host_if), "%s", c->ifname);
     p->sub = sub;
     p->tap = c;
-    vm_peer_tap_add(vm, c->lan, ns, c->mac, c->host_if, s_tap_added, p);
+    char owner[96];
+    snprintf(owner, sizeof(owner), "%s:%s", p->nd->name, c->ifname);
+    vm_peer_tap_add(vm, c->lan, ns, c->mac, c->host_if, owner, s_tap_added, p);
 }
 
 /* What `ip netns del` does, without a fork: detach the bind mount that

@@ -177,10 +177,12 @@ void vm_peer_lan_ensure(vm_t *vm, const char *lan, vm_peer_fn fn, void *arg)
 }
 
 void vm_peer_tap_add(vm_t *vm, const char *lan, const char *netns, const uint8_t *mac, const char *ifname,
-                     vm_peer_fn fn, void *arg)
+                     const char *owner, vm_peer_fn fn, void *arg)
 {
     pn_val_t *a = pn_map();
     pn_map_set_str(a, "lan", lan);
+    if (owner)
+        pn_map_set_str(a, "owner", owner);
     if (netns)
         pn_map_set_str(a, "netns", netns);
     if (mac) {
@@ -201,6 +203,27 @@ void vm_peer_port_del(vm_t *vm, const char *lan, unsigned port)
     pn_map_set_str(a, "lan", lan);
     pn_map_set_uint(a, "port", port);
     s_call(vm, PN_OP_PORT_DEL, a, VM_PEER_TIMEOUT_MS, false, NULL, NULL);
+}
+
+void vm_peer_port_set(vm_t *vm, const char *lan, unsigned port, bool up, vm_peer_fn fn, void *arg)
+{
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "lan", lan);
+    pn_map_set_uint(a, "port", port);
+    pn_map_set_str(a, "state", up ? "up" : "down");
+    s_call(vm, PN_OP_PORT_SET, a, VM_PEER_TIMEOUT_MS, false, fn, arg);
+}
+
+void vm_peer_port_claim(vm_t *vm, const vm_node_t *nd, const vm_nic_t *nic, pid_t pid)
+{
+    char owner[96];
+    snprintf(owner, sizeof(owner), "%s:%s", nd->name, nic->ifname);
+    pn_val_t *a = pn_map();
+    pn_map_set_str(a, "lan", nic->lan);
+    pn_map_set_str(a, "owner", owner);
+    if (pid > 0)
+        pn_map_set_uint(a, "pid", (uint64_t)pid);
+    s_call(vm, PN_OP_PORT_CLAIM, a, VM_PEER_TIMEOUT_MS, false, NULL, NULL);
 }
 
 void vm_peer_cfgdisk(vm_t *vm, vm_node_t *nd, vm_peer_fn fn, void *arg)

@@ -155,6 +155,10 @@ static void s_start_monitor(vm_t *vm, vm_pend_t *p)
         goto fail;
     }
     s_watch(vm, nd);
+    /* switchd names the guest's VDE ports after its NICs by this pid. */
+    if (nd->kind != VM_NS)
+        for (unsigned i = 0; i < nd->nnics; i++)
+            vm_peer_port_claim(vm, nd, &nd->nics[i], nd->guest_pid);
     vm_set_state(vm, nd, VM_STARTING);
     vm_set_state(vm, nd, VM_RUNNING);
     /* Registered before the answer, so that `plugnet exec` right after
