@@ -81,6 +81,7 @@ void cli_fmt_bytes(uint64_t n, char *out, size_t len);      /* "1.5 MiB" */
     X(disk, "build|ls|gc config disks")                                     \
     X(node, "add|start|stop|kill|reboot|del|ls|show nodes")                 \
     X(nic, "add|del NICs of a node, live")                                  \
+    X(link, "take a node's link down|up (NODE:IFACE): the guest loses carrier") \
     X(console, "attach to a node's console")                                \
     X(exec, "run a command in a node through its agent")                    \
     X(shell, "interactive shell in a node")                                 \
