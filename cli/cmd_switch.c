@@ -47,7 +47,7 @@ static void s_lan_table(pn_val_t *d)
 
 static void s_port_table(pn_val_t *ports)
 {
-    cli_table_t *t = cli_table_new("PORT", "NODE:IFACE", "KIND", "ADMIN", "ATTACHED", NULL);
+    cli_table_t *t = cli_table_new("PORT", "KIND", "ADMIN", "ATTACHED", "NODE:IFACE", NULL);
     for (size_t i = 0; i < pn_len(ports); i++) {
         pn_val_t *p = pn_at(ports, i);
         char id[24];
@@ -55,7 +55,7 @@ static void s_port_table(pn_val_t *ports)
         const char *what = pn_get_str(p, "ifname", NULL);
         if (!what)
             what = pn_get_str(p, "descr", "");
-        cli_table_add(t, id, pn_get_str(p, "owner", "-"), pn_get_str(p, "kind", "?"), pn_get_str(p, "admin", "?"), what,
+        cli_table_add(t, id, pn_get_str(p, "kind", "?"), pn_get_str(p, "admin", "?"), what, pn_get_str(p, "owner", "-"),
                       NULL);
     }
     cli_table_print(t, stdout);
@@ -291,8 +291,8 @@ static void s_stats_human(pn_val_t *d)
     printf("lan %s: %llu MACs (cap %llu, %llu evicted), %llu frames flooded\n", pn_get_str(d, "lan", "?"),
            (unsigned long long)pn_get_uint(d, "fdb_entries", 0), (unsigned long long)pn_get_uint(d, "fdb_cap", 0),
            (unsigned long long)pn_get_uint(d, "fdb_evictions", 0), (unsigned long long)pn_get_uint(d, "flooded", 0));
-    cli_table_t *t = cli_table_new("PORT", "NODE:IFACE", "KIND", "ADMIN", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES",
-                                   "DROP_RUNT", "DROP_BIG", "DROP_DOWN", "DROP_FULL", NULL);
+    cli_table_t *t = cli_table_new("PORT", "KIND", "ADMIN", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES",
+                                   "DROP_RUNT", "DROP_BIG", "DROP_DOWN", "DROP_FULL", "NODE:IFACE", NULL);
     pn_val_t *ports = pn_get(d, "ports");
     for (size_t i = 0; i < pn_len(ports); i++) {
         pn_val_t *p = pn_at(ports, i), *dr = pn_get(p, "drops");
@@ -306,8 +306,8 @@ static void s_stats_human(pn_val_t *d)
         snprintf(c[6], 24, "%llu", (unsigned long long)pn_get_uint(dr, "oversize", 0));
         snprintf(c[7], 24, "%llu", (unsigned long long)pn_get_uint(dr, "admin_down", 0));
         snprintf(c[8], 24, "%llu", (unsigned long long)pn_get_uint(dr, "queue_full", 0));
-        cli_table_add(t, c[0], pn_get_str(p, "owner", "-"), pn_get_str(p, "kind", "?"), pn_get_str(p, "admin", "?"),
-                      c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], NULL);
+        cli_table_add(t, c[0], pn_get_str(p, "kind", "?"), pn_get_str(p, "admin", "?"), c[1], c[2], c[3], c[4], c[5],
+                      c[6], c[7], c[8], pn_get_str(p, "owner", "-"), NULL);
     }
     cli_table_print(t, stdout);
     cli_table_destroy(&t);

@@ -12,6 +12,14 @@ ifname_of() {
     printf 'd=; for p in /sys/class/net/*; do [ "$(cat $p/address)" = %s ] && d=${p##*/}; done; [ -n "$d" ]' "$1"
 }
 
+# guest_link MAC WORD: a guest-side snippet waiting (5 s at most, in the
+# guest: the guest learns of a link change from an interrupt) until the
+# interface with MAC shows WORD (NO-CARRIER, LOWER_UP) in ip link.
+guest_link() {
+    printf '%s && i=0; while ! ip link show $d | grep -q %s && [ $i -lt 50 ]; do usleep 100000; i=$((i+1)); done; ip link show $d | grep -q %s' \
+        "$(ifname_of "$1")" "$2" "$2"
+}
+
 # owner_port LAN OWNER: the number of the port port ls names after OWNER.
 owner_port() {
     plugnet --json port ls "$1" | jq -e -r ".ports[] | select(.owner == \"$2\") | .port"
@@ -52,10 +60,10 @@ test_expect_success ROOT,NETNS 'an ns node: its tap port is n1:eth1 in port ls, 
     owner_port lnk n1:eth1 >/dev/null &&
     plugnet port ls lnk >out &&
     grep -q "NODE:IFACE" out &&
-    grep -E -q "^[0-9]+ +n1:eth1 +tap +up" out &&
-    grep -E -q "^[0-9]+ +n2:eth1 +tap +up" out &&
-    plugnet lan show lnk >out && grep -q " n1:eth1 " out &&
-    plugnet stats lnk >out && grep -q "NODE:IFACE" out && grep -q " n2:eth1 " out &&
+    grep -E -q "^[0-9]+ +tap +up +eth1 +n1:eth1$" out &&
+    grep -E -q "^[0-9]+ +tap +up +eth1 +n2:eth1$" out &&
+    plugnet lan show lnk >out && grep -E -q " n1:eth1$" out &&
+    plugnet stats lnk >out && grep -q "NODE:IFACE" out && grep -E -q "^[0-9]+ +tap +up .* n2:eth1$" out &&
     test "$(plugnet --json stats lnk | jq -r ".ports[] | select(.owner == \"n1:eth1\") | .kind")" = tap &&
     retry_until 10 ev_owner up n1:eth1
 '
@@ -97,7 +105,7 @@ test_expect_success ROOT,NETNS,UML 'a UML node: its VDE port is u1:eth1; link do
     vm_console_wait u1 120 "plugnet: shell ready" &&
     retry_until 30 owner_port lnk u1:eth1 >/dev/null &&
     plugnet port ls lnk >out &&
-    grep -E -q "^[0-9]+ +u1:eth1 +vde +up" out &&
+    grep -E -q "^[0-9]+ +vde +up +.* u1:eth1$" out &&
     retry_until 10 ev_owner_any u1:eth1 &&
     retry_until 20 vm_ns_ping n1 10.93.0.11 &&
     plugnet link u1:eth1 down >out &&
@@ -112,19 +120,19 @@ test_expect_success ROOT,NETNS,QEMU 'a qemu node: its VDE port is q1:eth1; link 
     pn_image &&
     plugnet node add q1 --kind qemu --nic lnk,ip=10.93.0.21/24 --start >/dev/null &&
     vm_console_wait q1 240 "plugnet: shell ready" &&
-    retry_until 30 owner_port lnk q1:eth1 >/dev/null &&
+    { retry_until 30 owner_port lnk q1:eth1 >/dev/null || { plugnet port ls lnk; false; }; } &&
     plugnet port ls lnk >out &&
-    grep -E -q "^[0-9]+ +q1:eth1 +vde +up +QEMU" out &&
+    { grep -E -q "^[0-9]+ +vde +up +QEMU.* q1:eth1$" out || { cat out; false; }; } &&
     # qemu connects at once: port.up, then port.owner once vmd knew its pid
-    retry_until 10 ev_owner_any q1:eth1 &&
+    { retry_until 10 ev_owner_any q1:eth1 || { cat "$TEST_DIR/ports.ev"; false; }; } &&
     m=$(vm_field q1 ".nics[] | select(.ifname == \"eth1\") | .mac") &&
-    vm_console_run q1 60 "$(ifname_of $m) && ip link show \$d | grep -q LOWER_UP" &&
+    { vm_console_run q1 60 "$(guest_link $m LOWER_UP)" || { echo "eth1 of q1 has no LOWER_UP"; false; }; } &&
     plugnet link q1:eth1 down >out &&
-    test "$(plugnet --json link q1:eth1 down | jq -r .carrier)" = follows &&
-    vm_console_run q1 60 "$(ifname_of $m) && ip link show \$d | grep -q NO-CARRIER" &&
+    { test "$(plugnet --json link q1:eth1 down | jq -r .carrier)" = follows || { echo "carrier not follows"; false; }; } &&
+    { vm_console_run q1 60 "$(guest_link $m NO-CARRIER)" || { echo "eth1 of q1 has no NO-CARRIER"; false; }; } &&
     test_must_fail vm_ns_ping n1 10.93.0.21 &&
     plugnet link q1:eth1 up >/dev/null &&
-    vm_console_run q1 60 "$(ifname_of $m) && ip link show \$d | grep -q LOWER_UP" &&
+    { vm_console_run q1 60 "$(guest_link $m LOWER_UP)" || { echo "eth1 of q1 has no LOWER_UP after up"; false; }; } &&
     retry_until 20 vm_ns_ping n1 10.93.0.21
 '
 
