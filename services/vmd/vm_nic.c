@@ -399,8 +399,8 @@ static void s_link_ports(vm_t *vm, int code, pn_val_t *data, const char *err, vo
     if (!k->nports) {
         k->code = PN_ENOTFOUND;
         snprintf(k->err, sizeof(k->err),
-                 "LAN '%s' has no port of %s (a UML guest connects its NIC only while the interface is up)", k->lan,
-                 k->owner);
+                 "LAN '%s' has no port named %s (is the guest connected? see plugnet port ls %s)", k->lan,
+                 k->owner, k->lan);
         s_link_end(vm, k);
         return;
     }

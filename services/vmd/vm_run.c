@@ -361,6 +361,9 @@ static void s_finish(vm_t *vm, vm_node_t *nd)
         kill(-nd->guest_pid, SIGKILL);
     if (nd->kind == VM_NS)
         vm_ns_teardown(vm, nd);
+    else
+        for (unsigned i = 0; i < nd->nnics; i++)
+            vm_peer_port_claim(vm, nd, &nd->nics[i], 0);
     vm_agentd_unregister(nd);
     bool crashed = !nd->stop_requested;
     if (crashed) {
