@@ -48,8 +48,8 @@ test_expect_success 'every option is in the help and the man page' '
     check cp -r -R --wait &&
     check stats --watch -w --interval &&
     check up --json -j --quiet -q &&
-    check graph --format --output &&
-    check events --json --timeout -n)
+    check graph --format -f -T --output -o &&
+    check events --json --timeout -n --count)
 '
 
 test_expect_success 'a misspelt YAML key: warned with file:line:col and a did-you-mean' '
