@@ -130,6 +130,7 @@ PS4='+ ${_doc_file}:$((LINENO + _doc_off)): '
 _doc_err() { _doc_failed="${_doc_file}:$(($1 + _doc_off))"; }
 _doc_end() {
     _st=$1
+    set +e
     trap - ERR
     if [ "$_st" != 0 ]; then
         echo "doc-test: FAILED: ${_doc_failed:-$_doc_block} (the block at $_doc_block): status $_st" >&2

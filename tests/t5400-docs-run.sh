@@ -44,10 +44,9 @@ run_doc() {
     _rc=$?
     if [ $_rc != 0 ]; then
         tail -n 40 "$_d/out"
-        grep "^doc-test: FAILED" "$_d/out"
         return $_rc
     fi
-    grep "^doc-test: skip" "$_d/out"
+    sed -n "/^doc-test: skip/p" "$_d/out"
 }
 
 # The blocks the test does not run, and why (TAP comments).
@@ -61,7 +60,7 @@ test_expect_success 'doc-blocks lists every shell block by FILE:LINE, the skippe
     grep -q "^== README.md:[0-9]* (sh) skip: installs packages" heads &&
     grep -q "^== README.md:[0-9]* (sh) skip: installs into the system and needs systemd" heads &&
     grep -q "^== docs/LABS.md:[0-9]* (sh)\$" heads &&
-    test $(grep -c -v " skip: " heads) -ge 5 &&
+    test $(grep -c -v " skip: " heads) -ge 4 &&
     # only shell blocks: the yaml and json of LABS.md are not run
     test_grep_not "^name: demo" blocks
 '
