@@ -103,7 +103,7 @@ $(BUILD)/tests/unit/%.t: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	$(LINK)
 # The CLI has no library: unit tests of its lab modules (topo_*) link them.
 $(foreach u,$(filter topo_%,$(UNIT)),$(eval $(BUILD)/tests/unit/$(u).t: \
-    $(call obj,$(wildcard cli/topo*.c cli/events_json.c))))
+    $(call obj,$(wildcard cli/topo*.c cli/events_json.c cli/suggest.c))))
 
 # The guest agent never links the host libraries: it must run anywhere.
 $(BUILD)/bin/plugnet-agent: $(AGENT_SRC) $(wildcard services/agentd/guest/*.h) $(AGENT_PROTO:.c=.h)

@@ -17,6 +17,7 @@
 
 #include "pn_proto.h"
 #include "pn_svc.h"
+#include "suggest.h"
 
 enum { CLI_OK = 0, CLI_REFUSED = 1, CLI_USAGE = 2, CLI_UNREACHABLE = 3 };
 
@@ -64,6 +65,15 @@ cli_table_t *cli_table_new(const char *first_header, ...);   /* NULL-terminated 
 void cli_table_add(cli_table_t *t, const char *first_cell, ...); /* NULL-terminated; copies */
 void cli_table_print(cli_table_t *t, FILE *f);
 void cli_table_destroy(cli_table_t **t_p);
+
+/* "s" when n things want a plural noun, "" for one: "%llu frame%s". */
+const char *cli_s(unsigned long long n);
+
+/* The names of vmd's nodes (node.ls), quietly: a NULL-terminated array the
+ * caller frees with cli_names_free, or NULL when vmd does not answer.  The
+ * state of the node called name, when there is one, goes to state. */
+char **cli_node_names(const char *name, char *state, size_t statelen);
+void cli_names_free(char ***names_p);
 
 /* Human forms. */
 void cli_fmt_duration(uint64_t ms, char *out, size_t len);  /* "3d4h", "12m5s", "850ms" */

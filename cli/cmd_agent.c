@@ -12,7 +12,10 @@
  *
  * Exit codes: exec and shell exit with the remote status (128+N when a
  * signal N killed it, 124 when --timeout fired); 255 when plugnet itself
- * failed (like ssh).  cp exits 0, or 1 with a message. */
+ * failed (like ssh): the message then says what the user can act on, "no
+ * node 'wbe' (did you mean 'web'?)" or "node 'db' is stopped", from vmd,
+ * rather than agentd's view of agents.  A closed stdout (| head) ends the
+ * session quietly with 141.  cp exits 0, or 1 with a message. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -63,6 +66,7 @@ typedef struct {
     bool exited, timed_out;
     uint32_t status, sig;
     bool has_sig;
+    bool out_gone; /* our stdout's reader went away (EPIPE) */
     char *error, *errcode;
     char local_err[600];
 } sess_t;
@@ -153,7 +157,9 @@ static void s_frame(sess_t *s, const ag_frame_t *f)
             if (!s->local_err[0] && ag_tree_r_feed(s->reader, f->payload, f->len) < 0)
                 snprintf(s->local_err, sizeof s->local_err, "%s", ag_tree_r_error(s->reader));
         } else if (s_write_all(f->flags == AG_STDERR ? 2 : 1, f->payload, f->len) < 0 && f->flags != AG_STDERR) {
-            /* Our stdout is gone (e.g. `| head`): stop like a pipe would. */
+            /* Our stdout is gone (e.g. `| head`): stop like a pipe would,
+             * quietly when its reader left (EPIPE), as cat and grep do. */
+            s->out_gone = errno == EPIPE;
             snprintf(s->local_err, sizeof s->local_err, "cannot write output: %s", strerror(errno));
         }
         break;
@@ -312,16 +318,52 @@ static int s_open(sess_t *s, ag_buf_t *open)
     return 0;
 }
 
+/* agentd knows agents, not nodes: when it has none for node (not_found) or
+ * the agent is down (unavailable), ask vmd what the node is and say that
+ * instead: "no node 'wbe' (did you mean 'web'?)", "node 'db' is stopped".
+ * true with msg set; false (agentd's words stand) when vmd does not answer
+ * or the node runs. */
+static bool s_explain(const sess_t *s, const char *node, char *msg, size_t len)
+{
+    if (!s->errcode || (strcmp(s->errcode, "not_found") && strcmp(s->errcode, "unavailable")))
+        return false;
+    char state[32];
+    char **names = cli_node_names(node, state, sizeof state);
+    if (!names)
+        return false;
+    size_t n = 0;
+    while (names[n])
+        n++;
+    bool said = true;
+    if (!state[0]) {
+        const char *near = cli_suggest(node, (const char *const *)names, n);
+        if (near)
+            snprintf(msg, len, "no node '%s' (did you mean '%s'?)", node, near);
+        else
+            snprintf(msg, len, "no node '%s' (plugnet node ls lists them)", node);
+    } else if (!strcmp(state, "stopped") || !strcmp(state, "defined") || !strcmp(state, "crashed")) {
+        snprintf(msg, len, "node '%s' is %s; start it with 'plugnet node start %s'", node,
+                 !strcmp(state, "defined") ? "not started" : state, node);
+    } else if (!strcmp(state, "stopping")) {
+        snprintf(msg, len, "node '%s' is stopping", node);
+    } else {
+        said = false;
+    }
+    cli_names_free(&names);
+    return said;
+}
+
 /* ----------------------------------------------------------------- exec */
 
-static int s_exec_usage(const char *cmd)
+/* The usage on f (stdout for --help); CLI_USAGE. */
+static int s_exec_usage_to(FILE *f, const char *cmd)
 {
     if (!strcmp(cmd, "shell"))
-        fprintf(stderr, "usage: plugnet shell NODE [--wait S]\n"
-                        "  --wait S     wait up to S seconds for the node's agent (default: %d s\n"
-                        "               while the node boots; 0: never wait)\n", AGENT_BOOT_WAIT_S);
+        fprintf(f, "usage: plugnet shell NODE [--wait S]\n"
+                   "  --wait S     wait up to S seconds for the node's agent (default: %d s\n"
+                   "               while the node boots; 0: never wait)\n", AGENT_BOOT_WAIT_S);
     else
-        fprintf(stderr, "usage: plugnet exec NODE [-t] [-e K=V]... [--cwd DIR] [--timeout S] [--wait S] -- CMD [ARGS...]\n"
+        fprintf(f, "usage: plugnet exec NODE [-t] [-e K=V]... [--cwd DIR] [--timeout S] [--wait S] -- CMD [ARGS...]\n"
                         "  -t           run in a pty (interactive programs, Ctrl-C)\n"
                         "  -e K=V       set an environment variable\n"
                         "  --cwd DIR    working directory (default: root's home)\n"
@@ -329,8 +371,15 @@ static int s_exec_usage(const char *cmd)
                         "  --wait S     wait up to S seconds for the node's agent to come up\n"
                         "               (default: %d s while the node still boots; 0: never wait)\n",
                 AGENT_BOOT_WAIT_S);
+    fprintf(f, "Exit status: the command's own (128+N when signal N killed it, 124 after\n"
+               "--timeout); %d when plugnet could not run it (no such node, the node\n"
+               "stopped, its agent down, agentd not running), the reason on stderr;\n"
+               "2 for a usage error.  A reader of the output that goes away (| head)\n"
+               "ends the command quietly, with %d as for a SIGPIPE.\n", EXIT_PLUGNET, 128 + SIGPIPE);
     return CLI_USAGE;
 }
+
+static int s_exec_usage(const char *cmd) { return s_exec_usage_to(stderr, cmd); }
 
 static bool s_parse_secs(const char *s, uint32_t *ms)
 {
@@ -357,7 +406,7 @@ static int s_exec_main(int argc, char **argv, bool shell)
             break;
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            s_exec_usage(argv[0]);
+            s_exec_usage_to(stdout, argv[0]);
             return 0;
         }
         if (!strcmp(a, "-t") && !shell) {
@@ -440,11 +489,17 @@ static int s_exec_main(int argc, char **argv, bool shell)
     rc = s_run(&s);
     s_restore_tty();
     int code;
-    if (rc < 0) {
+    if (rc < 0 && s.out_gone) {
+        code = 128 + SIGPIPE; /* what the shell reports for a writer killed by SIGPIPE */
+    } else if (rc < 0) {
         fprintf(stderr, "plugnet: %s: %s\n", argv[0], s.local_err[0] ? s.local_err : "failed");
         code = EXIT_PLUGNET;
     } else if (s.error) {
-        fprintf(stderr, "plugnet: %s: %s: %s\n", argv[0], node, s.error);
+        char why[300];
+        if (s_explain(&s, node, why, sizeof why))
+            fprintf(stderr, "plugnet: %s\n", why);
+        else
+            fprintf(stderr, "plugnet: %s: %s: %s\n", argv[0], node, s.error);
         code = EXIT_PLUGNET;
     } else if (s.timed_out) {
         fprintf(stderr, "plugnet: %s: %s: the command timed out after %.3g s and was killed\n", argv[0], node,
@@ -503,6 +558,7 @@ int cmd_cp(int argc, char **argv)
             wait.set = true;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: plugnet cp [-r] [--wait S] SRC DST   (one of them NODE:/path)\n"
+                   "  -r, -R       copy a directory and what it holds\n"
                    "  --wait S     wait up to S seconds for the node's agent to come up\n"
                    "               (default: %d s while the node still boots; 0: never wait)\n",
                    AGENT_BOOT_WAIT_S);
@@ -561,7 +617,11 @@ int cmd_cp(int argc, char **argv)
         fprintf(stderr, "plugnet: cp: %s\n", s.local_err);
         code = CLI_REFUSED;
     } else if (s.error) {
-        fprintf(stderr, "plugnet: cp: %s: %s\n", sr ? snode : dnode, s.error);
+        char why[300];
+        if (s_explain(&s, sr ? snode : dnode, why, sizeof why))
+            fprintf(stderr, "plugnet: %s\n", why);
+        else
+            fprintf(stderr, "plugnet: cp: %s: %s\n", sr ? snode : dnode, s.error);
         code = CLI_REFUSED;
     } else if (s.reader && ag_tree_r_finish(s.reader) < 0) {
         fprintf(stderr, "plugnet: cp: %s\n", ag_tree_r_error(s.reader));

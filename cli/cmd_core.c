@@ -139,7 +139,7 @@ int cmd_events(int argc, char **argv)
         case 'n': count = strtol(optarg, NULL, 10); break;
         case 't': timeout = strtod(optarg, NULL); break;
         case 'h':
-            printf("usage: plugnet events [--json] [-n COUNT] [--timeout S] [TOPIC...]\n"
+            printf("usage: plugnet events [--json] [-n|--count COUNT] [--timeout S] [TOPIC...]\n"
                    "Stream events from the four daemons. TOPIC is a prefix such as 'vmd' or\n"
                    "'switchd.port'. '# subscribed' goes to stderr once connected to every\n"
                    "running daemon. Exits after COUNT events or S seconds when given.\n");

@@ -131,7 +131,7 @@ int cmd_graph(int argc, char **argv)
                    "yellow starting, red crashed, grey stopped, white absent), LANs as\n"
                    "ellipses, point-to-point links as edges labelled with interfaces.\n"
                    "With FILE, that lab (drawn from the file when the daemons are down).\n\n"
-                   "  -f, --format F   dot (default), svg or png (through dot)\n"
+                   "  -f, --format F   dot (default), svg or png (through dot); -T F as in dot\n"
                    "  -o, --output F   write to F instead of stdout\n");
             return CLI_OK;
         default: return cli_usage("graph", "unknown option");

@@ -62,7 +62,7 @@ static int s_lab_args(int argc, char **argv, const char *cmd, const char **file,
                        : "Show the lab FILE describes, resolved: nodes with kind, image, memory,\n"
                          "CPUs and NICs, and LANs with their members; with the daemons up, each\n"
                          "node's state.  Without FILE: the labs that are up.\n");
-            printf("\n  --json     machine-readable output\n  -q         quiet\n");
+            printf("\n  -j, --json   machine-readable output\n  -q, --quiet  quiet\n");
             return 1;
         default: return cli_usage(cmd, "unknown option"), -EINVAL;
         }

@@ -90,8 +90,8 @@ static void s_node_human(pn_val_t *n)
         if (pn_get_str(n, keys[i], NULL))
             printf("  %-13s %s\n", keys[i], pn_get_str(n, keys[i], ""));
     if (pn_get(n, "mem"))
-        printf("  %-13s %llu MiB, %llu cpu\n", "memory", (unsigned long long)pn_get_uint(n, "mem", 0),
-               (unsigned long long)pn_get_uint(n, "cpus", 1));
+        printf("  %-13s %llu MiB, %llu cpu%s\n", "memory", (unsigned long long)pn_get_uint(n, "mem", 0),
+               (unsigned long long)pn_get_uint(n, "cpus", 1), cli_s(pn_get_uint(n, "cpus", 1)));
     if (pn_get(n, "pid"))
         printf("  %-13s %llu%s\n", "pid", (unsigned long long)pn_get_uint(n, "pid", 0),
                pn_get_bool(n, "adopted", false) ? " (adopted)" : "");
@@ -277,6 +277,36 @@ usage:
     return cli_usage("node", "add: bad or incomplete option near '%s'", argv[argc - 1]);
 }
 
+/* start on a running node, stop on one that is not: nothing to do, said
+ * so, exit 0 (like systemctl start).  Returns CLI_OK when that is the case,
+ * -1 when the op must go to vmd: the node is missing (vmd says so), in the
+ * middle of a start or stop, or busy with another op (vmd refuses with
+ * busy, naming it). */
+static int s_already(const char *name, bool start)
+{
+    char err[1200];
+    pn_val_t *a = pn_map(), *d = NULL;
+    pn_map_set_str(a, "name", name);
+    if (cli_call_err(PN_OP_NODE_SHOW, a, cli_opts.timeout_ms, &d, err, sizeof err) != 0)
+        return -1;
+    const char *st = pn_get_str(d, "state", "");
+    bool idle = !pn_get(d, "busy"), done;
+    if (start)
+        done = idle && !strcmp(st, "running");
+    else
+        done = idle && (!strcmp(st, "stopped") || !strcmp(st, "defined") || !strcmp(st, "crashed"));
+    if (done && cli_opts.json)
+        cli_print_json(d);
+    else if (done && !cli_opts.quiet) {
+        if (start || !strcmp(st, "stopped"))
+            printf("node '%s' is already %s\n", name, st);
+        else
+            printf("node '%s' is not running (%s)\n", name, !strcmp(st, "crashed") ? "it crashed" : "never started");
+    }
+    pn_val_free(d);
+    return done ? CLI_OK : -1;
+}
+
 int cmd_node(int argc, char **argv)
 {
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -284,8 +314,21 @@ int cmd_node(int argc, char **argv)
                "                        [--nic LAN[,ip=A/P][,mac=M]]... [--mgmt-ip A/P] [--no-mgmt]\n"
                "                        [--persistent] [--start] [--wait [S]] [--script FILE] [-- CMD...]\n"
                "       plugnet node start [--wait [S]] NAME...\n"
-               "       plugnet node stop|kill|reboot|del NAME...\n"
+               "       plugnet node stop|kill|reboot NAME...\n"
+               "       plugnet node del [-f|--force] NAME...\n"
                "       plugnet node ls | show NAME   (--json for either)\n"
+               "  --kind K       uml (default), qemu or ns\n"
+               "  --image I      the disk image (default: the kind's)\n"
+               "  --mem MB, --cpus N, --number N   memory, CPUs, node number (default: the lowest free)\n"
+               "  --nic SPEC     a NIC on LAN (ifname=ethN to name it); repeat for more\n"
+               "  --mgmt-ip A/P  eth0's management address; --no-mgmt: no eth0 at all\n"
+               "  --persistent   write the image itself (locked to this node), not a COW overlay\n"
+               "  --start        start it at once (--wait implies it)\n"
+               "  --script FILE  run FILE in the guest after its configuration\n"
+               "  -- CMD...      ns: the command the node runs\n"
+               "  -f, --force    del: delete a running node too (it is killed first)\n"
+               "start on a running node and stop on a stopped one do nothing, say so and\n"
+               "exit 0; a node in the middle of another op is refused (busy).\n"
                "Starting on a terminal shows the boot live (state, elapsed time, the last\n"
                "console line) until the node is ready: its config done and its agent up,\n"
                "so that exec, cp and shell work at once.\n"
@@ -294,6 +337,7 @@ int cmd_node(int argc, char **argv)
                "crashes or S seconds (default %d) pass.\n", NODE_WAIT_DEFAULT_S);
         return 0;
     }
+    static const char *const subs[] = { "add", "start", "stop", "kill", "reboot", "del", "ls", "show" };
     if (argc < 2)
         return cli_usage("node", "add|start|stop|kill|reboot|del|ls|show ...");
     const char *sub = argv[1];
@@ -344,6 +388,8 @@ int cmd_node(int argc, char **argv)
             if (argv[i][0] == '-')
                 continue;
             names++;
+            if ((start || !strcmp(sub, "stop")) && s_already(argv[i], start) == CLI_OK)
+                continue;
             const char *op = many[k].op;
             pn_val_t *a = pn_map(), *d = NULL;
             pn_map_set_str(a, "name", argv[i]);
@@ -387,7 +433,10 @@ int cmd_node(int argc, char **argv)
             return cli_usage("node", "%s NAME...", sub);
         return rc;
     }
-    return cli_usage("node", "unknown subcommand '%s'", sub);
+    const char *near = cli_suggest(sub, subs, sizeof subs / sizeof subs[0]);
+    if (near)
+        return cli_usage("node", "unknown subcommand '%s' (did you mean '%s'?)", sub, near);
+    return cli_usage("node", "unknown subcommand '%s' (add, start, stop, kill, reboot, del, ls, show)", sub);
 }
 
 int cmd_nic(int argc, char **argv)

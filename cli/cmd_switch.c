@@ -288,9 +288,10 @@ int cmd_port(int argc, char **argv)
 
 static void s_stats_human(pn_val_t *d)
 {
-    printf("lan %s: %llu MACs (cap %llu, %llu evicted), %llu frames flooded\n", pn_get_str(d, "lan", "?"),
-           (unsigned long long)pn_get_uint(d, "fdb_entries", 0), (unsigned long long)pn_get_uint(d, "fdb_cap", 0),
-           (unsigned long long)pn_get_uint(d, "fdb_evictions", 0), (unsigned long long)pn_get_uint(d, "flooded", 0));
+    unsigned long long macs = pn_get_uint(d, "fdb_entries", 0), flooded = pn_get_uint(d, "flooded", 0);
+    printf("lan %s: %llu MAC%s (cap %llu, %llu evicted), %llu frame%s flooded\n", pn_get_str(d, "lan", "?"), macs,
+           cli_s(macs), (unsigned long long)pn_get_uint(d, "fdb_cap", 0),
+           (unsigned long long)pn_get_uint(d, "fdb_evictions", 0), flooded, cli_s(flooded));
     cli_table_t *t = cli_table_new("PORT", "KIND", "ADMIN", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES",
                                    "DROP_RUNT", "DROP_BIG", "DROP_DOWN", "DROP_FULL", "NODE:IFACE", NULL);
     pn_val_t *ports = pn_get(d, "ports");
@@ -314,10 +315,10 @@ static void s_stats_human(pn_val_t *d)
     pn_val_t *sn = pn_get(d, "sniffers");
     for (size_t i = 0; i < pn_len(sn); i++) {
         pn_val_t *s = pn_at(sn, i);
-        printf("sniffer %llu: port %llu -> %s: %llu frames, %llu dropped\n",
+        unsigned long long frames = pn_get_uint(s, "frames", 0);
+        printf("sniffer %llu: port %llu -> %s: %llu frame%s, %llu dropped\n",
                (unsigned long long)pn_get_uint(s, "id", 0), (unsigned long long)pn_get_uint(s, "port", 0),
-               pn_get_str(s, "path", ""), (unsigned long long)pn_get_uint(s, "frames", 0),
-               (unsigned long long)pn_get_uint(s, "drops", 0));
+               pn_get_str(s, "path", ""), frames, cli_s(frames), (unsigned long long)pn_get_uint(s, "drops", 0));
     }
 }
 
@@ -392,9 +393,31 @@ static int s_stats_watch(const char *lan, unsigned interval_ms)
     return rc;
 }
 
+/* stats without a LAN: a usage error that names the LANs to choose from
+ * (quietly without them when switchd does not answer). */
+static int s_which_lan(const char *usage)
+{
+    char err[1200], names[512] = "";
+    pn_val_t *d = NULL;
+    if (cli_call_err(PN_OP_LAN_LS, NULL, cli_opts.timeout_ms, &d, err, sizeof err) == 0) {
+        pn_val_t *arr = pn_get(d, "lans");
+        size_t used = 0, n = pn_len(arr);
+        for (size_t i = 0; i < n && used < sizeof names - 64; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                     pn_get_str(pn_at(arr, i), "name", "?"));
+        if (used >= sizeof names - 64 && n)
+            snprintf(names + used, sizeof names - used, ", ...");
+        pn_val_free(d);
+        if (!n)
+            return cli_usage("stats", "which LAN? there are none yet (plugnet lan add NAME)\n%s", usage);
+        return cli_usage("stats", "which LAN? (%s)\n%s", names, usage);
+    }
+    return cli_usage("stats", "which LAN?\n%s", usage);
+}
+
 int cmd_stats(int argc, char **argv)
 {
-    const char *usage = "usage: plugnet stats LAN [--watch [--interval MS]]";
+    const char *usage = "usage: plugnet stats LAN [-w|--watch [--interval MS]]";
     if (cli_help(argc, argv, usage))
         return CLI_OK;
     const char *lan = NULL;
@@ -412,7 +435,7 @@ int cmd_stats(int argc, char **argv)
             return cli_usage("stats", "bad argument '%s'\n%s", argv[i], usage);
     }
     if (!lan)
-        return cli_usage("stats", "which LAN?\n%s", usage);
+        return s_which_lan(usage);
     if (watch)
         return s_stats_watch(lan, (unsigned)interval);
     pn_val_t *a = pn_map(), *d = NULL;
@@ -431,8 +454,9 @@ static int s_sniff_stop(unsigned long long id, bool report)
     pn_map_set_uint(a, "id", id);
     int r = cli_call(PN_OP_SNIFF_STOP, a, &d);
     if (r == CLI_OK && report && !cli_opts.quiet)
-        fprintf(stderr, "plugnet sniff: %llu frames captured, %llu dropped\n",
-                (unsigned long long)pn_get_uint(d, "frames", 0), (unsigned long long)pn_get_uint(d, "drops", 0));
+        fprintf(stderr, "plugnet sniff: %llu frame%s captured, %llu dropped\n",
+                (unsigned long long)pn_get_uint(d, "frames", 0), cli_s(pn_get_uint(d, "frames", 0)),
+                (unsigned long long)pn_get_uint(d, "drops", 0));
     pn_val_free(d);
     return r;
 }

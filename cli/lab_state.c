@@ -14,7 +14,12 @@ int lab_load(const char *path, topo_t **t)
     char err[1024];
     int r = topo_load(path, t, err, sizeof err);
     if (r < 0) {
-        fprintf(stderr, "plugnet: %s\n", err);
+        /* The warnings before the error, one a line (see topo_parse). */
+        for (char *line = err, *nl; line; line = nl) {
+            if ((nl = strchr(line, '\n')))
+                *nl++ = 0;
+            fprintf(stderr, "plugnet: %s\n", line);
+        }
         return r;
     }
     for (size_t i = 0; i < (*t)->n_warnings; i++)

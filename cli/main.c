@@ -41,6 +41,24 @@ static void s_usage(FILE *f)
                "\nExit codes: 0 ok, 1 a daemon refused, 2 usage, 3 a daemon is unreachable.\n");
 }
 
+/* "plugnet: unknown command 'nodes' (did you mean 'node'?)": a usage
+ * error of plugnet itself, so one "plugnet:" and no command after it. */
+static int s_unknown(const char *name)
+{
+    const char *cands[sizeof s_cmds / sizeof s_cmds[0] + 1];
+    size_t n = 0;
+    for (const cmd_t *c = s_cmds; c->name; c++)
+        if (*c->fn)
+            cands[n++] = c->name;
+    cands[n++] = "help";
+    const char *near = cli_suggest(name, cands, n);
+    if (near)
+        fprintf(stderr, "plugnet: unknown command '%s' (did you mean '%s'?)\n", name, near);
+    else
+        fprintf(stderr, "plugnet: unknown command '%s' (see 'plugnet help')\n", name);
+    return CLI_USAGE;
+}
+
 static const cmd_t *s_find(const char *name)
 {
     for (const cmd_t *c = s_cmds; c->name; c++)
@@ -66,8 +84,10 @@ int main(int argc, char **argv)
         case 't': {
             char *end;
             double s = strtod(optarg, &end);
-            if (*end || s <= 0 || s > 86400)
-                return cli_usage("plugnet", "--timeout wants seconds, not '%s'", optarg);
+            if (*end || s <= 0 || s > 86400) {
+                fprintf(stderr, "plugnet: --timeout wants seconds, not '%s'\n", optarg);
+                return CLI_USAGE;
+            }
             cli_opts.timeout_ms = (int)(s * 1000);
             break;
         }
@@ -88,14 +108,14 @@ int main(int argc, char **argv)
         }
         const cmd_t *cmd = s_find(argv[optind + 1]);
         if (!cmd || !*cmd->fn)
-            return cli_usage("help", "no command '%s'", argv[optind + 1]);
+            return s_unknown(argv[optind + 1]);
         char *hargv[] = { (char *)cmd->name, "--help", NULL };
         optind = 1;
         return (*cmd->fn)(2, hargv);
     }
     const cmd_t *cmd = s_find(name);
     if (!cmd)
-        return cli_usage("plugnet", "unknown command '%s' (see 'plugnet help')", name);
+        return s_unknown(name);
     if (!*cmd->fn) {
         fprintf(stderr, "plugnet: '%s' is not available in this build\n", name);
         return CLI_USAGE;

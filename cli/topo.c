@@ -24,6 +24,9 @@
  * topology: a warning that says so is more helpful than "unknown key". */
 static const char *const s_clab_top_keys[] = { "prefix", "mgmt", "settings", NULL };
 static const char *const s_clab_topology_keys[] = { "groups", NULL };
+/* The keys plugnet reads there: what a misspelt key was probably meant to be. */
+static const char *const s_top_keys[] = { "name", "topology", NULL };
+static const char *const s_topology_keys[] = { "nodes", "links", "kinds", "defaults", NULL };
 
 static bool s_lab_name_valid(const char *s)
 {
@@ -60,7 +63,7 @@ static int s_parse_doc(topo_read_t *c)
         else if (!strcmp(k, "topology"))
             topology = top[i].v;
         else
-            ty_warn_ignored(&c->y, top[i].k, k, s_clab_top_keys);
+            ty_warn_ignored(&c->y, top[i].k, k, s_clab_top_keys, s_top_keys);
     }
     const char *s;
     if (!name) {
@@ -98,7 +101,7 @@ static int s_parse_doc(topo_read_t *c)
         else if (!strcmp(k, "defaults"))
             defaults = tp[i].v;
         else
-            ty_warn_ignored(&c->y, tp[i].k, kp, s_clab_topology_keys);
+            ty_warn_ignored(&c->y, tp[i].k, kp, s_clab_topology_keys, s_topology_keys);
     }
     if (topo_read_nodes(c, nodes, defaults, kinds) < 0 || topo_read_links(c, links) < 0 ||
         topo_read_unique(c) < 0)
@@ -136,6 +139,20 @@ int topo_parse(const char *text, size_t len, const char *fname, topo_t **out, ch
         c.t->n_warnings = c.y.n_warnings;
         c.y.warnings = NULL;
         c.y.n_warnings = 0;
+    }
+    else if (c.y.n_warnings && err && errlen) {
+        /* A misspelt key is often why the file fails ("node:" for "nodes:",
+         * then a link names a node that is not there): its warning goes
+         * before the error, not lost with the lab. */
+        char *e = strdup(err);
+        size_t at = 0;
+        for (size_t i = 0; e && i < c.y.n_warnings && at < errlen; i++) {
+            int n = snprintf(err + at, errlen - at, "warning: %s\n", c.y.warnings[i]);
+            at += n > 0 ? (size_t)n : 0;
+        }
+        if (e && at < errlen)
+            snprintf(err + at, errlen - at, "%s", e);
+        free(e);
     }
     ty_close(&c.y);
     free(c.bridges);

@@ -103,7 +103,9 @@ typedef struct {
 
 /* Parse text (len bytes) read from a file named fname (used in messages).
  * Returns 0 and *out, or -EINVAL with err set to the first error.
- * Warnings are kept in (*out)->warnings. */
+ * Warnings are kept in (*out)->warnings; when the file fails, they come
+ * first in err, one a line ("warning: f:3:3: topology.node: unknown key,
+ * ignored (did you mean 'nodes'?)"), the error last. */
 int topo_parse(const char *text, size_t len, const char *fname, topo_t **out, char *err,
                size_t errlen);
 /* Read and parse a file.  -errno when it cannot be read (err says why). */

@@ -15,6 +15,9 @@
 /* Keys that containerlab knows and plugnet does not use (see ty_warn_ignored). */
 static const char *const s_clab_endpoint_keys[] = { "ipv6", "vars", "labels", NULL };
 static const char *const s_clab_link_keys[] = { "vars", "labels", NULL };
+/* The keys plugnet reads: what a misspelt key was probably meant to be. */
+static const char *const s_endpoint_keys[] = { "node", "interface", "mac", "ipv4", NULL };
+static const char *const s_link_keys[] = { "endpoints", "type", "mtu", NULL };
 
 typedef struct {
     char node[64];
@@ -88,7 +91,7 @@ static int s_endpoint(topo_read_t *c, yaml_node_t *n, const char *path, ep_t *e)
                     e->ip_pos = ty_pos(p[i].v);
                 }
             } else {
-                ty_warn_ignored(&c->y, p[i].k, kp, s_clab_endpoint_keys);
+                ty_warn_ignored(&c->y, p[i].k, kp, s_clab_endpoint_keys, s_endpoint_keys);
             }
         }
         free(p);
@@ -180,7 +183,7 @@ static int s_link(topo_read_t *c, yaml_node_t *n, size_t idx, link_t *l)
                         "single-endpoint links (host, mgmt-net, macvlan, "
                         "dummy) are not supported");
         } else {
-            ty_warn_ignored(&c->y, p[i].k, kp, s_clab_link_keys);
+            ty_warn_ignored(&c->y, p[i].k, kp, s_clab_link_keys, s_link_keys);
         }
     }
     free(p);

@@ -20,6 +20,8 @@ static const char *const s_clab_node_keys[] = {
     "shm-size", "devices", "cap-add", "stages", "aliases", "env-files", "memory-reservation",
     "restart-policy", "auto-remove", "config", "components", "exec-timeout", NULL,
 };
+/* The node keys plugnet reads: what a misspelt key was probably meant to be. */
+static const char *const s_node_keys[] = { "kind", "image", "memory", "cpus", "exec", "env", "cmd", "mgmt-ipv4", NULL };
 
 
 static int s_set_env(topo_node_t *nd, const char *k, const char *v)
@@ -184,7 +186,7 @@ static int s_props(topo_read_t *c, yaml_node_t *map, const char *path, topo_node
             else
                 snprintf(nd->mgmt_ipv4, sizeof nd->mgmt_ipv4, "%s", s);
         } else {
-            ty_warn_ignored(&c->y, pairs[i].k, kp, s_clab_node_keys);
+            ty_warn_ignored(&c->y, pairs[i].k, kp, s_clab_node_keys, s_node_keys);
         }
     }
     free(pairs);

@@ -1,6 +1,7 @@
 /* topo_yaml: typed access to a libyaml document, and the messages that
  * point into it (see topo_yaml.h). */
 #include "topo_yaml.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -114,7 +115,7 @@ void ty_warn(ty_t *y, const yaml_node_t *n, const char *path, const char *fmt, .
 }
 
 void ty_warn_ignored(ty_t *y, const yaml_node_t *key, const char *path,
-                     const char *const *clab_keys)
+                     const char *const *clab_keys, const char *const *known)
 {
     const char *k = ty_scalar(key);
     for (; k && *clab_keys; clab_keys++)
@@ -122,7 +123,14 @@ void ty_warn_ignored(ty_t *y, const yaml_node_t *key, const char *path,
             ty_warn(y, key, path, "containerlab key not supported by plugnet, ignored");
             return;
         }
-    ty_warn(y, key, path, "unknown key, ignored");
+    size_t n = 0;
+    while (known && known[n])
+        n++;
+    const char *near = k ? cli_suggest(k, known, n) : NULL;
+    if (near)
+        ty_warn(y, key, path, "unknown key, ignored (did you mean '%s'?)", near);
+    else
+        ty_warn(y, key, path, "unknown key, ignored");
 }
 
 yaml_node_t *ty_root(ty_t *y)

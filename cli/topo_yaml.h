@@ -51,9 +51,10 @@ void ty_warn(ty_t *y, const yaml_node_t *n, const char *path, const char *fmt, .
 
 /* A key the parser does not use, at key (a scalar): "containerlab key not
  * supported by plugnet, ignored" when it is in clab_keys (NULL-terminated),
- * else "unknown key, ignored". */
+ * else "unknown key, ignored", with "(did you mean 'nodes'?)" when one of
+ * the known keys (NULL-terminated) is a likely typo of it. */
 void ty_warn_ignored(ty_t *y, const yaml_node_t *key, const char *path,
-                     const char *const *clab_keys);
+                     const char *const *clab_keys, const char *const *known);
 
 yaml_node_t *ty_root(ty_t *y);
 yaml_node_t *ty_node(ty_t *y, int id);

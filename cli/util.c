@@ -222,3 +222,35 @@ void cli_fmt_bytes(uint64_t n, char *out, size_t len)
     else
         snprintf(out, len, "%.1f %s", v, u[i]);
 }
+
+const char *cli_s(unsigned long long n) { return n == 1 ? "" : "s"; }
+
+char **cli_node_names(const char *name, char *state, size_t statelen)
+{
+    char err[1200];
+    pn_val_t *d = NULL;
+    if (state && statelen)
+        state[0] = 0;
+    if (cli_call_err(PN_OP_NODE_LS, NULL, cli_opts.timeout_ms, &d, err, sizeof err) != 0)
+        return NULL;
+    pn_val_t *arr = pn_get(d, "nodes");
+    char **names = calloc(pn_len(arr) + 1, sizeof *names);
+    for (size_t i = 0; names && i < pn_len(arr); i++) {
+        const char *nm = pn_get_str(pn_at(arr, i), "name", "");
+        names[i] = strdup(nm);
+        if (name && state && !strcmp(nm, name))
+            snprintf(state, statelen, "%s", pn_get_str(pn_at(arr, i), "state", "?"));
+    }
+    pn_val_free(d);
+    return names;
+}
+
+void cli_names_free(char ***names_p)
+{
+    if (!names_p || !*names_p)
+        return;
+    for (char **p = *names_p; *p; p++)
+        free(*p);
+    free(*names_p);
+    *names_p = NULL;
+}

@@ -82,7 +82,11 @@ plugnet graph "$LAB" --format svg -o "$OUT/demo.svg"
 ls -l "$OUT/demo.svg"
 
 step "done in $(( $(elapsed) / 1000 )).$(( $(elapsed) % 1000 / 100 )) s"
+BIN=$(cd "$PLUGNET_BUILD/bin" && pwd)
 cat <<EOT
+plugnet is in $BIN, not on your PATH yet: in your shell, run
+  export PATH="$BIN:\$PATH"
+(or 'make install', which puts it in /usr/local/bin).
 Look around:
   plugnet node ls                      the nodes, their state and uptime
   plugnet inspect $LAB

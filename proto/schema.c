@@ -305,7 +305,7 @@ static const pn_field_t vm_node_add_args[] = {
     NAME("name", R, "node name"),
     ENUM("kind", R, "uml|qemu|ns", "kind of machine"),
     STR("image", O, "root image: a path, or absent for the tiny default guest", .max = 1024),
-    UINT("mem", O, "memory in MiB (uml default 64, qemu 128)", .min = 16, .max = 1048576),
+    UINT("mem", O, "memory in MiB (default 128)", .min = 16, .max = 1048576),
     UINT("cpus", O, "virtual CPUs (qemu)", .min = 1, .max = 64),
     UINT("number", O, "node number 1..25599 (default: the lowest free)", .min = 1, .max = 25599),
     ARR("nics", O, PN_F_MAP, vm_nic_spec, "NICs besides eth0 on mgmt (at most 31)"),

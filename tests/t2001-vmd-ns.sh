@@ -95,7 +95,8 @@ test_expect_success ROOT,NETNS 'bad input is refused with its own error and leav
     ! plugnet node add bad4 --kind uml --image /nonexistent/disk.img 2>err && grep -q "not_found.*nonexistent" err &&
     ! plugnet node add bad5 --kind ns --nic lan1,mac=02:00:00:01:00:01 2>err && grep -q "already_exists.*02:00:00:01:00:01" err &&
     ! plugnet node add BAD --kind ns 2>err && grep -q invalid_argument err &&
-    ! plugnet node start n1 2>err && grep -q "busy.*running" err &&
+    plugnet node start n1 >out && grep -qx "node .n1. is already running" out &&
+    test_must_fail plugnet call vmd node.start name=n1 2>err && grep -q "busy.*running" err &&
     ! plugnet node show nosuch 2>err && grep -q "not_found" err &&
     test "$(plugnet --json node ls | jq ".nodes | length")" = "$before" &&
     test "$(plugnet --json port ls lan1 | jq ".ports | length")" = "$ports" &&

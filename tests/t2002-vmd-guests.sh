@@ -45,8 +45,10 @@ test_expect_success ROOT,UML,QEMU 'a qemu node (TCG here, with the reason) and a
 
 test_expect_success ROOT,UML 'eth2 hot-plugs into running UML nodes on a new LAN; nic del unplugs it at once' '
     plugnet lan add lan2 >/dev/null &&
-    plugnet nic add u1 eth2 lan2 --ip 10.96.0.1/24 >/dev/null &&
-    plugnet nic add u2 eth2 lan2 --ip 10.96.0.2/24 >/dev/null &&
+    # no agentd here: the NICs are plugged, nic add says they are not configured
+    test_must_fail plugnet nic add u1 eth2 lan2 --ip 10.96.0.1/24 >/dev/null 2>err &&
+    grep -q "unavailable: node .u1.: eth2 is plugged into LAN .lan2. but not configured in the guest" err &&
+    test_must_fail plugnet nic add u2 eth2 lan2 --ip 10.96.0.2/24 >/dev/null 2>err &&
     m1=$(vm_field u1 ".nics[] | select(.ifname == \"eth2\") | .mac") &&
     m2=$(vm_field u2 ".nics[] | select(.ifname == \"eth2\") | .mac") &&
     test "$m1" = 02:00:00:01:00:02 &&

@@ -36,7 +36,7 @@ test_expect_success ROOT,QEMU,AGENT 'a qemu node: exec through the virtio port' 
 # (bounded, in the guest) for a hot-plugged one to appear.
 ifup() {
     plugnet exec "$1" -- sh -c "i=0; while [ \$i -lt 300 ]; do for p in /sys/class/net/*; do
-        if [ \"\$(cat \$p/address)\" = $2 ]; then ip addr add $3 dev \${p##*/} && ip link set \${p##*/} up; exit; fi
+        if [ \"\$(cat \$p/address)\" = $2 ]; then { ip addr show dev \${p##*/} | grep -q \" $3 \" || ip addr add $3 dev \${p##*/}; } && ip link set \${p##*/} up; exit; fi
         done; usleep 100000; i=\$((i+1)); done; exit 1"
 }
 

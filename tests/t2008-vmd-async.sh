@@ -24,7 +24,7 @@ agentd_pid() { plugnet --json status | jq -r '.[] | select(.daemon == "agentd") 
 ifup() {
     _mac=$(vm_field "$1" ".nics[] | select(.ifname == \"$2\") | .mac")
     plugnet exec "$1" -- sh -c "i=0; while [ \$i -lt 300 ]; do for p in /sys/class/net/*; do
-        if [ \"\$(cat \$p/address)\" = $_mac ]; then ip addr add $3 dev \${p##*/} && ip link set \${p##*/} up; exit; fi
+        if [ \"\$(cat \$p/address)\" = $_mac ]; then { ip addr show dev \${p##*/} | grep -q \" $3 \" || ip addr add $3 dev \${p##*/}; } && ip link set \${p##*/} up; exit; fi
         done; usleep 100000; i=\$((i+1)); done; exit 1"
 }
 

@@ -42,7 +42,7 @@ import json
 o = json.load(open(\"out.json\"))
 assert not o[\"ok\"], o
 assert [(e[\"line\"], e[\"status\"]) for e in o[\"exec\"]] == [(8, 0), (9, 0), (10, 3)], o[\"exec\"]
-"
+" || { echo "up said:"; cat err; false; }
 '
 
 test_expect_success NETNS,IMAGE 'down' '

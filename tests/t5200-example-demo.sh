@@ -22,13 +22,16 @@ test_expect_success NETNS,IMAGE 'h1 reaches h2 across the qemu router' '
     plugnet exec h2 -- ping -c 1 -W 2 10.0.1.1
 '
 
-test_expect_success NETNS,IMAGE,TSHARK,GUEST_IPTABLES 'the demo script: h2 firewalled shut, exec and cp still reach it' '
+test_expect_success NETNS,IMAGE,TSHARK,GUEST_IPTABLES 'the demo script: h2 firewalled shut, exec and cp still reach it; it prints the PATH line' '
     PLUGNET_DEMO_OUT="$TEST_DIR/demo" "$PLUGNET_SRC/examples/demo.sh" >demo.out 2>&1 ||
         { cat demo.out; false; } &&
     grep -q "h1 -> h2 ping: no answer" demo.out &&
     grep -q "^  -P OUTPUT DROP" demo.out &&
     grep -q "1 MiB into h2 and back: identical" demo.out &&
     grep -q "h1 pings h2 again" demo.out &&
+    sed -n "s/^  \(export PATH=.*\)/\1/p" demo.out >path.sh &&
+    (PATH=/usr/sbin:/usr/bin:/sbin:/bin && . ./path.sh && command -v plugnet) >which &&
+    test "$(cat which)" -ef "$PLUGNET_BUILD/bin/plugnet" &&
     plugnet exec h2 -- iptables -S >rules && grep -qx -- "-P INPUT ACCEPT" rules
 '
 

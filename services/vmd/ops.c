@@ -346,11 +346,23 @@ static bool s_nic_failed(pn_req_t *req, const vm_node_t *nd, int code, const cha
 static void s_nic_added(vm_t *vm, vm_node_t *nd, int code, const char *err, bool aborted, void *arg)
 {
     pn_req_t *req = arg;
-    if (s_nic_failed(req, nd, code, err, aborted, "add", "to"))
+    /* Plugged but not configured in the guest: the NIC is in the spec
+     * (its next boot configures it), and the reply is an error saying
+     * what was not applied. */
+    int i = vm_nic_index(nd, pn_get_str(pn_req_args(req), "ifname", ""));
+    if (i < 0) {
+        if (!s_nic_failed(req, nd, code, err, aborted, "add", "to"))
+            pn_req_ok(req, vm_node_to_val(vm, nd, true));
         return;
+    }
     vm_node_save(vm, nd);
-    s_nic_event(vm, nd, &nd->nics[nd->nnics - 1], "nic.added");
-    pn_req_ok(req, vm_node_to_val(vm, nd, true));
+    s_nic_event(vm, nd, &nd->nics[i], "nic.added");
+    if (code != PN_OK && aborted)
+        pn_req_fail(req, code, "%s", err);
+    else if (code != PN_OK)
+        pn_req_fail(req, code, "node '%s': %s", nd->name, err);
+    else
+        pn_req_ok(req, vm_node_to_val(vm, nd, true));
 }
 
 static void op_nic_add(pn_svc_t *svc, pn_req_t *req)

@@ -85,8 +85,10 @@ typedef void (*vm_done_fn)(vm_t *vm, vm_node_t *nd, int code, const char *err, b
 typedef void (*vm_step_fn)(vm_t *vm, vm_pend_t *p, int code, const char *err);
 
 /* An op in progress on a node that waits without blocking the loop: on a
- * peer daemon (node.start, nic.add, nic.del, node.add) or on a helper (a
- * UML nic.del taking an interface down through the node's agent).  Until
+ * peer daemon (node.start, nic.add, nic.del, node.add) or on a helper
+ * through the node's agent (a UML nic.del taking an interface down, a
+ * nic.add configuring the new NIC in a UML or qemu guest, a qemu nic.del
+ * checking the guest let the device go).  Until
  * it ends, changes of the node answer busy naming it; a node that stops or
  * is deleted meanwhile aborts it.  It is the arg of every call it makes,
  * so its calls are forgotten with it. */
@@ -228,8 +230,11 @@ void vm_node_files_rm(vm_t *vm, vm_node_t *nd);
  * skipped), every other LAN checked to exist; then p->then(code, err),
  * p->i naming the NIC that failed. */
 void vm_lans_ready(vm_t *vm, vm_pend_t *p, bool with_mgmt, vm_step_fn then);
-/* Plug nic into nd (running or not: its LAN is checked); done as for
- * vm_start, same return. */
+/* Plug nic into nd (running or not: its LAN is checked) and, when it
+ * runs, configure it in the guest (up, its address); done as for
+ * vm_start, same return.  A NIC plugged but not configured (no agent,
+ * the guest's ip failing) ends with an error while the NIC is in nd's
+ * spec: the caller keeps it and says what was not applied. */
 int vm_nic_plug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg);
 /* Unplug nic from nd (the caller removes it from the spec on PN_OK);
  * done as for vm_start, same return. */

@@ -91,6 +91,8 @@ static void s_plugged(vm_t *vm, vm_pend_t *p, int code, const char *err)
     vm_pend_end(vm, p, code, err);
 }
 
+static void s_guest_config(vm_t *vm, vm_pend_t *p);
+
 /* Into the running guest: a tap in an ns node's namespace, a hot-plugged
  * NIC in a UML (mconsole) or qemu (QMP) guest. */
 static void s_plug_in(vm_t *vm, vm_pend_t *p, int code, const char *err)
@@ -106,7 +108,6 @@ static void s_plug_in(vm_t *vm, vm_pend_t *p, int code, const char *err)
         return;
     }
     char path[4300], cmd[8192], msg[1024] = "";
-    code = PN_OK;
     vm_peer_port_claim(vm, nd, c, nd->guest_pid);
     if (nd->kind == VM_UML) {
         char nic[4400], reply[600];
@@ -115,9 +116,10 @@ static void s_plug_in(vm_t *vm, vm_pend_t *p, int code, const char *err)
         vm_node_dir(vm, nd, "uml/mconsole", path, sizeof(path));
         if (vm_mconsole(path, cmd, reply, sizeof(reply), 5000) < 0) {
             snprintf(msg, sizeof(msg), "UML refused %s: %s", c->ifname, reply);
-            code = PN_EINTERNAL;
+            s_plugged(vm, p, PN_EINTERNAL, msg);
+            return;
         }
-        s_plugged(vm, p, code, msg);
+        s_guest_config(vm, p);
         return;
     }
     char mac[18], lan[4200];
@@ -139,9 +141,10 @@ static void s_plug_in(vm_t *vm, vm_pend_t *p, int code, const char *err)
         char e2[256];
         snprintf(cmd, sizeof(cmd), "{\"execute\":\"netdev_del\",\"arguments\":{\"id\":\"net-%s\"}}", c->ifname);
         vm_qmp(path, cmd, e2, sizeof(e2), 5000);
-        code = PN_EINTERNAL;
+        s_plugged(vm, p, PN_EINTERNAL, msg);
+        return;
     }
-    s_plugged(vm, p, code, msg);
+    s_guest_config(vm, p);
 }
 
 static void s_plug_first(vm_t *vm, vm_pend_t *p)
@@ -156,9 +159,7 @@ int vm_nic_plug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, v
     return vm_pend_run(vm, nd, PN_OPNAME(NIC_ADD), nic, s_plug_first, done, arg);
 }
 
-/* ------------------------------------------------------------- nic.del */
-
-
+/* -------------------------------------------- the guest's part, by agent */
 
 /* The plugnet CLI: $PLUGNET_CLI, else plugnet next to this binary, else
  * plugnet on PATH. */
@@ -194,6 +195,105 @@ static unsigned s_ifdown_deadline_ms(void)
     unsigned long ms = v && *v ? strtoul(v, &end, 10) : 0;
     return end && !*end && ms >= 1000 && ms <= 600000 ? (unsigned)ms : 15000;
 }
+
+/* How long configuring a hot-plugged NIC through the agent may take in all
+ * (the exec waits up to 60 s for the agent of a node still booting):
+ * $PLUGNET_VMD_IFUP_MS (1000..600000), else 90 s. */
+static unsigned s_ifup_deadline_ms(void)
+{
+    const char *v = getenv("PLUGNET_VMD_IFUP_MS");
+    char *end = NULL;
+    unsigned long ms = v && *v ? strtoul(v, &end, 10) : 0;
+    return end && !*end && ms >= 1000 && ms <= 600000 ? (unsigned)ms : 90000;
+}
+
+/* Why a job failed, in one line: what it said (its lines joined, the
+ * CLI's "plugnet: " prefix dropped), or its deadline. */
+static void s_job_why(char *why, size_t len, int status, const char *out, unsigned deadline_ms)
+{
+    if (status == VM_JOB_TIMEOUT) {
+        snprintf(why, len, "the agent did not answer within %.1f s", deadline_ms / 1000.0);
+        return;
+    }
+    size_t n = 0;
+    why[0] = 0;
+    while (*out && n + 1 < len) {
+        size_t l = strcspn(out, "\n");
+        const char *line = strncmp(out, "plugnet: ", 9) == 0 && l >= 9 ? out + 9 : out;
+        size_t ll = l - (size_t)(line - out);
+        if (ll) {
+            int w = snprintf(why + n, len - n, "%s%.*s", n ? "; " : "", (int)ll, line);
+            n = w < 0 ? len : n + (size_t)w;
+        }
+        out += l + (out[l] == '\n');
+    }
+    if (!why[0])
+        snprintf(why, len, "plugnet exec failed with status %d", status);
+}
+
+/* The guest's part of nic.add ended (from the loop).  The NIC stays
+ * plugged and in the spec whatever happened: its next boot configures it
+ * from the config disk.  A failure says so, and what was not applied. */
+static void s_ifup_done(vm_t *vm, int status, const char *out, void *arg)
+{
+    vm_pend_t *p = arg;
+    vm_nic_t *c = &p->nic;
+    p->job = NULL; /* it is gone already */
+    if (status == 0) {
+        vm_pend_end(vm, p, PN_OK, "");
+        return;
+    }
+    char why[600], err[1400];
+    s_job_why(why, sizeof(why), status, out, s_ifup_deadline_ms());
+    snprintf(err, sizeof(err),
+             "%s is plugged into LAN '%s' but not configured in the guest (%s%s%snot up): %s; the NIC stays and the "
+             "node's next boot configures it",
+             c->ifname, c->lan, c->ip[0] ? "address " : "", c->ip, c->ip[0] ? " not applied, link " : "link ", why);
+    /* 255: plugnet exec could not reach the agent (none up, no agentd). */
+    vm_pend_end(vm, p, status == 255 || status == VM_JOB_TIMEOUT ? PN_EUNAVAIL : PN_EINTERNAL, err);
+}
+
+/* A NIC just hot-plugged into a UML or qemu guest joins the spec, then is
+ * configured in the guest through the node's agent (`plugnet exec`, a
+ * job: the loop never waits): found by its MAC (a qemu guest needs a
+ * moment to see the device: the wait is in the guest, bounded), named as
+ * the spec says when that name is free, brought up, given its address. */
+static void s_guest_config(vm_t *vm, vm_pend_t *p)
+{
+    vm_node_t *nd = p->nd;
+    vm_nic_t *c = &p->nic;
+    nd->nics[nd->nnics++] = *c;
+    char cli[4200], mac[18], script[2048], why[400];
+    s_cli_path(cli, sizeof(cli));
+    pn_mac_format(c->mac, mac);
+    snprintf(script, sizeof(script),
+             "m=%s; want=%s; a=%s\n"
+             "command -v ip >/dev/null 2>&1 || { echo \"the guest has no ip(8)\"; exit 5; }\n"
+             "i=0; d=\n"
+             "while :; do\n"
+             "  for p in /sys/class/net/*; do [ \"$(cat $p/address 2>/dev/null)\" = $m ] && d=${p##*/}; done\n"
+             "  [ -n \"$d\" ] && break\n"
+             "  [ $i -ge 300 ] && { echo \"no interface with MAC $m appeared in the guest within 30 s\"; exit 3; }\n"
+             "  i=$((i+1)); sleep 0.1 2>/dev/null || usleep 100000 2>/dev/null || sleep 1\n"
+             "done\n"
+             "if [ \"$d\" != \"$want\" ] && [ ! -e /sys/class/net/$want ] && ip link set dev $d name $want "
+             "2>/dev/null; then d=$want; fi\n"
+             "ip link set dev $d up || { echo \"cannot bring $d up\"; exit 4; }\n"
+             "[ -z \"$a\" ] && exit 0\n"
+             "ip addr show dev $d | grep -q \" $a \" && exit 0\n"
+             "case $a in\n"
+             "*:*) ip -6 addr add $a dev $d nodad 2>/dev/null || ip -6 addr add $a dev $d ;;\n"
+             "*) ip -4 addr add $a dev $d ;;\n"
+             "esac || { echo \"cannot add $a to $d\"; exit 4; }\n",
+             mac, c->ifname, c->ip);
+    char *argv[] = { cli, (char *)"exec", nd->name, (char *)"--timeout", (char *)"30", (char *)"--", (char *)"sh",
+                     (char *)"-c", script, NULL };
+    p->job = vm_job_start(vm, argv, s_ifup_deadline_ms(), s_ifup_done, p, why, sizeof(why));
+    if (!p->job)
+        s_ifup_done(vm, 255, why, p);
+}
+
+/* ------------------------------------------------------------- nic.del */
 
 /* The refusal when an interface up in a UML guest could not be removed. */
 static void s_uml_nic_refusal(char *err, size_t errlen, const char *ifname, int np, const char *why)
@@ -303,6 +403,49 @@ static void s_uml_nic_del(vm_t *vm, vm_pend_t *p)
     vm_peer_lan_show(vm, c->lan, s_uml_ports_got, p);
 }
 
+/* The guest's check after a qemu device_del ended.  The NIC is gone from
+ * the host's side either way (no frame passes), so the op succeeds; what
+ * the guest kept is logged. */
+static void s_qemu_gone_done(vm_t *vm, int status, const char *out, void *arg)
+{
+    vm_pend_t *p = arg;
+    p->job = NULL;
+    char why[600];
+    if (status != 0 || out[0]) {
+        s_job_why(why, sizeof(why), status, out, s_ifdown_deadline_ms());
+        pn_notice("vmd: %s: nic.del %s: %s%s", p->nd->name, p->ifname,
+                  status ? "the guest could not be checked for a leftover interface: " : "", why);
+    }
+    vm_pend_end(vm, p, PN_OK, "");
+}
+
+/* A qemu guest releases an unplugged device when it acknowledges the
+ * unplug (ACPI), a moment later: the op waits for that through the agent
+ * (bounded, in the guest), and when the guest keeps the device, its
+ * addresses are flushed and it is taken down, so no stale address stays. */
+static void s_qemu_gone_start(vm_t *vm, vm_pend_t *p)
+{
+    char cli[4200], mac[18], script[1024], why[400];
+    s_cli_path(cli, sizeof(cli));
+    pn_mac_format(p->nic.mac, mac);
+    snprintf(script, sizeof(script),
+             "m=%s; i=0\n"
+             "while :; do\n"
+             "  d=; for p in /sys/class/net/*; do [ \"$(cat $p/address 2>/dev/null)\" = $m ] && d=${p##*/}; done\n"
+             "  [ -z \"$d\" ] && exit 0\n"
+             "  [ $i -ge 50 ] && break\n"
+             "  i=$((i+1)); sleep 0.1 2>/dev/null || usleep 100000 2>/dev/null || sleep 1\n"
+             "done\n"
+             "ip addr flush dev $d; ip link set dev $d down\n"
+             "echo \"the guest kept $d (MAC $m) 5 s after the unplug: its addresses were flushed and it is down\"\n",
+             mac);
+    char *argv[] = { cli, (char *)"exec", p->nd->name, (char *)"--wait", (char *)"10", (char *)"--timeout",
+                     (char *)"10", (char *)"--", (char *)"sh", (char *)"-c", script, NULL };
+    p->job = vm_job_start(vm, argv, s_ifdown_deadline_ms(), s_qemu_gone_done, p, why, sizeof(why));
+    if (!p->job)
+        s_qemu_gone_done(vm, 255, why, p);
+}
+
 static void s_unplug_first(vm_t *vm, vm_pend_t *p)
 {
     vm_node_t *nd = p->nd;
@@ -333,7 +476,7 @@ static void s_unplug_first(vm_t *vm, vm_pend_t *p)
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"netdev_del\",\"arguments\":{\"id\":\"net-%s\"}}", c->ifname);
     char e2[256];
     vm_qmp(path, cmd, e2, sizeof(e2), 5000);
-    vm_pend_end(vm, p, PN_OK, "");
+    s_qemu_gone_start(vm, p);
 }
 
 int vm_nic_unplug(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, vm_done_fn done, void *arg)

@@ -353,7 +353,7 @@ vm_node_t *vm_node_from_args(vm_t *vm, pn_val_t *a, int *code, char *err, size_t
         snprintf(err, errlen, "no default image: run 'make image' (no manifest at %s)", vm->manifest);
         goto fail;
     }
-    nd->mem = (unsigned)pn_get_uint(a, "mem", nd->kind == VM_QEMU ? 128 : 64);
+    nd->mem = (unsigned)pn_get_uint(a, "mem", 128);
     if (nd->kind != VM_NS) {
         long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
         uint64_t host_mb = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz >> 20 : 0;
@@ -527,7 +527,7 @@ vm_node_t *vm_node_from_val(vm_t *vm, pn_val_t *v)
     snprintf(nd->image, sizeof(nd->image), "%s", pn_get_str(v, "image", ""));
     nd->mem = (unsigned)pn_get_uint(v, "mem", 0);
     if (!nd->mem)
-        nd->mem = kind == VM_QEMU ? 128 : 64;
+        nd->mem = 128;
     nd->cpus = (unsigned)pn_get_uint(v, "cpus", 1);
     if (!nd->cpus)
         nd->cpus = 1;

@@ -106,7 +106,7 @@ static void allocation(void)
        "a1: eth0 on mgmt at the seed address");
     ok(a1 && strcmp(a1->nics[1].ifname, "eth1") == 0 && a1->nics[1].mac[3] == 1 && a1->nics[1].mac[5] == 1,
        "a1: its first NIC is eth1 with the seed MAC");
-    ok(a1 && a1->mem == 64 && a1->cpus == 1, "a1: UML defaults 64 MiB, 1 cpu");
+    ok(a1 && a1->mem == 128 && a1->cpus == 1, "a1: UML defaults 128 MiB, 1 cpu");
     ok(add(nic(nic(args("a2", "qemu"), "lan1", NULL, NULL, NULL), "lan2", NULL, NULL, NULL), err, sizeof(err),
            &a2) == PN_OK &&
            a2->number == 2 && a2->mem == 128 && a2->nnics == 3 && strcmp(a2->nics[2].ifname, "eth2") == 0,
@@ -388,7 +388,7 @@ static void files(void)
     ok(bg && bg->script && strcmp(bg->script, "echo hi") == 0 && bg->mgmt, "load: the startup script, mgmt");
     ok(bn && bn->state == VM_CRASHED && pn_len(bn->cmd) == 2 && !strcmp(pn_at(bn->cmd, 1)->s.p, "9"),
        "load: an ns node's command and its crashed state");
-    ok(bb && bb->nnics == 1 && strcmp(bb->nics[0].lan, "lan1") == 0 && bb->nics[0].ip[0] == 0 && bb->mem == 64,
+    ok(bb && bb->nnics == 1 && strcmp(bb->nics[0].lan, "lan1") == 0 && bb->nics[0].ip[0] == 0 && bb->mem == 128,
        "load: bad NICs dropped (bad ifname, a repeated one, not a map), a bad address cleared, mem 0 -> default");
     ok(!vm_node_find(&back, "twin") && !vm_node_find(&back, "other") && !vm_node_find(&back, "zero"),
        "load: a second holder of a number, a name that is not its directory's, number 0: skipped");
