@@ -138,6 +138,8 @@ void pn_req_fail(pn_req_t *req, int code, const char *fmt, ...) __attribute__((f
  * "<what> '<name>' does not exist". */
 void *pn_req_found(pn_req_t *req, void *obj, const char *what, const char *name);
 pn_req_t *pn_req_hold(pn_req_t *req);    /* keep it past the handler; reply later */
+/* Reply with a one-key map {key: v} (takes v). */
+void pn_req_ok_with(pn_req_t *req, const char *key, pn_val_t *v);
 
 /* ---------------------------------------------------------------- client */
 

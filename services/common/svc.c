@@ -231,6 +231,13 @@ void pn_req_ok(pn_req_t *r, pn_val_t *data)
         s_send(r, buf, len);
 }
 
+void pn_req_ok_with(pn_req_t *r, const char *key, pn_val_t *v)
+{
+    pn_val_t *d = pn_map();
+    pn_map_set(d, key, v);
+    pn_req_ok(r, d);
+}
+
 void pn_req_fail(pn_req_t *r, int code, const char *fmt, ...)
 {
     if (r->replied)

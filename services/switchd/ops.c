@@ -248,9 +248,7 @@ static void op_port_claim(pn_svc_t *svc, pn_req_t *req)
         pn_req_fail(req, s_code(r), "cannot record the claim of %s: %s", owner, strerror(-r));
         return;
     }
-    pn_val_t *d = pn_map();
-    pn_map_set_str(d, "owner", owner);
-    pn_req_ok(req, d);
+    pn_req_ok_with(req, "owner", pn_str(owner));
 }
 
 static void op_stats(pn_svc_t *svc, pn_req_t *req)

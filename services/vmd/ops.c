@@ -306,9 +306,7 @@ static void op_node_ls(pn_svc_t *svc, pn_req_t *req)
     for (unsigned i = 0; i < n; i++)
         pn_arr_push(arr, vm_node_to_val(vm, v[i], false));
     free(v);
-    pn_val_t *d = pn_map();
-    pn_map_set(d, "nodes", arr);
-    pn_req_ok(req, d);
+    pn_req_ok_with(req, "nodes", arr);
 }
 
 static void op_node_show(pn_svc_t *svc, pn_req_t *req)

@@ -578,15 +578,12 @@ int vm_link_set(vm_t *vm, vm_node_t *nd, const vm_nic_t *nic, bool up, vm_link_f
         carrier = "kept";
         note = "uml: the guest keeps its carrier; frames are dropped";
     }
-    link_ctx_t *k = calloc(1, sizeof(*k));
+    link_ctx_t *k = malloc(sizeof(*k));
     if (!k) {
         snprintf(err, errlen, "out of memory");
         return PN_EINTERNAL;
     }
-    k->done = done;
-    k->arg = arg;
-    k->up = up;
-    k->tap_port = nd->kind == VM_NS ? nic->port : 0;
+    *k = (link_ctx_t){ .done = done, .arg = arg, .up = up, .tap_port = nd->kind == VM_NS ? nic->port : 0 };
     snprintf(k->owner, sizeof(k->owner), "%s:%s", nd->name, nic->ifname);
     snprintf(k->lan, sizeof(k->lan), "%s", nic->lan);
     k->data = pn_map();
