@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "pn_seccomp.h"
+#include "pn_svc.h"
 
 static volatile sig_atomic_t s_stop;
 static void s_on_term(int sig) { s_stop = 1; }
@@ -46,18 +47,6 @@ static int s_listen(const char *path)
     return fd;
 }
 
-static void s_write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
 
 int main(int argc, char **argv)
 {
@@ -168,7 +157,7 @@ int main(int argc, char **argv)
                 ssize_t n = read(in->fd, d[i].buf + d[i].len, sizeof d[i].buf - d[i].len);
                 if (n > 0) {
                     if (i == FROM_GUEST_CON && log >= 0)
-                        s_write_all(log, d[i].buf + d[i].len, (size_t)n);
+                        (void)pn_write_all(log, d[i].buf + d[i].len, (size_t)n);
                     d[i].len += (size_t)n;
                     if (i == FROM_GUEST_CON && cc < 0)
                         d[i].len = 0;

@@ -12,6 +12,20 @@
 
 #include "pn_svc.h"
 
+int pn_write_all(int fd, const void *buf, size_t n)
+{
+    for (const char *p = buf; n > 0;) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int pn_file_commit(int fd, const char *tmp, const char *path, bool durable)
 {
     int e = durable && fsync(fd) < 0 ? -errno : 0;
@@ -32,14 +46,7 @@ static int s_write_atomic(const char *path, const void *data, size_t len, unsign
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
-    int e = 0;
-    for (const char *p = data, *end = p + len; p < end && !e;) {
-        ssize_t n = write(fd, p, (size_t)(end - p));
-        if (n >= 0)
-            p += n;
-        else if (errno != EINTR)
-            e = -errno;
-    }
+    int e = pn_write_all(fd, data, len);
     if (e) {
         close(fd);
         unlink(tmp);

@@ -194,6 +194,9 @@ int pn_file_replace(const char *path, const void *data, size_t len, unsigned mod
  * it, rename it over path.  fd is always closed; on any failure tmp is
  * removed.  0 or -errno. */
 int pn_file_commit(int fd, const char *tmp, const char *path, bool durable);
+/* Write all n bytes to a blocking fd (a file, a pipe), again after EINTR.
+ * 0, or -errno (-EIO when write made no progress). */
+int pn_write_all(int fd, const void *buf, size_t n);
 /* Read a whole file (at most max bytes).  0 or -errno; *buf malloc'd + NUL. */
 int pn_file_read(const char *path, size_t max, char **buf, size_t *len);
 /* Encode/decode a pn_val to/from a msgpack state file. */

@@ -153,19 +153,6 @@ static int s_listen_unix(const char *path)
     return fd;
 }
 
-/* For regular files (the console log, the exit file): blocking is fine. */
-static void s_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
 
 static void s_nonblock(int fd)
 {
@@ -304,7 +291,7 @@ static void s_agent_line_gone(mon_t *m)
 static void s_console_out(mon_t *m, const char *buf, size_t n)
 {
     if (m->log >= 0)
-        s_write_all(m->log, buf, n);
+        (void)pn_write_all(m->log, buf, n);
     for (int c = 0; c < MON_MAX_CLIENTS; c++) {
         if (m->clients[c] < 0)
             continue;
@@ -472,7 +459,7 @@ static int s_monitor_loop(mon_t *m, pid_t guest, int gpidfd)
         ssize_t n;
         while ((n = recv(m->con, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
             if (m->log >= 0)
-                s_write_all(m->log, buf, (size_t)n);
+                (void)pn_write_all(m->log, buf, (size_t)n);
     }
     return status;
 }
@@ -683,7 +670,7 @@ void vm_monitor_main(vm_t *vm, vm_node_t *nd, char **argv, int report)
     int n = snprintf(line, sizeof(line), "%d\n", status);
     int fd = open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd >= 0) {
-        s_write_all(fd, line, (size_t)n);
+        (void)pn_write_all(fd, line, (size_t)n);
         close(fd);
         rename("exit.tmp", "exit");
     }
