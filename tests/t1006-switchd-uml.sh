@@ -30,7 +30,10 @@ uml_pair() {
     _bst=$?
     echo "status of a's run $_ast, of b's $_bst (124: killed by the timeout)"
     grep PNGUEST a.$3.log b.$3.log
-    test $_ast = 0 && test $_bst = 0 &&
+    # A guest that halted after its script is done: UML itself was seen to
+    # abort (134) in its host-side exit after "System halted" under load.
+    _done_ok() { test "$1" = 0 || { test "$1" = 134 && grep -q "reboot: System halted" "$2"; }; }
+    _done_ok $_ast a.$3.log && _done_ok $_bst b.$3.log &&
     grep -q "PNGUEST PING_OK" a.$3.log &&
     grep -q "PNGUEST b GOT $_sum" b.$3.log && return 0
     for _g in a b; do echo "== the end of $_g's console"; tail -n 25 $_g.$3.log; done

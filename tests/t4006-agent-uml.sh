@@ -89,7 +89,7 @@ test_expect_success ROOT,IMAGE,UML 'a reboot: agent down then up again, exec wor
     # The first exec after the agent is back can still meet an agent that
     # hands over to the one the boot starts ("agent restarted", seen once under
     # SANITIZE=1): the check here is that the guest rebooted.
-    retry_until 30 eval "plugnet exec --wait 30 u1 -- cat /proc/uptime >uptime" &&
+    retry_until 90 eval "plugnet exec --wait 20 u1 -- cat /proc/uptime >uptime" &&
     [ "$(cut -d. -f1 uptime)" -lt 60 ]
 '
 
