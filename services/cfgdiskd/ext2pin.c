@@ -12,6 +12,7 @@
  *   i_extra_isize @128 (u16), i_ctime_extra @132, i_mtime_extra @136,
  *   i_atime_extra @140, i_crtime @144, i_crtime_extra @148. */
 #include "ext2pin.h"
+#include "pn_svc.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -51,31 +52,14 @@ static void put16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)(v >> 8);
 }
 
-/* All n bytes at off, read (write false) or written; a short transfer is -EIO. */
-static int s_pio(int fd, void *buf, size_t n, uint64_t off, bool write)
-{
-    uint8_t *b = buf;
-    while (n) {
-        ssize_t r = write ? pwrite(fd, b, n, (off_t)off) : pread(fd, b, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? -errno : -EIO;
-        b += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
 static int s_pread(int fd, void *buf, size_t n, uint64_t off)
 {
-    return s_pio(fd, buf, n, off, false);
+    return pn_io_all(fd, buf, n, (int64_t)off, false);
 }
 
 static int s_pwrite(int fd, void *buf, size_t n, uint64_t off)
 {
-    return s_pio(fd, buf, n, off, true);
+    return pn_io_all(fd, buf, n, (int64_t)off, true);
 }
 
 /* Set the owner and times of one inode (isz bytes). */

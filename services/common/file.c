@@ -12,18 +12,26 @@
 
 #include "pn_svc.h"
 
-int pn_write_all(int fd, const void *buf, size_t n)
+int pn_io_all(int fd, void *buf, size_t n, int64_t off, bool out)
 {
-    for (const char *p = buf; n > 0;) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
+    for (char *p = buf; n > 0;) {
+        ssize_t r = off < 0 ? (out ? write(fd, p, n) : read(fd, p, n))
+                            : (out ? pwrite(fd, p, n, (off_t)off) : pread(fd, p, n, (off_t)off));
+        if (r < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return w < 0 ? -errno : -EIO;
-        p += w;
-        n -= (size_t)w;
+        if (r <= 0)
+            return r < 0 ? -errno : -EIO;
+        p += r;
+        n -= (size_t)r;
+        if (off >= 0)
+            off += r;
     }
     return 0;
+}
+
+int pn_write_all(int fd, const void *buf, size_t n)
+{
+    return pn_io_all(fd, (void *)buf, n, -1, true);
 }
 
 int pn_file_commit(int fd, const char *tmp, const char *path, bool durable)

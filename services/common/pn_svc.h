@@ -194,8 +194,12 @@ int pn_file_replace(const char *path, const void *data, size_t len, unsigned mod
  * it, rename it over path.  fd is always closed; on any failure tmp is
  * removed.  0 or -errno. */
 int pn_file_commit(int fd, const char *tmp, const char *path, bool durable);
-/* Write all n bytes to a blocking fd (a file, a pipe), again after EINTR.
- * 0, or -errno (-EIO when write made no progress). */
+/* All n bytes read into buf or written from it, on a blocking fd: at off
+ * (pread/pwrite), or at the file position when off < 0; again after EINTR.
+ * 0, or -errno (-EIO when a transfer made no progress: a short file, a
+ * full disk). */
+int pn_io_all(int fd, void *buf, size_t n, int64_t off, bool out);
+/* pn_io_all writing at the file position (a file, a pipe). */
 int pn_write_all(int fd, const void *buf, size_t n);
 /* Read a whole file (at most max bytes).  0 or -errno; *buf malloc'd + NUL. */
 int pn_file_read(const char *path, size_t max, char **buf, size_t *len);
